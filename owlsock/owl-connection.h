@@ -1,0 +1,166 @@
+/* owl-connection.h: one accepted WebSocket
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (OWLSOCK_INSIDE) && !defined (OWLSOCK_COMPILATION)
+# error "Only <owlsock/owlsock.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "owl-version-macros.h"
+#include "owl-call.h"
+#include "owl-request.h"
+
+G_BEGIN_DECLS
+
+#define OWL_TYPE_CONNECTION (owl_connection_get_type ())
+
+OWL_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (OwlConnection, owl_connection, OWL, CONNECTION, GObject)
+
+typedef struct _OwlModule OwlModule;
+
+/**
+ * OwlConnectionState:
+ * @OWL_CONNECTION_OPEN: messages flow both ways
+ * @OWL_CONNECTION_CLOSING: a close was started; nothing more is sent
+ * @OWL_CONNECTION_CLOSED: the connection ended and [signal@Owlsock.Connection::closed] was emitted
+ *
+ * The life of an [class@Owlsock.Connection].
+ *
+ * Since: 0.1
+ */
+typedef enum
+{
+  OWL_CONNECTION_OPEN,
+  OWL_CONNECTION_CLOSING,
+  OWL_CONNECTION_CLOSED,
+} OwlConnectionState;
+
+/**
+ * OWL_CLOSE_NORMAL:
+ *
+ * Close code 1000: a normal close.
+ *
+ * Since: 0.1
+ */
+#define OWL_CLOSE_NORMAL 1000
+/**
+ * OWL_CLOSE_GOING_AWAY:
+ *
+ * Close code 1001: the service stops or the module was removed.
+ *
+ * Since: 0.1
+ */
+#define OWL_CLOSE_GOING_AWAY 1001
+/**
+ * OWL_CLOSE_ABNORMAL:
+ *
+ * Close code 1006, reported by [signal@Owlsock.Connection::closed] when the
+ * TCP connection ended without a close frame. It is never sent.
+ *
+ * Since: 0.1
+ */
+#define OWL_CLOSE_ABNORMAL 1006
+/**
+ * OWL_CLOSE_POLICY:
+ *
+ * Close code 1008: a policy was violated.
+ *
+ * Since: 0.1
+ */
+#define OWL_CLOSE_POLICY 1008
+/**
+ * OWL_CLOSE_TOO_BIG:
+ *
+ * Close code 1009: a message was over the size limit.
+ *
+ * Since: 0.1
+ */
+#define OWL_CLOSE_TOO_BIG 1009
+/**
+ * OWL_CLOSE_INTERNAL:
+ *
+ * Close code 1011: an internal error.
+ *
+ * Since: 0.1
+ */
+#define OWL_CLOSE_INTERNAL 1011
+
+OWL_AVAILABLE_IN_ALL
+const char         *owl_connection_get_id          (OwlConnection *self);
+OWL_AVAILABLE_IN_ALL
+OwlRequest         *owl_connection_get_request     (OwlConnection *self);
+OWL_AVAILABLE_IN_ALL
+OwlModule          *owl_connection_get_module      (OwlConnection *self);
+OWL_AVAILABLE_IN_ALL
+OwlConnectionState  owl_connection_get_state       (OwlConnection *self);
+OWL_AVAILABLE_IN_ALL
+guint16             owl_connection_get_close_code  (OwlConnection *self);
+OWL_AVAILABLE_IN_ALL
+const char         *owl_connection_get_close_reason (OwlConnection *self);
+
+OWL_AVAILABLE_IN_ALL
+gboolean            owl_connection_send            (OwlConnection *self,
+                                                    JsonNode      *message,
+                                                    GError       **error);
+OWL_AVAILABLE_IN_ALL
+gboolean            owl_connection_send_text       (OwlConnection *self,
+                                                    const char    *text,
+                                                    GError       **error);
+OWL_AVAILABLE_IN_ALL
+gboolean            owl_connection_send_binary     (OwlConnection *self,
+                                                    GBytes        *data,
+                                                    GError       **error);
+OWL_AVAILABLE_IN_ALL
+void                owl_connection_close           (OwlConnection *self,
+                                                    guint16        code,
+                                                    const char    *reason);
+
+OWL_AVAILABLE_IN_ALL
+gboolean            owl_connection_notify          (OwlConnection *self,
+                                                    const char    *event,
+                                                    JsonNode      *payload,
+                                                    GError       **error);
+OWL_AVAILABLE_IN_ALL
+void                owl_connection_call_async      (OwlConnection       *self,
+                                                    const char          *method,
+                                                    JsonNode            *params,
+                                                    guint                timeout_ms,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+OWL_AVAILABLE_IN_ALL
+JsonNode           *owl_connection_call_finish     (OwlConnection  *self,
+                                                    GAsyncResult   *result,
+                                                    GError        **error);
+OWL_AVAILABLE_IN_ALL
+void                owl_connection_request_async   (OwlConnection       *self,
+                                                    JsonNode            *payload,
+                                                    guint                timeout_ms,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+OWL_AVAILABLE_IN_ALL
+JsonNode           *owl_connection_request_finish  (OwlConnection  *self,
+                                                    GAsyncResult   *result,
+                                                    GError        **error);
+
+OWL_AVAILABLE_IN_ALL
+void                owl_connection_join            (OwlConnection *self,
+                                                    const char    *room);
+OWL_AVAILABLE_IN_ALL
+void                owl_connection_leave           (OwlConnection *self,
+                                                    const char    *room);
+OWL_AVAILABLE_IN_ALL
+gboolean            owl_connection_in_room         (OwlConnection *self,
+                                                    const char    *room);
+OWL_AVAILABLE_IN_ALL
+char              **owl_connection_dup_rooms       (OwlConnection *self);
+
+G_END_DECLS

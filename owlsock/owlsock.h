@@ -1,0 +1,17 @@
+/* owlsock.h: the umbrella header
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#define OWLSOCK_INSIDE
+# include "owl-version-macros.h"
+# include "owl-error.h"
+# include "owl-enums.h"
+# include "owl-request.h"
+# include "owl-call.h"
+# include "owl-connection.h"
+# include "owl-module.h"
+# include "owl-socket-service.h"
+#undef OWLSOCK_INSIDE
