@@ -123,7 +123,7 @@ void                owl_connection_close           (OwlConnection *self,
                                                     const char    *reason);
 
 OWL_AVAILABLE_IN_ALL
-gboolean            owl_connection_notify          (OwlConnection *self,
+gboolean            owl_connection_notify_event    (OwlConnection *self,
                                                     const char    *event,
                                                     JsonNode      *payload,
                                                     GError       **error);

@@ -1,0 +1,286 @@
+/* owl-call.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "owl-call-private.h"
+#include "owl-connection-private.h"
+#include "owl-envelope-private.h"
+
+/**
+ * OwlCall:
+ *
+ * One `call` (or `request`) from a client, waiting for its answer.
+ *
+ * Handlers of [signal@Owlsock.Connection::call] and
+ * [signal@Owlsock.Connection::request] return %TRUE to take a call, then answer
+ * it exactly once with [method@Owlsock.Call.return_value] or
+ * [method@Owlsock.Call.return_error], at once or later (keep a reference).
+ * Answering is safe from any thread. A call that is dropped unanswered is
+ * answered with an `internal` error, so the client never waits forever.
+ *
+ * Since: 0.1
+ */
+struct _OwlCall
+{
+  GObject        parent_instance;
+
+  OwlConnection *connection;
+  char          *id;
+  char          *method;
+  JsonNode      *params;
+  gboolean       is_request;
+  gint           answered;
+};
+
+G_DEFINE_FINAL_TYPE (OwlCall, owl_call, G_TYPE_OBJECT)
+
+static void
+owl_call_dispose (GObject *object)
+{
+  OwlCall *self = OWL_CALL (object);
+
+  if (self->connection != NULL && !g_atomic_int_get (&self->answered))
+    owl_call_return_error_literal (self, OWL_ERROR_INTERNAL, "No answer");
+
+  g_clear_object (&self->connection);
+
+  G_OBJECT_CLASS (owl_call_parent_class)->dispose (object);
+}
+
+static void
+owl_call_finalize (GObject *object)
+{
+  OwlCall *self = OWL_CALL (object);
+
+  g_clear_pointer (&self->id, g_free);
+  g_clear_pointer (&self->method, g_free);
+  g_clear_pointer (&self->params, json_node_unref);
+
+  G_OBJECT_CLASS (owl_call_parent_class)->finalize (object);
+}
+
+static void
+owl_call_class_init (OwlCallClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = owl_call_dispose;
+  object_class->finalize = owl_call_finalize;
+}
+
+static void
+owl_call_init (OwlCall *self)
+{
+}
+
+OwlCall *
+owl_call_new (OwlConnection *connection,
+              const char    *id,
+              const char    *method,
+              JsonNode      *params,
+              gboolean       is_request)
+{
+  OwlCall *self = g_object_new (OWL_TYPE_CALL, NULL);
+
+  self->connection = g_object_ref (connection);
+  self->id = g_strdup (id);
+  self->method = g_strdup (method);
+  self->params = params ? json_node_ref (params) : json_node_init_array (json_node_alloc (), json_array_new ());
+  self->is_request = is_request;
+
+  return self;
+}
+
+/**
+ * owl_call_get_id:
+ * @self: a call
+ *
+ * Returns: the id the client gave the call
+ *
+ * Since: 0.1
+ */
+const char *
+owl_call_get_id (OwlCall *self)
+{
+  g_return_val_if_fail (OWL_IS_CALL (self), NULL);
+
+  return self->id;
+}
+
+/**
+ * owl_call_get_method:
+ * @self: a call
+ *
+ * Returns: (nullable): the method name; %NULL for a `request`
+ *
+ * Since: 0.1
+ */
+const char *
+owl_call_get_method (OwlCall *self)
+{
+  g_return_val_if_fail (OWL_IS_CALL (self), NULL);
+
+  return self->method;
+}
+
+/**
+ * owl_call_get_params:
+ * @self: a call
+ *
+ * The `payload` of the call: for a `call`, the argument array (an empty
+ * array if the client sent none); for a `request`, whatever it sent.
+ *
+ * Returns: (transfer none): the params
+ *
+ * Since: 0.1
+ */
+JsonNode *
+owl_call_get_params (OwlCall *self)
+{
+  g_return_val_if_fail (OWL_IS_CALL (self), NULL);
+
+  return self->params;
+}
+
+/**
+ * owl_call_get_connection:
+ * @self: a call
+ *
+ * Returns: (transfer none) (nullable): the connection the call came on
+ *
+ * Since: 0.1
+ */
+OwlConnection *
+owl_call_get_connection (OwlCall *self)
+{
+  g_return_val_if_fail (OWL_IS_CALL (self), NULL);
+
+  return self->connection;
+}
+
+/**
+ * owl_call_is_request:
+ * @self: a call
+ *
+ * Returns: %TRUE for a `request` (answered by a `response`), %FALSE for a
+ *   `call` (answered by a `result`)
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_call_is_request (OwlCall *self)
+{
+  g_return_val_if_fail (OWL_IS_CALL (self), FALSE);
+
+  return self->is_request;
+}
+
+/**
+ * owl_call_is_answered:
+ * @self: a call
+ *
+ * Returns: whether the call has been answered
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_call_is_answered (OwlCall *self)
+{
+  g_return_val_if_fail (OWL_IS_CALL (self), FALSE);
+
+  return g_atomic_int_get (&self->answered);
+}
+
+static gboolean
+owl_call_claim (OwlCall *self)
+{
+  if (!g_atomic_int_compare_and_exchange (&self->answered, FALSE, TRUE))
+    {
+      g_warning ("Call %s was answered twice", self->id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * owl_call_return_value:
+ * @self: a call
+ * @result: (nullable): the result; %NULL sends JSON `null`
+ *
+ * Answers the call with a `result` (or a `response` for a request).
+ *
+ * Since: 0.1
+ */
+void
+owl_call_return_value (OwlCall  *self,
+                       JsonNode *result)
+{
+  g_autoptr(JsonNode) null_node = NULL;
+  gsize len;
+  char *frame;
+
+  g_return_if_fail (OWL_IS_CALL (self));
+
+  if (!owl_call_claim (self))
+    return;
+
+  if (result == NULL)
+    result = null_node = json_node_new (JSON_NODE_NULL);
+
+  frame = owl_envelope_frame (self->is_request ? "response" : "result",
+                              self->id, NULL, NULL, result, 0, &len);
+  owl_connection_send_take (self->connection, frame, len, NULL);
+}
+
+/**
+ * owl_call_return_error:
+ * @self: a call
+ * @error: why the call failed
+ *
+ * Answers the call with an `error` frame. An %OWL_ERROR error reaches the
+ * client with its code and message; an error of any other domain is internal
+ * and the client only sees the `internal` code.
+ *
+ * Since: 0.1
+ */
+void
+owl_call_return_error (OwlCall      *self,
+                       const GError *error)
+{
+  gsize len;
+  char *frame;
+
+  g_return_if_fail (OWL_IS_CALL (self));
+  g_return_if_fail (error != NULL);
+
+  if (!owl_call_claim (self))
+    return;
+
+  frame = owl_envelope_error_frame_from_gerror (self->id, error, &len);
+  owl_connection_send_take (self->connection, frame, len, NULL);
+}
+
+/**
+ * owl_call_return_error_literal:
+ * @self: a call
+ * @code: the error code the client sees
+ * @message: the message the client sees
+ *
+ * Answers the call with an %OWL_ERROR `error` frame; the form for bindings.
+ *
+ * Since: 0.1
+ */
+void
+owl_call_return_error_literal (OwlCall    *self,
+                               OwlError    code,
+                               const char *message)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (OWL_IS_CALL (self));
+  g_return_if_fail (message != NULL);
+
+  error = g_error_new_literal (OWL_ERROR, code, message);
+  owl_call_return_error (self, error);
+}

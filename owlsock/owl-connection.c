@@ -1,0 +1,1443 @@
+/* owl-connection.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include "owl-call-private.h"
+#include "owl-connection-private.h"
+#include "owl-enums.h"
+#include "owl-envelope-private.h"
+#include "owl-module-private.h"
+#include "owl-socket-service-private.h"
+#include "owl-transport-private.h"
+
+/* RFC 6455: a close frame's payload is at most 125 bytes, 2 of them the code. */
+#define OWL_CLOSE_REASON_MAX 123
+
+/**
+ * OwlConnection:
+ *
+ * One accepted WebSocket of an [class@Owlsock.Module].
+ *
+ * A connection speaks the JSON envelope protocol of `@owlmeans/socket`: it
+ * answers `ping`, dispatches `call` and `request` to
+ * [signal@Owlsock.Connection::call] and [signal@Owlsock.Connection::request],
+ * `event` to [signal@Owlsock.Connection::event], correlates the client's
+ * answers to [method@Owlsock.Connection.call_async], and delivers every other
+ * JSON object through [signal@Owlsock.Connection::message]. Text that is not a
+ * JSON object, and binary frames, are answered with a `malformed` error frame;
+ * the connection stays open.
+ *
+ * [method@Owlsock.Connection.send], [method@Owlsock.Connection.send_text],
+ * [method@Owlsock.Connection.send_binary] and [method@Owlsock.Connection.close]
+ * may be called from any thread: they hop to the service's main context.
+ * Everything else belongs to that context.
+ *
+ * [signal@Owlsock.Connection::closed] is emitted exactly once, however the
+ * connection ends.
+ *
+ * Since: 0.1
+ */
+struct _OwlConnection
+{
+  GObject             parent_instance;
+
+  char               *id;
+  OwlSocketService   *service;   /* not owned; cleared by the service */
+  OwlModule          *module;
+  OwlRequest         *request;
+  GMainContext       *context;
+  OwlTransport       *transport;
+  JsonParser         *parser;
+
+  /* Set from any thread, read from any thread. */
+  gint                state;
+  guint16             close_code;
+  char               *close_reason;
+
+  /* Until the connection handler returned: what arrived meanwhile. */
+  gboolean            started;
+  GQueue              early;
+  gboolean            early_closed;
+  guint16             early_close_code;
+  char               *early_close_reason;
+
+  GHashTable         *pending;   /* id -> OwlPending */
+  guint64             next_id;
+  GHashTable         *rooms;     /* set of room names */
+};
+
+typedef struct
+{
+  gboolean binary;
+  GBytes  *bytes;
+} OwlEarlyMessage;
+
+typedef struct
+{
+  OwlConnection *connection;
+  char          *id;
+  GTask         *task;
+  GSource       *timeout;
+  GSource       *cancel;
+} OwlPending;
+
+enum {
+  PROP_0,
+  PROP_ID,
+  PROP_REQUEST,
+  PROP_MODULE,
+  PROP_STATE,
+  N_PROPS
+};
+
+enum {
+  MESSAGE,
+  CLOSED,
+  ERROR,
+  CALL,
+  REQUEST,
+  EVENT,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (OwlConnection, owl_connection, G_TYPE_OBJECT)
+
+static void owl_connection_handle_closed (OwlConnection *self,
+                                          guint16        code,
+                                          const char    *reason);
+
+static void
+owl_pending_free (OwlPending *pending)
+{
+  if (pending->timeout != NULL)
+    {
+      g_source_destroy (pending->timeout);
+      g_source_unref (pending->timeout);
+    }
+  if (pending->cancel != NULL)
+    {
+      g_source_destroy (pending->cancel);
+      g_source_unref (pending->cancel);
+    }
+  g_clear_object (&pending->task);
+  g_free (pending->id);
+  g_free (pending);
+}
+
+static void
+early_message_free (gpointer data)
+{
+  OwlEarlyMessage *early = data;
+
+  g_bytes_unref (early->bytes);
+  g_free (early);
+}
+
+static void
+owl_connection_dispose (GObject *object)
+{
+  OwlConnection *self = OWL_CONNECTION (object);
+
+  g_clear_pointer (&self->transport, owl_transport_free);
+  g_clear_pointer (&self->pending, g_hash_table_unref);
+  g_queue_clear_full (&self->early, early_message_free);
+
+  G_OBJECT_CLASS (owl_connection_parent_class)->dispose (object);
+}
+
+static void
+owl_connection_finalize (GObject *object)
+{
+  OwlConnection *self = OWL_CONNECTION (object);
+
+  g_clear_pointer (&self->id, g_free);
+  g_clear_object (&self->module);
+  g_clear_object (&self->request);
+  g_clear_object (&self->parser);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->close_reason, g_free);
+  g_clear_pointer (&self->early_close_reason, g_free);
+  g_clear_pointer (&self->rooms, g_hash_table_unref);
+
+  G_OBJECT_CLASS (owl_connection_parent_class)->finalize (object);
+}
+
+static void
+owl_connection_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  OwlConnection *self = OWL_CONNECTION (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      g_value_set_string (value, self->id);
+      break;
+    case PROP_REQUEST:
+      g_value_set_object (value, self->request);
+      break;
+    case PROP_MODULE:
+      g_value_set_object (value, self->module);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, owl_connection_get_state (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+owl_connection_class_init (OwlConnectionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = owl_connection_dispose;
+  object_class->finalize = owl_connection_finalize;
+  object_class->get_property = owl_connection_get_property;
+
+  /**
+   * OwlConnection:id:
+   *
+   * A unique id, stable for the life of the connection.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ID] =
+    g_param_spec_string ("id", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlConnection:request:
+   *
+   * The upgrade request that opened the connection.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_REQUEST] =
+    g_param_spec_object ("request", NULL, NULL, OWL_TYPE_REQUEST,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlConnection:module:
+   *
+   * The module that accepted the connection.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MODULE] =
+    g_param_spec_object ("module", NULL, NULL, OWL_TYPE_MODULE,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlConnection:state:
+   *
+   * Where the connection is in its life.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL, OWL_TYPE_CONNECTION_STATE, OWL_CONNECTION_OPEN,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * OwlConnection::message:
+   * @self: the connection
+   * @message: the JSON object the client sent
+   *
+   * An application message arrived: a JSON object whose `type` is not one of
+   * the envelope protocol's own.
+   *
+   * Since: 0.1
+   */
+  signals[MESSAGE] =
+    g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, JSON_TYPE_NODE | G_SIGNAL_TYPE_STATIC_SCOPE);
+
+  /**
+   * OwlConnection::closed:
+   * @self: the connection
+   * @code: the close code: the peer's, the one given to
+   *   [method@Owlsock.Connection.close], 1001 when the service stops, or 1006
+   *   when the TCP connection ended without a close frame
+   * @reason: the close reason, possibly empty
+   *
+   * The connection ended. Emitted exactly once. By then the connection has
+   * left its rooms and the service's registry.
+   *
+   * Since: 0.1
+   */
+  signals[CLOSED] =
+    g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+
+  /**
+   * OwlConnection::error:
+   * @self: the connection
+   * @error: what went wrong
+   *
+   * An I/O or protocol error on the connection. A fatal one is followed by
+   * [signal@Owlsock.Connection::closed].
+   *
+   * Since: 0.1
+   */
+  signals[ERROR] =
+    g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
+
+  /**
+   * OwlConnection::call:
+   * @self: the connection
+   * @call: the call
+   *
+   * A `call` arrived. The signal is detailed by the method name: connect to
+   * `call::sum` to handle the method `sum`. Return %TRUE to take the call and
+   * answer it, now or later, with [method@Owlsock.Call.return_value] or
+   * [method@Owlsock.Call.return_error]. If no handler takes it the client
+   * gets an `unknown-method` error.
+   *
+   * Returns: %TRUE if the call was taken
+   *
+   * Since: 0.1
+   */
+  signals[CALL] =
+    g_signal_new ("call", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
+                  0, g_signal_accumulator_true_handled, NULL, NULL,
+                  G_TYPE_BOOLEAN, 1, OWL_TYPE_CALL);
+
+  /**
+   * OwlConnection::request:
+   * @self: the connection
+   * @call: the request; its answer is sent as a `response`
+   *
+   * A `request` arrived. Handle it as [signal@Owlsock.Connection::call].
+   *
+   * Returns: %TRUE if the request was taken
+   *
+   * Since: 0.1
+   */
+  signals[REQUEST] =
+    g_signal_new ("request", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, g_signal_accumulator_true_handled, NULL, NULL,
+                  G_TYPE_BOOLEAN, 1, OWL_TYPE_CALL);
+
+  /**
+   * OwlConnection::event:
+   * @self: the connection
+   * @event: the event name
+   * @payload: (nullable): the event's payload
+   *
+   * An `event` arrived; detailed by the event name (`event::typing`).
+   *
+   * Since: 0.1
+   */
+  signals[EVENT] =
+    g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, JSON_TYPE_NODE | G_SIGNAL_TYPE_STATIC_SCOPE);
+}
+
+static void
+owl_connection_init (OwlConnection *self)
+{
+  g_queue_init (&self->early);
+  self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                         (GDestroyNotify) owl_pending_free);
+  self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->parser = json_parser_new_immutable ();
+}
+
+/* Sending ----------------------------------------------------------------- */
+
+static void
+send_error_frame (OwlConnection *self,
+                  const char    *id,
+                  OwlError       code,
+                  const char    *message)
+{
+  gsize len;
+  g_autofree char *frame = owl_envelope_error_frame (id, code, message, &len);
+
+  owl_transport_send_data (self->transport, FALSE, frame, len);
+}
+
+typedef struct
+{
+  OwlConnection *connection;
+  GBytes        *bytes;
+  gboolean       binary;
+  gboolean       close;
+  guint16        code;
+  char          *reason;
+} OwlConnectionOp;
+
+static void
+connection_op_free (gpointer data)
+{
+  OwlConnectionOp *op = data;
+
+  g_object_unref (op->connection);
+  g_clear_pointer (&op->bytes, g_bytes_unref);
+  g_free (op->reason);
+  g_free (op);
+}
+
+static void close_on_context (OwlConnection *self,
+                              guint16        code,
+                              const char    *reason);
+
+static gboolean
+connection_op_run (gpointer data)
+{
+  OwlConnectionOp *op = data;
+
+  if (op->close)
+    close_on_context (op->connection, op->code, op->reason);
+  else if (g_atomic_int_get (&op->connection->state) == OWL_CONNECTION_OPEN)
+    owl_transport_send (op->connection->transport, op->binary, op->bytes);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs @op now if this thread owns the service's context, else queues it
+ * there; ops queued from one thread keep their order. */
+static void
+connection_dispatch (OwlConnection   *self,
+                     OwlConnectionOp *op)
+{
+  op->connection = g_object_ref (self);
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+                              connection_op_run, op, connection_op_free);
+}
+
+static gboolean
+check_open (OwlConnection  *self,
+            GError        **error)
+{
+  if (g_atomic_int_get (&self->state) != OWL_CONNECTION_OPEN)
+    {
+      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_CLOSED, "The connection is closed");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+owl_connection_send_take (OwlConnection  *self,
+                          char           *data,
+                          gsize           len,
+                          GError        **error)
+{
+  OwlConnectionOp *op;
+
+  if (!check_open (self, error))
+    {
+      g_free (data);
+      return FALSE;
+    }
+
+  /* The common case, on the service's own thread: no allocation beyond the
+   * frame itself. */
+  if (g_main_context_is_owner (self->context))
+    {
+      owl_transport_send_data (self->transport, FALSE, data, len);
+      g_free (data);
+      return TRUE;
+    }
+
+  op = g_new0 (OwlConnectionOp, 1);
+  op->bytes = g_bytes_new_take (data, len);
+  connection_dispatch (self, op);
+  return TRUE;
+}
+
+void
+owl_connection_send_shared (OwlConnection *self,
+                            GBytes        *bytes)
+{
+  if (g_atomic_int_get (&self->state) == OWL_CONNECTION_OPEN)
+    owl_transport_send (self->transport, FALSE, bytes);
+}
+
+/**
+ * owl_connection_send:
+ * @self: a connection
+ * @message: the JSON to send, usually an object
+ * @error: return location for an error
+ *
+ * Serialises @message and sends it as one text frame. Safe from any thread:
+ * the JSON is serialised in the calling thread and the frame is sent from
+ * the service's main context.
+ *
+ * Returns: %TRUE if the message was sent or queued, %FALSE with
+ *   %OWL_ERROR_CLOSED if the connection is closing or closed
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_connection_send (OwlConnection  *self,
+                     JsonNode       *message,
+                     GError        **error)
+{
+  gsize len;
+  char *data;
+
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+
+  if (!check_open (self, error))
+    return FALSE;
+
+  data = owl_json_to_data (message, &len);
+  return owl_connection_send_take (self, data, len, error);
+}
+
+/**
+ * owl_connection_send_text:
+ * @self: a connection
+ * @text: UTF-8 text
+ * @error: return location for an error
+ *
+ * Sends @text as one text frame, as it is. Safe from any thread.
+ *
+ * Returns: %TRUE if sent or queued; %FALSE with %OWL_ERROR_CLOSED if the
+ *   connection is closing or closed, or %OWL_ERROR_INVALID_ARGUMENT if @text
+ *   is not valid UTF-8
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_connection_send_text (OwlConnection  *self,
+                          const char     *text,
+                          GError        **error)
+{
+  gsize len;
+
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  len = strlen (text);
+  if (!g_utf8_validate_len (text, len, NULL))
+    {
+      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT, "Text is not valid UTF-8");
+      return FALSE;
+    }
+
+  return owl_connection_send_take (self, g_strndup (text, len), len, error);
+}
+
+/**
+ * owl_connection_send_binary:
+ * @self: a connection
+ * @data: the bytes to send
+ * @error: return location for an error
+ *
+ * Sends @data as one binary frame. Safe from any thread.
+ *
+ * Returns: %TRUE if sent or queued, %FALSE with %OWL_ERROR_CLOSED if the
+ *   connection is closing or closed
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_connection_send_binary (OwlConnection  *self,
+                            GBytes         *data,
+                            GError        **error)
+{
+  OwlConnectionOp *op;
+
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (data != NULL, FALSE);
+
+  if (!check_open (self, error))
+    return FALSE;
+
+  if (g_main_context_is_owner (self->context))
+    {
+      owl_transport_send (self->transport, TRUE, data);
+      return TRUE;
+    }
+
+  op = g_new0 (OwlConnectionOp, 1);
+  op->bytes = g_bytes_ref (data);
+  op->binary = TRUE;
+  connection_dispatch (self, op);
+  return TRUE;
+}
+
+/* Closing ----------------------------------------------------------------- */
+
+/* Cuts @reason to OWL_CLOSE_REASON_MAX bytes without splitting a character. */
+static char *
+truncate_reason (const char *reason)
+{
+  const char *end;
+  gsize len;
+
+  if (reason == NULL)
+    return NULL;
+
+  if (!g_utf8_validate (reason, -1, &end))
+    len = end - reason;
+  else
+    len = strlen (reason);
+
+  if (len > OWL_CLOSE_REASON_MAX)
+    {
+      const char *cut = reason + OWL_CLOSE_REASON_MAX;
+
+      /* A byte that starts a character (or ASCII) may begin the next one. */
+      while (cut > reason && ((guchar) *cut & 0xC0) == 0x80)
+        cut--;
+      len = cut - reason;
+    }
+
+  return g_strndup (reason, len);
+}
+
+static void
+close_on_context (OwlConnection *self,
+                  guint16        code,
+                  const char    *reason)
+{
+  if (!g_atomic_int_compare_and_exchange (&self->state, OWL_CONNECTION_OPEN, OWL_CONNECTION_CLOSING))
+    return;
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Closing with %u", code);
+  owl_transport_close (self->transport, code, reason);
+}
+
+/* RFC 6455 7.4: codes an endpoint may send. */
+static gboolean
+close_code_is_sendable (guint16 code)
+{
+  if (code >= 3000 && code <= 4999)
+    return TRUE;
+
+  switch (code)
+    {
+    case 1000: case 1001: case 1002: case 1003: case 1007:
+    case 1008: case 1009: case 1010: case 1011: case 1012:
+    case 1013: case 1014:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+/**
+ * owl_connection_close:
+ * @self: a connection
+ * @code: the close code, such as %OWL_CLOSE_NORMAL; a code that may not be
+ *   sent (1005, 1006, 1015, under 1000, ...) is sent as 1000
+ * @reason: (nullable): a short reason, cut to 123 bytes on a character
+ *   boundary
+ *
+ * Starts the close handshake. [signal@Owlsock.Connection::closed] follows
+ * when it completes. Safe from any thread; does nothing if the connection
+ * is already closing.
+ *
+ * Since: 0.1
+ */
+void
+owl_connection_close (OwlConnection *self,
+                      guint16        code,
+                      const char    *reason)
+{
+  g_autofree char *cut = NULL;
+  OwlConnectionOp *op;
+
+  g_return_if_fail (OWL_IS_CONNECTION (self));
+
+  if (!close_code_is_sendable (code))
+    code = OWL_CLOSE_NORMAL;
+  cut = truncate_reason (reason);
+
+  if (g_main_context_is_owner (self->context))
+    {
+      close_on_context (self, code, cut);
+      return;
+    }
+
+  op = g_new0 (OwlConnectionOp, 1);
+  op->close = TRUE;
+  op->code = code;
+  op->reason = g_steal_pointer (&cut);
+  connection_dispatch (self, op);
+}
+
+/* Calls from the server ---------------------------------------------------- */
+
+static void
+pending_complete (OwlConnection *self,
+                  const char    *id,
+                  JsonNode      *result,
+                  GError        *error)
+{
+  OwlPending *pending;
+  g_autoptr(GTask) task = NULL;
+
+  pending = g_hash_table_lookup (self->pending, id);
+  if (pending == NULL)
+    {
+      g_clear_error (&error);
+      return;
+    }
+
+  task = g_steal_pointer (&pending->task);
+  g_hash_table_remove (self->pending, id);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, result ? json_node_ref (result) : json_node_new (JSON_NODE_NULL),
+                           (GDestroyNotify) json_node_unref);
+}
+
+static gboolean
+pending_timeout_cb (gpointer data)
+{
+  OwlPending *pending = data;
+
+  pending_complete (pending->connection, pending->id, NULL,
+                    g_error_new_literal (OWL_ERROR, OWL_ERROR_TIMEOUT, "The client did not answer in time"));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+pending_cancel_cb (GCancellable *cancellable,
+                   gpointer      data)
+{
+  OwlPending *pending = data;
+
+  pending_complete (pending->connection, pending->id, NULL,
+                    g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "The call was cancelled"));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_outgoing (OwlConnection       *self,
+                gboolean             is_request,
+                const char          *method,
+                JsonNode            *payload,
+                guint                timeout_ms,
+                GCancellable        *cancellable,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data,
+                gpointer             source_tag)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(JsonNode) empty = NULL;
+  OwlPending *pending;
+  g_autofree char *frame = NULL;
+  gsize len;
+
+  g_task_set_source_tag (task, source_tag);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (g_atomic_int_get (&self->state) != OWL_CONNECTION_OPEN)
+    {
+      g_task_return_new_error (task, OWL_ERROR, OWL_ERROR_CLOSED, "The connection is closed");
+      return;
+    }
+
+  if (!is_request && payload == NULL)
+    payload = empty = json_node_init_array (json_node_alloc (), json_array_new ());
+
+  pending = g_new0 (OwlPending, 1);
+  pending->connection = self;
+  pending->id = g_strdup_printf ("s%" G_GUINT64_FORMAT, ++self->next_id);
+  pending->task = g_steal_pointer (&task);
+
+  if (timeout_ms == 0)
+    timeout_ms = 30000;
+  pending->timeout = g_timeout_source_new (timeout_ms);
+  g_source_set_callback (pending->timeout, pending_timeout_cb, pending, NULL);
+  g_source_attach (pending->timeout, self->context);
+
+  if (cancellable != NULL)
+    {
+      pending->cancel = g_cancellable_source_new (cancellable);
+      g_source_set_callback (pending->cancel, G_SOURCE_FUNC (pending_cancel_cb), pending, NULL);
+      g_source_attach (pending->cancel, self->context);
+    }
+
+  g_hash_table_insert (self->pending, pending->id, pending);
+
+  frame = owl_envelope_frame (is_request ? "request" : "call", pending->id,
+                              "method", method, payload, is_request ? 0 : timeout_ms, &len);
+  owl_transport_send_data (self->transport, FALSE, frame, len);
+}
+
+/**
+ * owl_connection_call_async:
+ * @self: a connection
+ * @method: the method the client should run
+ * @params: (nullable): the arguments, a JSON array; %NULL for none
+ * @timeout_ms: how long to wait for the answer; 0 for the default of 30 s
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the answer
+ * @user_data: (closure): data for @callback
+ *
+ * Sends a `call` to the client and waits for its `result` or `error`. Call
+ * it on the service's main context.
+ *
+ * Since: 0.1
+ */
+void
+owl_connection_call_async (OwlConnection       *self,
+                           const char          *method,
+                           JsonNode            *params,
+                           guint                timeout_ms,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_return_if_fail (OWL_IS_CONNECTION (self));
+  g_return_if_fail (method != NULL);
+
+  start_outgoing (self, FALSE, method, params, timeout_ms, cancellable,
+                  callback, user_data, owl_connection_call_async);
+}
+
+/**
+ * owl_connection_call_finish:
+ * @self: a connection
+ * @result: the result given to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@Owlsock.Connection.call_async]. A client's `error` answer
+ * is an %OWL_ERROR with the code it named; no answer in time is
+ * %OWL_ERROR_TIMEOUT; a closed connection is %OWL_ERROR_CLOSED; a cancelled
+ * call is %G_IO_ERROR_CANCELLED.
+ *
+ * Returns: (transfer full): the `payload` of the client's `result`
+ *
+ * Since: 0.1
+ */
+JsonNode *
+owl_connection_call_finish (OwlConnection  *self,
+                            GAsyncResult   *result,
+                            GError        **error)
+{
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * owl_connection_request_async:
+ * @self: a connection
+ * @payload: (nullable): the request's payload
+ * @timeout_ms: how long to wait for the `response`; 0 for 30 s
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the response
+ * @user_data: (closure): data for @callback
+ *
+ * Sends a `request` to the client and waits for its `response`. Call it on
+ * the service's main context.
+ *
+ * Since: 0.1
+ */
+void
+owl_connection_request_async (OwlConnection       *self,
+                              JsonNode            *payload,
+                              guint                timeout_ms,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_return_if_fail (OWL_IS_CONNECTION (self));
+
+  start_outgoing (self, TRUE, NULL, payload, timeout_ms, cancellable,
+                  callback, user_data, owl_connection_request_async);
+}
+
+/**
+ * owl_connection_request_finish:
+ * @self: a connection
+ * @result: the result given to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@Owlsock.Connection.request_async], with the errors of
+ * [method@Owlsock.Connection.call_finish].
+ *
+ * Returns: (transfer full): the `payload` of the client's `response`
+ *
+ * Since: 0.1
+ */
+JsonNode *
+owl_connection_request_finish (OwlConnection  *self,
+                               GAsyncResult   *result,
+                               GError        **error)
+{
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * owl_connection_notify_event:
+ * @self: a connection
+ * @event: the event name
+ * @payload: (nullable): the payload
+ * @error: return location for an error
+ *
+ * Sends `{"type": "event", "event": event, "payload": payload}`. Safe from
+ * any thread.
+ *
+ * Returns: %TRUE if sent or queued
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_connection_notify_event (OwlConnection  *self,
+                       const char     *event,
+                       JsonNode       *payload,
+                       GError        **error)
+{
+  gsize len;
+  char *frame;
+
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (event != NULL, FALSE);
+
+  if (!check_open (self, error))
+    return FALSE;
+
+  frame = owl_envelope_frame ("event", NULL, "event", event, payload, 0, &len);
+  return owl_connection_send_take (self, frame, len, error);
+}
+
+/* Receiving --------------------------------------------------------------- */
+
+static void
+dispatch_call (OwlConnection *self,
+               JsonObject    *object,
+               gboolean       is_request)
+{
+  char buf[32];
+  const char *id = owl_json_object_get_id (object, buf);
+  const char *method = NULL;
+  g_autoptr(OwlCall) call = NULL;
+  gboolean handled = FALSE;
+
+  if (id == NULL)
+    {
+      send_error_frame (self, NULL, OWL_ERROR_MALFORMED, is_request ? "A request needs an id" : "A call needs an id");
+      return;
+    }
+
+  if (!is_request)
+    {
+      method = json_object_get_string_member_with_default (object, "method", NULL);
+      if (method == NULL || method[0] == '\0')
+        {
+          send_error_frame (self, id, OWL_ERROR_MALFORMED, "A call needs a method");
+          return;
+        }
+    }
+
+  call = owl_call_new (self, id, method, json_object_get_member (object, "payload"), is_request);
+
+  /* g_quark_try_string: a method nobody connected to has no quark, and
+   * client-chosen names must not be interned forever. */
+  if (is_request)
+    g_signal_emit (self, signals[REQUEST], 0, call, &handled);
+  else
+    g_signal_emit (self, signals[CALL], g_quark_try_string (method), call, &handled);
+
+  if (!handled && !owl_call_is_answered (call))
+    {
+      if (is_request)
+        owl_call_return_error_literal (call, OWL_ERROR_UNKNOWN_METHOD, "Nobody handles requests here");
+      else
+        {
+          g_autofree char *message = g_strdup_printf ("Unknown method: %s", method);
+
+          owl_call_return_error_literal (call, OWL_ERROR_UNKNOWN_METHOD, message);
+        }
+    }
+}
+
+static void
+dispatch_answer (OwlConnection *self,
+                 JsonObject    *object,
+                 gboolean       is_error)
+{
+  char buf[32];
+  const char *id = owl_json_object_get_id (object, buf);
+
+  if (id == NULL)
+    {
+      OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Answer without an id ignored");
+      return;
+    }
+
+  if (is_error)
+    pending_complete (self, id, NULL, owl_envelope_parse_error (object));
+  else
+    pending_complete (self, id, json_object_get_member (object, "payload"), NULL);
+}
+
+static void
+dispatch_object (OwlConnection *self,
+                 JsonNode      *root)
+{
+  JsonObject *object = json_node_get_object (root);
+
+  switch (owl_envelope_classify (object))
+    {
+    case OWL_ENVELOPE_PING:
+      {
+        char buf[32];
+        const char *id = owl_json_object_get_id (object, buf);
+        gsize len;
+        g_autofree char *frame = owl_envelope_frame ("pong", id, NULL, NULL, NULL, 0, &len);
+
+        owl_transport_send_data (self->transport, FALSE, frame, len);
+      }
+      break;
+    case OWL_ENVELOPE_PONG:
+      break;
+    case OWL_ENVELOPE_CALL:
+      dispatch_call (self, object, FALSE);
+      break;
+    case OWL_ENVELOPE_REQUEST:
+      dispatch_call (self, object, TRUE);
+      break;
+    case OWL_ENVELOPE_RESULT:
+    case OWL_ENVELOPE_RESPONSE:
+      dispatch_answer (self, object, FALSE);
+      break;
+    case OWL_ENVELOPE_ERROR:
+      dispatch_answer (self, object, TRUE);
+      break;
+    case OWL_ENVELOPE_EVENT:
+      {
+        const char *event = json_object_get_string_member_with_default (object, "event", NULL);
+
+        if (event == NULL)
+          send_error_frame (self, NULL, OWL_ERROR_MALFORMED, "An event needs a name");
+        else
+          g_signal_emit (self, signals[EVENT], g_quark_try_string (event), event,
+                         json_object_get_member (object, "payload"));
+      }
+      break;
+    case OWL_ENVELOPE_APP:
+    default:
+      g_signal_emit (self, signals[MESSAGE], 0, root);
+      break;
+    }
+}
+
+static void
+handle_message (OwlConnection *self,
+                gboolean       binary,
+                const guint8  *data,
+                gsize          len)
+{
+  g_autoptr(GError) error = NULL;
+  JsonNode *root;
+
+  /* Nothing reaches handlers once the server started closing. */
+  if (g_atomic_int_get (&self->state) != OWL_CONNECTION_OPEN)
+    return;
+
+  if (binary)
+    {
+      send_error_frame (self, NULL, OWL_ERROR_MALFORMED, "Binary frames are not accepted here");
+      return;
+    }
+
+  if (!owl_json_check_depth ((const char *) data, len, OWL_JSON_MAX_DEPTH))
+    {
+      send_error_frame (self, NULL, OWL_ERROR_TOO_DEEP, "The message nests too deep");
+      return;
+    }
+
+  if (!json_parser_load_from_data (self->parser, (const char *) data, len, &error))
+    {
+      send_error_frame (self, NULL, OWL_ERROR_MALFORMED, "The message is not valid JSON");
+      return;
+    }
+
+  root = json_parser_get_root (self->parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      send_error_frame (self, NULL, OWL_ERROR_MALFORMED, "A message must be a JSON object");
+      return;
+    }
+
+  g_object_ref (self);
+  dispatch_object (self, root);
+  g_object_unref (self);
+}
+
+/* Transport callbacks ------------------------------------------------------ */
+
+static void
+on_transport_message (gpointer      user_data,
+                      gboolean      binary,
+                      const guint8 *data,
+                      gsize         len)
+{
+  OwlConnection *self = user_data;
+
+  if (!self->started)
+    {
+      OwlEarlyMessage *early = g_new0 (OwlEarlyMessage, 1);
+
+      early->binary = binary;
+      early->bytes = g_bytes_new (data, len);
+      g_queue_push_tail (&self->early, early);
+      return;
+    }
+
+  handle_message (self, binary, data, len);
+}
+
+static void
+on_transport_error (gpointer      user_data,
+                    const GError *error)
+{
+  OwlConnection *self = user_data;
+
+  OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Connection error: %s", error->message);
+  g_signal_emit (self, signals[ERROR], 0, error);
+}
+
+static void
+on_transport_closed (gpointer    user_data,
+                     guint16     code,
+                     const char *reason)
+{
+  OwlConnection *self = user_data;
+
+  if (!self->started)
+    {
+      self->early_closed = TRUE;
+      self->early_close_code = code;
+      self->early_close_reason = g_strdup (reason);
+      return;
+    }
+
+  owl_connection_handle_closed (self, code, reason);
+}
+
+static const OwlTransportCallbacks transport_callbacks = {
+  .message = on_transport_message,
+  .error = on_transport_error,
+  .closed = on_transport_closed,
+};
+
+static void
+owl_connection_handle_closed (OwlConnection *self,
+                              guint16        code,
+                              const char    *reason)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  if (g_atomic_int_get (&self->state) == OWL_CONNECTION_CLOSED)
+    return;
+
+  g_object_ref (self);
+
+  g_atomic_int_set (&self->state, OWL_CONNECTION_CLOSED);
+  self->close_code = code;
+  self->close_reason = g_strdup (reason ? reason : "");
+
+  OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Closed with %u", code);
+
+  /* Calls to the client fail now, not at their timeout. */
+  g_hash_table_iter_init (&iter, self->pending);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      OwlPending *pending = value;
+      g_autoptr(GTask) task = g_steal_pointer (&pending->task);
+
+      g_hash_table_iter_remove (&iter);
+      g_task_return_new_error (task, OWL_ERROR, OWL_ERROR_CLOSED, "The connection closed");
+    }
+
+  if (self->service != NULL)
+    owl_socket_service_connection_closed (self->service, self);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  g_signal_emit (self, signals[CLOSED], 0, (guint) code, self->close_reason);
+
+  g_object_unref (self);
+}
+
+/* Life --------------------------------------------------------------------- */
+
+OwlConnection *
+owl_connection_new (OwlSocketService        *service,
+                    OwlModule               *module,
+                    OwlRequest              *request,
+                    SoupWebsocketConnection *websocket)
+{
+  OwlConnection *self = g_object_new (OWL_TYPE_CONNECTION, NULL);
+
+  self->id = g_uuid_string_random ();
+  self->service = service;
+  self->module = g_object_ref (module);
+  self->request = g_object_ref (request);
+  self->context = g_main_context_ref (owl_socket_service_get_context (service));
+  self->transport = owl_transport_new_soup (websocket, &transport_callbacks, self);
+
+  return self;
+}
+
+/* Called once the connection handlers returned: delivers what arrived while
+ * they ran, in order, then a close that came meanwhile. */
+void
+owl_connection_start (OwlConnection *self)
+{
+  OwlEarlyMessage *early;
+
+  if (self->started)
+    return;
+
+  g_object_ref (self);
+  self->started = TRUE;
+
+  while ((early = g_queue_pop_head (&self->early)) != NULL)
+    {
+      gsize len;
+      const guint8 *data = g_bytes_get_data (early->bytes, &len);
+
+      handle_message (self, early->binary, data, len);
+      early_message_free (early);
+    }
+
+  if (self->early_closed)
+    owl_connection_handle_closed (self, self->early_close_code, self->early_close_reason);
+
+  g_object_unref (self);
+}
+
+void
+owl_connection_detach_service (OwlConnection *self)
+{
+  self->service = NULL;
+}
+
+GHashTable *
+owl_connection_get_room_set (OwlConnection *self)
+{
+  return self->rooms;
+}
+
+guint
+owl_connection_get_n_early (OwlConnection *self)
+{
+  return self->early.length;
+}
+
+/* Accessors ---------------------------------------------------------------- */
+
+/**
+ * owl_connection_get_id:
+ * @self: a connection
+ *
+ * Returns: the connection's unique id
+ *
+ * Since: 0.1
+ */
+const char *
+owl_connection_get_id (OwlConnection *self)
+{
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
+
+  return self->id;
+}
+
+/**
+ * owl_connection_get_request:
+ * @self: a connection
+ *
+ * Returns: (transfer none): the upgrade request
+ *
+ * Since: 0.1
+ */
+OwlRequest *
+owl_connection_get_request (OwlConnection *self)
+{
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
+
+  return self->request;
+}
+
+/**
+ * owl_connection_get_module:
+ * @self: a connection
+ *
+ * Returns: (transfer none): the module that accepted the connection
+ *
+ * Since: 0.1
+ */
+OwlModule *
+owl_connection_get_module (OwlConnection *self)
+{
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
+
+  return self->module;
+}
+
+/**
+ * owl_connection_get_state:
+ * @self: a connection
+ *
+ * Returns: the state of the connection
+ *
+ * Since: 0.1
+ */
+OwlConnectionState
+owl_connection_get_state (OwlConnection *self)
+{
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), OWL_CONNECTION_CLOSED);
+
+  return g_atomic_int_get (&self->state);
+}
+
+/**
+ * owl_connection_get_close_code:
+ * @self: a connection
+ *
+ * Returns: the close code once closed, else 0
+ *
+ * Since: 0.1
+ */
+guint16
+owl_connection_get_close_code (OwlConnection *self)
+{
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), 0);
+
+  return self->close_code;
+}
+
+/**
+ * owl_connection_get_close_reason:
+ * @self: a connection
+ *
+ * Returns: (nullable): the close reason once closed, else %NULL
+ *
+ * Since: 0.1
+ */
+const char *
+owl_connection_get_close_reason (OwlConnection *self)
+{
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
+
+  return self->close_reason;
+}
+
+/* Rooms -------------------------------------------------------------------- */
+
+/**
+ * owl_connection_join:
+ * @self: a connection
+ * @room: a room name
+ *
+ * Adds the connection to @room, so that broadcasts to @room reach it. A
+ * closed connection leaves every room. Call on the service's main context.
+ *
+ * Since: 0.1
+ */
+void
+owl_connection_join (OwlConnection *self,
+                     const char    *room)
+{
+  g_return_if_fail (OWL_IS_CONNECTION (self));
+  g_return_if_fail (room != NULL);
+
+  if (owl_connection_get_state (self) == OWL_CONNECTION_CLOSED || self->service == NULL)
+    return;
+  if (g_hash_table_contains (self->rooms, room))
+    return;
+
+  g_hash_table_add (self->rooms, g_strdup (room));
+  owl_socket_service_room_add (self->service, room, self);
+}
+
+/**
+ * owl_connection_leave:
+ * @self: a connection
+ * @room: a room name
+ *
+ * Removes the connection from @room.
+ *
+ * Since: 0.1
+ */
+void
+owl_connection_leave (OwlConnection *self,
+                      const char    *room)
+{
+  g_return_if_fail (OWL_IS_CONNECTION (self));
+  g_return_if_fail (room != NULL);
+
+  if (!g_hash_table_remove (self->rooms, room))
+    return;
+
+  if (self->service != NULL)
+    owl_socket_service_room_remove (self->service, room, self);
+}
+
+/**
+ * owl_connection_in_room:
+ * @self: a connection
+ * @room: a room name
+ *
+ * Returns: whether the connection is in @room
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_connection_in_room (OwlConnection *self,
+                        const char    *room)
+{
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (room != NULL, FALSE);
+
+  return g_hash_table_contains (self->rooms, room);
+}
+
+/**
+ * owl_connection_dup_rooms:
+ * @self: a connection
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the rooms the
+ *   connection is in
+ *
+ * Since: 0.1
+ */
+char **
+owl_connection_dup_rooms (OwlConnection *self)
+{
+  g_autofree gpointer *keys = NULL;
+
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
+
+  keys = g_hash_table_get_keys_as_array (self->rooms, NULL);
+  return g_strdupv ((char **) keys);
+}

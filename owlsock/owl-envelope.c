@@ -1,0 +1,239 @@
+/* owl-envelope.c: frames of the envelope protocol
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include "owl-envelope-private.h"
+
+/* Counts nesting outside strings. It runs before json-glib sees the text, so
+ * it must not trust it: an unterminated string simply ends the scan, and the
+ * parser reports the syntax error. */
+gboolean
+owl_json_check_depth (const char *data,
+                      gsize       len,
+                      guint       max_depth)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < len; i++)
+    {
+      char c = data[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > max_depth)
+            return FALSE;
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+
+  return TRUE;
+}
+
+OwlEnvelopeType
+owl_envelope_classify (JsonObject *object)
+{
+  JsonNode *node = json_object_get_member (object, "type");
+  const char *type;
+
+  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
+    return OWL_ENVELOPE_APP;
+
+  type = json_node_get_string (node);
+
+  switch (type[0])
+    {
+    case 'c':
+      if (g_str_equal (type, "call"))
+        return OWL_ENVELOPE_CALL;
+      break;
+    case 'e':
+      if (g_str_equal (type, "event"))
+        return OWL_ENVELOPE_EVENT;
+      if (g_str_equal (type, "error"))
+        return OWL_ENVELOPE_ERROR;
+      break;
+    case 'p':
+      if (g_str_equal (type, "ping"))
+        return OWL_ENVELOPE_PING;
+      if (g_str_equal (type, "pong"))
+        return OWL_ENVELOPE_PONG;
+      break;
+    case 'r':
+      if (g_str_equal (type, "result"))
+        return OWL_ENVELOPE_RESULT;
+      if (g_str_equal (type, "request"))
+        return OWL_ENVELOPE_REQUEST;
+      if (g_str_equal (type, "response"))
+        return OWL_ENVELOPE_RESPONSE;
+      break;
+    default:
+      break;
+    }
+
+  return OWL_ENVELOPE_APP;
+}
+
+char *
+owl_json_to_data (JsonNode *node,
+                  gsize    *len)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+
+  json_generator_set_root (gen, node);
+  return json_generator_to_data (gen, len);
+}
+
+/* Ids are strings in @owlmeans/socket, but a client may send a number: it is
+ * answered as the same string. */
+const char *
+owl_json_object_get_id (JsonObject *object,
+                        char        buf[32])
+{
+  JsonNode *node = json_object_get_member (object, "id");
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return NULL;
+
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_STRING:
+      return json_node_get_string (node);
+    case G_TYPE_INT64:
+      g_snprintf (buf, 32, "%" G_GINT64_FORMAT, json_node_get_int (node));
+      return buf;
+    default:
+      return NULL;
+    }
+}
+
+/* "unknown-method" -> "UnknownMethodError", the <Type> of the marshalled
+ * @owlmeans/error form. */
+static char *
+error_type_name (OwlError code)
+{
+  const char *s = owl_error_code_to_string (code);
+  GString *name = g_string_new (NULL);
+  gboolean upper = TRUE;
+
+  for (; *s; s++)
+    {
+      if (*s == '-')
+        upper = TRUE;
+      else
+        {
+          g_string_append_c (name, upper ? g_ascii_toupper (*s) : *s);
+          upper = FALSE;
+        }
+    }
+  g_string_append (name, "Error");
+
+  return g_string_free (name, FALSE);
+}
+
+char *
+owl_envelope_error_frame (const char *id,
+                          OwlError    code,
+                          const char *message,
+                          gsize      *len)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *type_name = error_type_name (code);
+  g_autofree char *payload = g_strdup_printf ("%s|||%s", type_name, message ? message : "");
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "error");
+  if (id != NULL)
+    {
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_string_value (builder, id);
+    }
+  json_builder_set_member_name (builder, "payload");
+  json_builder_add_string_value (builder, payload);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, owl_error_code_to_string (code));
+  json_builder_set_member_name (builder, "recoverable");
+  json_builder_add_boolean_value (builder, owl_error_code_is_recoverable (code));
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  return owl_json_to_data (root, len);
+}
+
+/* Only OWL_ERROR messages are the application's words for the client; any
+ * other domain is internal text and is replaced. */
+char *
+owl_envelope_error_frame_from_gerror (const char   *id,
+                                      const GError *error,
+                                      gsize        *len)
+{
+  if (error != NULL && error->domain == OWL_ERROR && error->code != OWL_ERROR_INTERNAL)
+    return owl_envelope_error_frame (id, error->code, error->message, len);
+
+  return owl_envelope_error_frame (id, OWL_ERROR_INTERNAL, "Internal error", len);
+}
+
+/* The GError a peer's `error` frame stands for. */
+GError *
+owl_envelope_parse_error (JsonObject *object)
+{
+  const char *code_str = json_object_get_string_member_with_default (object, "code", NULL);
+  const char *payload = json_object_get_string_member_with_default (object, "payload", NULL);
+  const char *message = payload;
+  OwlError code = OWL_ERROR_FAILED;
+
+  if (payload != NULL)
+    {
+      const char *sep = strstr (payload, "|||");
+
+      if (sep != NULL)
+        message = sep + 3;
+    }
+
+  if (code_str == NULL || !owl_error_code_from_string (code_str, &code))
+    code = OWL_ERROR_FAILED;
+
+  return g_error_new_literal (OWL_ERROR, code, message ? message : "Remote error");
+}
+
+/* {type, id?, <name_field>: name?, payload?, timeout?} */
+char *
+owl_envelope_frame (const char *type,
+                    const char *id,
+                    const char *name_field,
+                    const char *name,
+                    JsonNode   *payload,
+                    guint       timeout_ms,
+                    gsize      *len)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+
+  json_object_set_string_member (object, "type", type);
+  if (id != NULL)
+    json_object_set_string_member (object, "id", id);
+  if (name_field != NULL && name != NULL)
+    json_object_set_string_member (object, name_field, name);
+  if (payload != NULL)
+    json_object_set_member (object, "payload", json_node_copy (payload));
+  if (timeout_ms > 0)
+    json_object_set_int_member (object, "timeout", timeout_ms);
+
+  json_node_set_object (root, object);
+  return owl_json_to_data (root, len);
+}

@@ -1,0 +1,23 @@
+/* owl-module-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "owl-module.h"
+#include "owl-route-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct _OwlSocketService OwlSocketService;
+
+OwlRoute         *owl_module_get_route       (OwlModule        *self);
+const GError     *owl_module_get_route_error (OwlModule        *self);
+OwlSocketService *owl_module_get_service     (OwlModule        *self);
+void              owl_module_set_service     (OwlModule        *self,
+                                              OwlSocketService *service);
+void              owl_module_emit_connection (OwlModule        *self,
+                                              OwlConnection    *connection);
+
+G_END_DECLS

@@ -1,0 +1,313 @@
+/* owl-module.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "owl-connection-private.h"
+#include "owl-module-private.h"
+
+/**
+ * OwlModule:
+ *
+ * One WebSocket endpoint: a route alias and a path pattern, such as
+ * `/ws/chat/:room`. Patterns match segment by segment: `:name` matches one
+ * non-empty segment and makes it a param of the [class@Owlsock.Request];
+ * there is no prefix matching, so `/ws/chat/:room` matches neither
+ * `/ws/chat` nor `/ws/chat/a/b`.
+ *
+ * Each accepted connection is given to the handler set with
+ * [method@Owlsock.Module.set_handler], then to
+ * [signal@Owlsock.Module::connection].
+ *
+ * Since: 0.1
+ */
+struct _OwlModule
+{
+  GObject               parent_instance;
+
+  char                 *alias;
+  char                 *path;
+  OwlRoute             *route;
+  GError               *route_error;
+  OwlSocketService     *service;   /* not owned */
+
+  OwlConnectionHandler  handler;
+  gpointer              handler_data;
+  GDestroyNotify        handler_destroy;
+};
+
+enum {
+  PROP_0,
+  PROP_ALIAS,
+  PROP_PATH,
+  N_PROPS
+};
+
+enum {
+  CONNECTION,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (OwlModule, owl_module, G_TYPE_OBJECT)
+
+static void
+owl_module_clear_handler (OwlModule *self)
+{
+  if (self->handler_destroy != NULL)
+    self->handler_destroy (self->handler_data);
+
+  self->handler = NULL;
+  self->handler_data = NULL;
+  self->handler_destroy = NULL;
+}
+
+static void
+owl_module_dispose (GObject *object)
+{
+  owl_module_clear_handler (OWL_MODULE (object));
+
+  G_OBJECT_CLASS (owl_module_parent_class)->dispose (object);
+}
+
+static void
+owl_module_finalize (GObject *object)
+{
+  OwlModule *self = OWL_MODULE (object);
+
+  g_clear_pointer (&self->alias, g_free);
+  g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->route, owl_route_free);
+  g_clear_error (&self->route_error);
+
+  G_OBJECT_CLASS (owl_module_parent_class)->finalize (object);
+}
+
+static void
+owl_module_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  OwlModule *self = OWL_MODULE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ALIAS:
+      g_value_set_string (value, self->alias);
+      break;
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+owl_module_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  OwlModule *self = OWL_MODULE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ALIAS:
+      self->alias = g_value_dup_string (value);
+      break;
+    case PROP_PATH:
+      self->path = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+owl_module_constructed (GObject *object)
+{
+  OwlModule *self = OWL_MODULE (object);
+
+  G_OBJECT_CLASS (owl_module_parent_class)->constructed (object);
+
+  /* A bad pattern is reported when the module is added, where a GError can
+   * reach the caller. */
+  self->route = owl_route_parse (self->path, &self->route_error);
+}
+
+static void
+owl_module_class_init (OwlModuleClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = owl_module_dispose;
+  object_class->finalize = owl_module_finalize;
+  object_class->get_property = owl_module_get_property;
+  object_class->set_property = owl_module_set_property;
+  object_class->constructed = owl_module_constructed;
+
+  /**
+   * OwlModule:alias:
+   *
+   * The route alias, unique on a service (`"chat"`).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ALIAS] =
+    g_param_spec_string ("alias", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlModule:path:
+   *
+   * The path pattern (`"/ws/chat/:room"`), unique on a service.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * OwlModule::connection:
+   * @self: the module
+   * @connection: the accepted connection
+   *
+   * A client connected. Messages that arrive while handlers run are
+   * delivered after the last one returns, so a handler can connect to the
+   * connection's signals without missing any.
+   *
+   * Since: 0.1
+   */
+  signals[CONNECTION] =
+    g_signal_new ("connection", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, OWL_TYPE_CONNECTION);
+}
+
+static void
+owl_module_init (OwlModule *self)
+{
+}
+
+/**
+ * owl_module_new:
+ * @alias: the route alias
+ * @path: the path pattern, such as `/ws/game/:sessionId`
+ *
+ * Creates a module; add it to a service with
+ * [method@Owlsock.SocketService.add_module].
+ *
+ * Returns: (transfer full): a new module
+ *
+ * Since: 0.1
+ */
+OwlModule *
+owl_module_new (const char *alias,
+                const char *path)
+{
+  g_return_val_if_fail (alias != NULL, NULL);
+  g_return_val_if_fail (path != NULL, NULL);
+
+  return g_object_new (OWL_TYPE_MODULE, "alias", alias, "path", path, NULL);
+}
+
+/**
+ * owl_module_get_alias:
+ * @self: a module
+ *
+ * Returns: the route alias
+ *
+ * Since: 0.1
+ */
+const char *
+owl_module_get_alias (OwlModule *self)
+{
+  g_return_val_if_fail (OWL_IS_MODULE (self), NULL);
+
+  return self->alias;
+}
+
+/**
+ * owl_module_get_path:
+ * @self: a module
+ *
+ * Returns: the path pattern
+ *
+ * Since: 0.1
+ */
+const char *
+owl_module_get_path (OwlModule *self)
+{
+  g_return_val_if_fail (OWL_IS_MODULE (self), NULL);
+
+  return self->path;
+}
+
+/**
+ * owl_module_set_handler:
+ * @self: a module
+ * @handler: (nullable) (scope notified) (closure user_data) (destroy destroy):
+ *   the handler, or %NULL to remove it
+ * @user_data: data for @handler
+ * @destroy: (nullable): frees @user_data
+ *
+ * Sets a C handler for accepted connections: the seed's `handleConnection`.
+ * It runs before the handlers of [signal@Owlsock.Module::connection].
+ *
+ * Since: 0.1
+ */
+void
+owl_module_set_handler (OwlModule            *self,
+                        OwlConnectionHandler  handler,
+                        gpointer              user_data,
+                        GDestroyNotify        destroy)
+{
+  g_return_if_fail (OWL_IS_MODULE (self));
+
+  owl_module_clear_handler (self);
+  self->handler = handler;
+  self->handler_data = user_data;
+  self->handler_destroy = destroy;
+}
+
+OwlRoute *
+owl_module_get_route (OwlModule *self)
+{
+  return self->route;
+}
+
+const GError *
+owl_module_get_route_error (OwlModule *self)
+{
+  return self->route_error;
+}
+
+OwlSocketService *
+owl_module_get_service (OwlModule *self)
+{
+  return self->service;
+}
+
+void
+owl_module_set_service (OwlModule        *self,
+                        OwlSocketService *service)
+{
+  self->service = service;
+}
+
+void
+owl_module_emit_connection (OwlModule     *self,
+                            OwlConnection *connection)
+{
+  if (self->handler != NULL)
+    self->handler (self, connection, self->handler_data);
+
+  g_signal_emit (self, signals[CONNECTION], 0, connection);
+}

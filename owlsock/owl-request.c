@@ -1,0 +1,253 @@
+/* owl-request.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "owl-request-private.h"
+
+/**
+ * OwlRequest:
+ *
+ * The WebSocket upgrade request as handlers see it: the path, the route params
+ * of the module's pattern, the query, the headers, the origin and the remote
+ * address. It stays valid for the life of the [class@Owlsock.Connection] it
+ * belongs to.
+ *
+ * Since: 0.1
+ */
+struct _OwlRequest
+{
+  GObject             parent_instance;
+
+  char               *path;
+  GHashTable         *params;
+  GHashTable         *query;
+  SoupMessageHeaders *headers;
+  GSocketAddress     *remote_address;
+  char               *remote_host;
+};
+
+G_DEFINE_FINAL_TYPE (OwlRequest, owl_request, G_TYPE_OBJECT)
+
+static void
+owl_request_finalize (GObject *object)
+{
+  OwlRequest *self = OWL_REQUEST (object);
+
+  g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->params, g_hash_table_unref);
+  g_clear_pointer (&self->query, g_hash_table_unref);
+  g_clear_pointer (&self->headers, soup_message_headers_unref);
+  g_clear_object (&self->remote_address);
+  g_clear_pointer (&self->remote_host, g_free);
+
+  G_OBJECT_CLASS (owl_request_parent_class)->finalize (object);
+}
+
+static void
+owl_request_class_init (OwlRequestClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = owl_request_finalize;
+}
+
+static void
+owl_request_init (OwlRequest *self)
+{
+}
+
+/* @params: (transfer full): the route params the module matched. */
+OwlRequest *
+owl_request_new (SoupServerMessage *msg,
+                 GHashTable        *params)
+{
+  OwlRequest *self = g_object_new (OWL_TYPE_REQUEST, NULL);
+  GUri *uri = soup_server_message_get_uri (msg);
+  const char *query = g_uri_get_query (uri);
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+  self->path = g_uri_unescape_string (g_uri_get_path (uri), NULL);
+  if (self->path == NULL)
+    self->path = g_strdup (g_uri_get_path (uri));
+  self->params = params;
+  self->query = query ? soup_form_decode (query)
+                      : g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->headers = soup_message_headers_ref (soup_server_message_get_request_headers (msg));
+  self->remote_address = remote ? g_object_ref (remote) : NULL;
+  self->remote_host = g_strdup (soup_server_message_get_remote_host (msg));
+
+  return self;
+}
+
+/**
+ * owl_request_get_path:
+ * @self: a request
+ *
+ * Returns: the percent-decoded path of the request
+ *
+ * Since: 0.1
+ */
+const char *
+owl_request_get_path (OwlRequest *self)
+{
+  g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
+
+  return self->path;
+}
+
+/**
+ * owl_request_get_param:
+ * @self: a request
+ * @name: the name of a route param, without the `:`
+ *
+ * For a module at `/ws/chat/:room`, `owl_request_get_param (req, "room")`
+ * gives the percent-decoded segment of the path at that place.
+ *
+ * Returns: (nullable): the value, or %NULL if the pattern has no such param
+ *
+ * Since: 0.1
+ */
+const char *
+owl_request_get_param (OwlRequest *self,
+                       const char *name)
+{
+  g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return g_hash_table_lookup (self->params, name);
+}
+
+/**
+ * owl_request_get_params:
+ * @self: a request
+ *
+ * Returns: (transfer none) (element-type utf8 utf8): every route param by name
+ *
+ * Since: 0.1
+ */
+GHashTable *
+owl_request_get_params (OwlRequest *self)
+{
+  g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
+
+  return self->params;
+}
+
+/**
+ * owl_request_get_query_param:
+ * @self: a request
+ * @name: a query parameter
+ *
+ * Returns: (nullable): the percent-decoded value of @name in the query
+ *   string, or %NULL if it is absent
+ *
+ * Since: 0.1
+ */
+const char *
+owl_request_get_query_param (OwlRequest *self,
+                             const char *name)
+{
+  g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return g_hash_table_lookup (self->query, name);
+}
+
+/**
+ * owl_request_get_query:
+ * @self: a request
+ *
+ * Returns: (transfer none) (element-type utf8 utf8): the decoded query
+ *
+ * Since: 0.1
+ */
+GHashTable *
+owl_request_get_query (OwlRequest *self)
+{
+  g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
+
+  return self->query;
+}
+
+/**
+ * owl_request_get_header:
+ * @self: a request
+ * @name: a header name, in any case
+ *
+ * Returns: (nullable): the value of the header (several are joined with
+ *   commas), or %NULL
+ *
+ * Since: 0.1
+ */
+const char *
+owl_request_get_header (OwlRequest *self,
+                        const char *name)
+{
+  g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return soup_message_headers_get_list (self->headers, name);
+}
+
+/**
+ * owl_request_get_headers:
+ * @self: a request
+ *
+ * Returns: (transfer none): the request headers
+ *
+ * Since: 0.1
+ */
+SoupMessageHeaders *
+owl_request_get_headers (OwlRequest *self)
+{
+  g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
+
+  return self->headers;
+}
+
+/**
+ * owl_request_get_origin:
+ * @self: a request
+ *
+ * Returns: (nullable): the `Origin` header, sent by browsers, or %NULL
+ *
+ * Since: 0.1
+ */
+const char *
+owl_request_get_origin (OwlRequest *self)
+{
+  g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
+
+  return soup_message_headers_get_one (self->headers, "Origin");
+}
+
+/**
+ * owl_request_get_remote_address:
+ * @self: a request
+ *
+ * Returns: (transfer none) (nullable): the address of the peer
+ *
+ * Since: 0.1
+ */
+GSocketAddress *
+owl_request_get_remote_address (OwlRequest *self)
+{
+  g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
+
+  return self->remote_address;
+}
+
+/**
+ * owl_request_get_remote_host:
+ * @self: a request
+ *
+ * Returns: (nullable): the peer's IP address as a string, such as `"127.0.0.1"`
+ *
+ * Since: 0.1
+ */
+const char *
+owl_request_get_remote_host (OwlRequest *self)
+{
+  g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
+
+  return self->remote_host;
+}

@@ -1,0 +1,26 @@
+/* owl-route-private.h: path patterns with `:name` params
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _OwlRoute OwlRoute;
+
+OwlRoute   *owl_route_parse      (const char  *pattern,
+                                  GError     **error);
+void        owl_route_free       (OwlRoute    *route);
+const char *owl_route_get_prefix (OwlRoute    *route);
+gboolean    owl_route_equal      (OwlRoute    *a,
+                                  OwlRoute    *b);
+gboolean    owl_route_match      (OwlRoute    *route,
+                                  const char  *path,
+                                  GHashTable **params);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlRoute, owl_route_free)
+
+G_END_DECLS

@@ -1,0 +1,1236 @@
+/* owl-socket-service.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include "owl-connection-private.h"
+#include "owl-envelope-private.h"
+#include "owl-module-private.h"
+#include "owl-request-private.h"
+#include "owl-socket-service-private.h"
+
+/**
+ * OwlSocketService:
+ *
+ * The WebSocket service: the counterpart of the seed's `createSocketService`.
+ *
+ * A service holds [class@Owlsock.Module]s, the registry of live
+ * [class@Owlsock.Connection]s and the rooms. It either owns a `SoupServer`
+ * ([method@Owlsock.SocketService.listen]) or serves inside one the
+ * application already runs ([method@Owlsock.SocketService.attach], the seed's
+ * `update(api)`), where the application keeps serving plain HTTP on its own
+ * paths.
+ *
+ * The service lives on the thread-default main context of the thread that
+ * created it. [method@Owlsock.SocketService.broadcast] and the send and close
+ * methods of connections may be called from any thread.
+ *
+ * Since: 0.1
+ */
+struct _OwlSocketService
+{
+  GObject       parent_instance;
+
+  char         *alias;
+  GMainContext *context;
+
+  SoupServer   *server;
+  gboolean      owns_server;
+  guint16       port;
+
+  GPtrArray    *modules;
+  GHashTable   *prefixes;     /* SoupServer handler path -> number of modules */
+  GHashTable   *connections;  /* id -> OwlConnection (owned) */
+  GHashTable   *rooms;        /* name -> GHashTable set of OwlConnection */
+
+  gboolean      stopping;
+  GPtrArray    *stop_tasks;
+  guint         stop_idle;
+};
+
+enum {
+  PROP_0,
+  PROP_ALIAS,
+  PROP_PORT,
+  PROP_N_CONNECTIONS,
+  N_PROPS
+};
+
+enum {
+  STOPPED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (OwlSocketService, owl_socket_service, G_TYPE_OBJECT)
+
+static void server_callback (SoupServer        *server,
+                             SoupServerMessage *msg,
+                             const char        *path,
+                             GHashTable        *query,
+                             gpointer           user_data);
+
+static void
+owl_socket_service_dispose (GObject *object)
+{
+  OwlSocketService *self = OWL_SOCKET_SERVICE (object);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_clear_handle_id (&self->stop_idle, g_source_remove);
+
+  /* Connections outlive a dropped service only as closed objects. */
+  if (self->connections != NULL)
+    {
+      g_hash_table_iter_init (&iter, self->connections);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          owl_connection_detach_service (value);
+          owl_connection_close (value, OWL_CLOSE_GOING_AWAY, "Service gone");
+        }
+      g_hash_table_remove_all (self->connections);
+    }
+
+  if (self->server != NULL)
+    {
+      if (self->owns_server)
+        soup_server_disconnect (self->server);
+      else
+        {
+          GHashTableIter piter;
+          gpointer key;
+
+          g_hash_table_iter_init (&piter, self->prefixes);
+          while (g_hash_table_iter_next (&piter, &key, NULL))
+            soup_server_remove_handler (self->server, key);
+        }
+    }
+  g_clear_object (&self->server);
+
+  if (self->modules != NULL)
+    {
+      for (guint i = 0; i < self->modules->len; i++)
+        owl_module_set_service (g_ptr_array_index (self->modules, i), NULL);
+      g_ptr_array_set_size (self->modules, 0);
+    }
+
+  G_OBJECT_CLASS (owl_socket_service_parent_class)->dispose (object);
+}
+
+static void
+owl_socket_service_finalize (GObject *object)
+{
+  OwlSocketService *self = OWL_SOCKET_SERVICE (object);
+
+  g_clear_pointer (&self->alias, g_free);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->modules, g_ptr_array_unref);
+  g_clear_pointer (&self->prefixes, g_hash_table_unref);
+  g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_clear_pointer (&self->rooms, g_hash_table_unref);
+  g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (owl_socket_service_parent_class)->finalize (object);
+}
+
+static void
+owl_socket_service_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  OwlSocketService *self = OWL_SOCKET_SERVICE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ALIAS:
+      g_value_set_string (value, self->alias);
+      break;
+    case PROP_PORT:
+      g_value_set_uint (value, self->port);
+      break;
+    case PROP_N_CONNECTIONS:
+      g_value_set_uint (value, g_hash_table_size (self->connections));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+owl_socket_service_set_property (GObject      *object,
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
+{
+  OwlSocketService *self = OWL_SOCKET_SERVICE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ALIAS:
+      g_free (self->alias);
+      self->alias = g_value_dup_string (value);
+      if (self->alias == NULL)
+        self->alias = g_strdup (OWL_SOCKET_SERVICE_DEFAULT_ALIAS);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+owl_socket_service_class_init (OwlSocketServiceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = owl_socket_service_dispose;
+  object_class->finalize = owl_socket_service_finalize;
+  object_class->get_property = owl_socket_service_get_property;
+  object_class->set_property = owl_socket_service_set_property;
+
+  /**
+   * OwlSocketService:alias:
+   *
+   * The service alias; %OWL_SOCKET_SERVICE_DEFAULT_ALIAS when none is given.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ALIAS] =
+    g_param_spec_string ("alias", NULL, NULL, OWL_SOCKET_SERVICE_DEFAULT_ALIAS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlSocketService:port:
+   *
+   * The port the service listens on after
+   * [method@Owlsock.SocketService.listen], else 0.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PORT] =
+    g_param_spec_uint ("port", NULL, NULL, 0, G_MAXUINT16, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * OwlSocketService:n-connections:
+   *
+   * How many connections are open.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_N_CONNECTIONS] =
+    g_param_spec_uint ("n-connections", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * OwlSocketService::stopped:
+   * @self: the service
+   *
+   * A stop finished: every connection closed and the service no longer
+   * accepts.
+   *
+   * Since: 0.1
+   */
+  signals[STOPPED] =
+    g_signal_new ("stopped", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+owl_socket_service_init (OwlSocketService *self)
+{
+  self->context = g_main_context_ref_thread_default ();
+  self->modules = g_ptr_array_new_with_free_func (g_object_unref);
+  self->prefixes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->connections = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) g_hash_table_unref);
+  self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+/**
+ * owl_socket_service_new:
+ * @alias: (nullable): the service alias; %NULL for
+ *   %OWL_SOCKET_SERVICE_DEFAULT_ALIAS
+ *
+ * Creates a service on the thread-default main context.
+ *
+ * Returns: (transfer full): a new service
+ *
+ * Since: 0.1
+ */
+OwlSocketService *
+owl_socket_service_new (const char *alias)
+{
+  return g_object_new (OWL_TYPE_SOCKET_SERVICE, "alias", alias, NULL);
+}
+
+/**
+ * owl_socket_service_get_alias:
+ * @self: a service
+ *
+ * Returns: the service alias
+ *
+ * Since: 0.1
+ */
+const char *
+owl_socket_service_get_alias (OwlSocketService *self)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
+
+  return self->alias;
+}
+
+GMainContext *
+owl_socket_service_get_context (OwlSocketService *self)
+{
+  return self->context;
+}
+
+/* HTTP answers ------------------------------------------------------------- */
+
+static void
+respond_json (SoupServerMessage *msg,
+              guint              status,
+              OwlError           code,
+              const char        *message)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  char *body;
+  gsize len;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, owl_error_code_to_string (code));
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, message);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  body = owl_json_to_data (root, &len);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, len);
+}
+
+/* Routing ------------------------------------------------------------------ */
+
+static OwlModule *
+find_module (OwlSocketService  *self,
+             const char        *path,
+             GHashTable       **params)
+{
+  for (guint i = 0; i < self->modules->len; i++)
+    {
+      OwlModule *module = g_ptr_array_index (self->modules, i);
+
+      if (owl_route_match (owl_module_get_route (module), path, params))
+        return module;
+    }
+
+  return NULL;
+}
+
+static void
+register_prefix (OwlSocketService *self,
+                 const char       *prefix)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->prefixes, prefix));
+
+  g_hash_table_insert (self->prefixes, g_strdup (prefix), GUINT_TO_POINTER (n + 1));
+  if (n == 0 && self->server != NULL)
+    soup_server_add_handler (self->server, prefix, server_callback, self, NULL);
+}
+
+static void
+unregister_prefix (OwlSocketService *self,
+                   const char       *prefix)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->prefixes, prefix));
+
+  if (n > 1)
+    {
+      g_hash_table_insert (self->prefixes, g_strdup (prefix), GUINT_TO_POINTER (n - 1));
+      return;
+    }
+
+  g_hash_table_remove (self->prefixes, prefix);
+  if (self->server != NULL)
+    soup_server_remove_handler (self->server, prefix);
+}
+
+static void
+use_server (OwlSocketService *self,
+            SoupServer       *server,
+            gboolean          owned)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  self->server = g_object_ref (server);
+  self->owns_server = owned;
+
+  g_hash_table_iter_init (&iter, self->prefixes);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    soup_server_add_handler (self->server, key, server_callback, self, NULL);
+}
+
+/* Upgrades ----------------------------------------------------------------- */
+
+typedef struct
+{
+  OwlSocketService *service;
+  OwlModule        *module;
+  OwlRequest       *request;
+} OwlUpgrade;
+
+static void
+upgrade_free (gpointer data,
+              GClosure *closure)
+{
+  OwlUpgrade *upgrade = data;
+
+  g_object_unref (upgrade->service);
+  g_object_unref (upgrade->module);
+  g_object_unref (upgrade->request);
+  g_free (upgrade);
+}
+
+/* The 101 went out: from here on the stream is ours. */
+static void
+on_wrote_informational (SoupServerMessage *msg,
+                        gpointer           user_data)
+{
+  OwlUpgrade *upgrade = user_data;
+  OwlSocketService *self = upgrade->service;
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(SoupWebsocketConnection) websocket = NULL;
+  g_autoptr(OwlConnection) connection = NULL;
+  SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (msg);
+
+  if (soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
+    return;
+
+  stream = soup_server_message_steal_connection (msg);
+  websocket = soup_websocket_connection_new (stream, soup_server_message_get_uri (msg),
+                                             SOUP_WEBSOCKET_CONNECTION_SERVER,
+                                             soup_message_headers_get_one (request_headers, "Origin"),
+                                             NULL, NULL);
+
+  connection = owl_connection_new (self, upgrade->module, upgrade->request, websocket);
+
+  /* The module may have gone, or a stop begun, while the 101 was written. */
+  if (owl_module_get_service (upgrade->module) != self || self->stopping)
+    {
+      owl_connection_detach_service (connection);
+      owl_connection_start (connection);
+      owl_connection_close (connection, OWL_CLOSE_GOING_AWAY, "Going away");
+      return;
+    }
+
+  g_hash_table_insert (self->connections, (gpointer) owl_connection_get_id (connection),
+                       g_object_ref (connection));
+  OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, owl_connection_get_id (connection),
+                "Accepted on module %s", owl_module_get_alias (upgrade->module));
+
+  owl_module_emit_connection (upgrade->module, connection);
+  owl_connection_start (connection);
+}
+
+static gboolean
+is_upgrade_request (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  return soup_message_headers_header_contains (headers, "Connection", "upgrade") &&
+         soup_message_headers_header_equals (headers, "Upgrade", "websocket");
+}
+
+static void
+server_callback (SoupServer        *server,
+                 SoupServerMessage *msg,
+                 const char        *path,
+                 GHashTable        *query,
+                 gpointer           user_data)
+{
+  OwlSocketService *self = user_data;
+  g_autoptr(GHashTable) params = NULL;
+  g_autoptr(GError) error = NULL;
+  OwlModule *module;
+  OwlUpgrade *upgrade;
+
+  module = find_module (self, g_uri_get_path (soup_server_message_get_uri (msg)), &params);
+  if (module == NULL)
+    {
+      respond_json (msg, SOUP_STATUS_NOT_FOUND, OWL_ERROR_NOT_FOUND, "No endpoint at this path");
+      return;
+    }
+
+  if (self->stopping)
+    {
+      respond_json (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, OWL_ERROR_UNAVAILABLE, "The service is shutting down");
+      return;
+    }
+
+  if (!is_upgrade_request (msg))
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Upgrade", "websocket");
+      respond_json (msg, 426 /* Upgrade Required */, OWL_ERROR_UNSUPPORTED, "This is a WebSocket endpoint");
+      return;
+    }
+
+  if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error))
+    {
+      respond_json (msg, SOUP_STATUS_BAD_REQUEST, OWL_ERROR_MALFORMED, "Bad WebSocket handshake");
+      return;
+    }
+
+  upgrade = g_new0 (OwlUpgrade, 1);
+  upgrade->service = g_object_ref (self);
+  upgrade->module = g_object_ref (module);
+  upgrade->request = owl_request_new (msg, g_steal_pointer (&params));
+
+  soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL);
+  g_signal_connect_data (msg, "wrote-informational", G_CALLBACK (on_wrote_informational),
+                         upgrade, upgrade_free, 0);
+}
+
+/* Listening ----------------------------------------------------------------- */
+
+static GInetAddress *
+resolve_host (const char  *host,
+              GError     **error)
+{
+  GInetAddress *address;
+  GList *addresses;
+
+  if (host == NULL || host[0] == '\0')
+    return g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+
+  address = g_inet_address_new_from_string (host);
+  if (address != NULL)
+    return address;
+
+  addresses = g_resolver_lookup_by_name (g_resolver_get_default (), host, NULL, error);
+  if (addresses == NULL)
+    return NULL;
+
+  address = g_object_ref (addresses->data);
+  g_resolver_free_addresses (addresses);
+  return address;
+}
+
+/**
+ * owl_socket_service_listen:
+ * @self: a service
+ * @host: (nullable): the address to listen on, such as `"127.0.0.1"`; %NULL
+ *   for every IPv4 address
+ * @port: the port; 0 for any free port (read it back with
+ *   [method@Owlsock.SocketService.get_port])
+ * @error: return location for an error
+ *
+ * Creates a `SoupServer` owned by the service and listens on @host and
+ * @port, with the system's largest accept backlog.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_listen (OwlSocketService  *self,
+                           const char        *host,
+                           guint16            port,
+                           GError           **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(SoupServer) server = NULL;
+
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->server != NULL)
+    {
+      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_EXISTS, "The service already has a server");
+      return FALSE;
+    }
+
+  address = resolve_host (host, error);
+  if (address == NULL)
+    return FALSE;
+
+  socket_address = g_inet_socket_address_new (address, port);
+  socket = g_socket_new (g_inet_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return FALSE;
+
+  /* GLib's default backlog of 10 drops bursts of connects. */
+  g_socket_set_listen_backlog (socket, SOMAXCONN);
+  if (!g_socket_bind (socket, socket_address, TRUE, error) ||
+      !g_socket_listen (socket, error))
+    return FALSE;
+
+  server = soup_server_new ("server-header", "owlsock ", NULL);
+  if (!soup_server_listen_socket (server, socket, 0, error))
+    return FALSE;
+
+  bound = g_socket_get_local_address (socket, error);
+  if (bound == NULL)
+    return FALSE;
+
+  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  use_server (self, server, TRUE);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
+
+  return TRUE;
+}
+
+/**
+ * owl_socket_service_get_port:
+ * @self: a service
+ *
+ * Returns: the port the service listens on, or 0
+ *
+ * Since: 0.1
+ */
+guint16
+owl_socket_service_get_port (OwlSocketService *self)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), 0);
+
+  return self->port;
+}
+
+/**
+ * owl_socket_service_attach:
+ * @self: a service
+ * @server: a server the application runs
+ * @error: return location for an error
+ *
+ * Serves the service's modules inside @server, the seed's `update(api)`.
+ * For each module, the service handles the path made of the pattern's
+ * literal segments before its first param (`/ws/chat` for
+ * `/ws/chat/:room`); the application's handlers keep every other path.
+ *
+ * Returns: %TRUE on success; %FALSE with %OWL_ERROR_EXISTS if the service
+ *   already has a server
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_attach (OwlSocketService  *self,
+                           SoupServer        *server,
+                           GError           **error)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+  g_return_val_if_fail (SOUP_IS_SERVER (server), FALSE);
+
+  if (self->server != NULL)
+    {
+      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_EXISTS, "The service already has a server");
+      return FALSE;
+    }
+
+  use_server (self, server, FALSE);
+  return TRUE;
+}
+
+/**
+ * owl_socket_service_get_server:
+ * @self: a service
+ *
+ * Returns: (transfer none) (nullable): the server the service runs in
+ *
+ * Since: 0.1
+ */
+SoupServer *
+owl_socket_service_get_server (OwlSocketService *self)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
+
+  return self->server;
+}
+
+/* Modules ------------------------------------------------------------------ */
+
+/**
+ * owl_socket_service_add_module:
+ * @self: a service
+ * @module: a module
+ * @error: return location for an error
+ *
+ * Adds @module. Fails with %OWL_ERROR_INVALID_ARGUMENT for a bad path
+ * pattern, and with %OWL_ERROR_EXISTS if the service has a module with the
+ * same alias or a pattern that matches the same paths, or @module belongs to
+ * a service already.
+ *
+ * Returns: %TRUE if the module was added
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_add_module (OwlSocketService  *self,
+                               OwlModule         *module,
+                               GError           **error)
+{
+  OwlRoute *route;
+
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+  g_return_val_if_fail (OWL_IS_MODULE (module), FALSE);
+
+  route = owl_module_get_route (module);
+  if (route == NULL)
+    {
+      if (error != NULL)
+        *error = g_error_copy (owl_module_get_route_error (module));
+      return FALSE;
+    }
+
+  if (owl_module_get_service (module) != NULL)
+    {
+      g_set_error (error, OWL_ERROR, OWL_ERROR_EXISTS,
+                   "Module '%s' already belongs to a service", owl_module_get_alias (module));
+      return FALSE;
+    }
+
+  for (guint i = 0; i < self->modules->len; i++)
+    {
+      OwlModule *other = g_ptr_array_index (self->modules, i);
+
+      if (g_str_equal (owl_module_get_alias (other), owl_module_get_alias (module)))
+        {
+          g_set_error (error, OWL_ERROR, OWL_ERROR_EXISTS,
+                       "A module with alias '%s' exists", owl_module_get_alias (module));
+          return FALSE;
+        }
+      if (owl_route_equal (owl_module_get_route (other), route))
+        {
+          g_set_error (error, OWL_ERROR, OWL_ERROR_EXISTS,
+                       "Module '%s' already serves '%s'",
+                       owl_module_get_alias (other), owl_module_get_path (module));
+          return FALSE;
+        }
+    }
+
+  g_ptr_array_add (self->modules, g_object_ref (module));
+  owl_module_set_service (module, self);
+  register_prefix (self, owl_route_get_prefix (route));
+
+  return TRUE;
+}
+
+/**
+ * owl_socket_service_remove_module:
+ * @self: a service
+ * @module: a module of the service
+ *
+ * Removes @module; its connections are closed with 1001.
+ *
+ * Returns: %TRUE if @module was a module of the service
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_remove_module (OwlSocketService *self,
+                                  OwlModule        *module)
+{
+  g_autoptr(OwlModule) hold = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+  g_return_val_if_fail (OWL_IS_MODULE (module), FALSE);
+
+  if (owl_module_get_service (module) != self)
+    return FALSE;
+
+  hold = g_object_ref (module);
+  owl_module_set_service (module, NULL);
+  g_ptr_array_remove (self->modules, module);
+  unregister_prefix (self, owl_route_get_prefix (owl_module_get_route (module)));
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (owl_connection_get_module (value) == module)
+      owl_connection_close (value, OWL_CLOSE_GOING_AWAY, "Endpoint removed");
+
+  return TRUE;
+}
+
+/**
+ * owl_socket_service_lookup_module:
+ * @self: a service
+ * @alias: a module alias
+ *
+ * Returns: (transfer none) (nullable): the module with @alias
+ *
+ * Since: 0.1
+ */
+OwlModule *
+owl_socket_service_lookup_module (OwlSocketService *self,
+                                  const char       *alias)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
+  g_return_val_if_fail (alias != NULL, NULL);
+
+  for (guint i = 0; i < self->modules->len; i++)
+    {
+      OwlModule *module = g_ptr_array_index (self->modules, i);
+
+      if (g_str_equal (owl_module_get_alias (module), alias))
+        return module;
+    }
+
+  return NULL;
+}
+
+/* Registry ----------------------------------------------------------------- */
+
+/**
+ * owl_socket_service_get_n_connections:
+ * @self: a service
+ *
+ * Returns: how many connections are open
+ *
+ * Since: 0.1
+ */
+guint
+owl_socket_service_get_n_connections (OwlSocketService *self)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), 0);
+
+  return g_hash_table_size (self->connections);
+}
+
+/**
+ * owl_socket_service_lookup_connection:
+ * @self: a service
+ * @id: a connection id
+ *
+ * Returns: (transfer none) (nullable): the open connection with @id
+ *
+ * Since: 0.1
+ */
+OwlConnection *
+owl_socket_service_lookup_connection (OwlSocketService *self,
+                                      const char       *id)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  return g_hash_table_lookup (self->connections, id);
+}
+
+/**
+ * owl_socket_service_list_connections:
+ * @self: a service
+ *
+ * Returns: (transfer container) (element-type OwlConnection): the open
+ *   connections
+ *
+ * Since: 0.1
+ */
+GList *
+owl_socket_service_list_connections (OwlSocketService *self)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
+
+  return g_hash_table_get_values (self->connections);
+}
+
+static void
+stop_complete (OwlSocketService *self)
+{
+  g_autoptr(GPtrArray) tasks = NULL;
+
+  self->stopping = FALSE;
+
+  if (self->server != NULL)
+    {
+      if (self->owns_server)
+        soup_server_disconnect (self->server);
+      else
+        {
+          GHashTableIter iter;
+          gpointer key;
+
+          g_hash_table_iter_init (&iter, self->prefixes);
+          while (g_hash_table_iter_next (&iter, &key, NULL))
+            soup_server_remove_handler (self->server, key);
+        }
+      g_clear_object (&self->server);
+    }
+
+  tasks = g_steal_pointer (&self->stop_tasks);
+  self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_signal_emit (self, signals[STOPPED], 0);
+
+  for (guint i = 0; i < tasks->len; i++)
+    g_task_return_boolean (g_ptr_array_index (tasks, i), TRUE);
+}
+
+void
+owl_socket_service_connection_closed (OwlSocketService *self,
+                                      OwlConnection    *connection)
+{
+  GHashTable *rooms = owl_connection_get_room_set (connection);
+  GHashTableIter iter;
+  gpointer room;
+
+  g_hash_table_iter_init (&iter, rooms);
+  while (g_hash_table_iter_next (&iter, &room, NULL))
+    owl_socket_service_room_remove (self, room, connection);
+  g_hash_table_remove_all (rooms);
+
+  owl_connection_detach_service (connection);
+  /* Drops the registry's reference; the caller holds its own. */
+  g_hash_table_remove (self->connections, owl_connection_get_id (connection));
+
+  if (self->stopping && g_hash_table_size (self->connections) == 0)
+    stop_complete (self);
+}
+
+/* Rooms -------------------------------------------------------------------- */
+
+void
+owl_socket_service_room_add (OwlSocketService *self,
+                             const char       *room,
+                             OwlConnection    *connection)
+{
+  GHashTable *members = g_hash_table_lookup (self->rooms, room);
+
+  if (members == NULL)
+    {
+      members = g_hash_table_new (NULL, NULL);
+      g_hash_table_insert (self->rooms, g_strdup (room), members);
+    }
+
+  g_hash_table_add (members, connection);
+}
+
+void
+owl_socket_service_room_remove (OwlSocketService *self,
+                                const char       *room,
+                                OwlConnection    *connection)
+{
+  GHashTable *members = g_hash_table_lookup (self->rooms, room);
+
+  if (members == NULL)
+    return;
+
+  g_hash_table_remove (members, connection);
+  if (g_hash_table_size (members) == 0)
+    g_hash_table_remove (self->rooms, room);
+}
+
+typedef struct
+{
+  OwlSocketService *service;
+  char             *room;
+  GBytes           *bytes;
+  OwlConnection    *except;
+} OwlBroadcast;
+
+static void
+broadcast_free (gpointer data)
+{
+  OwlBroadcast *broadcast = data;
+
+  g_object_unref (broadcast->service);
+  g_free (broadcast->room);
+  g_bytes_unref (broadcast->bytes);
+  g_clear_object (&broadcast->except);
+  g_free (broadcast);
+}
+
+/* The frame is built once and the same bytes go to every member. Members are
+ * collected first, so a handler that closes a connection while we send
+ * cannot change the set under us. */
+static void
+broadcast_bytes (OwlSocketService *self,
+                 const char       *room,
+                 GBytes           *bytes,
+                 OwlConnection    *except)
+{
+  GHashTable *members = g_hash_table_lookup (self->rooms, room);
+  g_autoptr(GPtrArray) targets = NULL;
+  GHashTableIter iter;
+  gpointer member;
+
+  if (members == NULL)
+    return;
+
+  targets = g_ptr_array_new_full (g_hash_table_size (members), g_object_unref);
+  g_hash_table_iter_init (&iter, members);
+  while (g_hash_table_iter_next (&iter, &member, NULL))
+    if (member != except)
+      g_ptr_array_add (targets, g_object_ref (member));
+
+  for (guint i = 0; i < targets->len; i++)
+    owl_connection_send_shared (g_ptr_array_index (targets, i), bytes);
+}
+
+static gboolean
+broadcast_run (gpointer data)
+{
+  OwlBroadcast *broadcast = data;
+
+  broadcast_bytes (broadcast->service, broadcast->room, broadcast->bytes, broadcast->except);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+broadcast_take (OwlSocketService *self,
+                const char       *room,
+                char             *data,
+                gsize             len,
+                OwlConnection    *except)
+{
+  OwlBroadcast *broadcast;
+
+  if (g_main_context_is_owner (self->context))
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new_take (data, len);
+
+      broadcast_bytes (self, room, bytes, except);
+      return;
+    }
+
+  broadcast = g_new0 (OwlBroadcast, 1);
+  broadcast->service = g_object_ref (self);
+  broadcast->room = g_strdup (room);
+  broadcast->bytes = g_bytes_new_take (data, len);
+  broadcast->except = except ? g_object_ref (except) : NULL;
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, broadcast_run,
+                              broadcast, broadcast_free);
+}
+
+/**
+ * owl_socket_service_broadcast:
+ * @self: a service
+ * @room: a room name
+ * @message: the JSON to send
+ * @except: (nullable): a connection that should not receive it, usually the
+ *   sender
+ *
+ * Sends @message to every connection in @room but @except. The JSON is
+ * serialised once for all members. Safe from any thread.
+ *
+ * Since: 0.1
+ */
+void
+owl_socket_service_broadcast (OwlSocketService *self,
+                              const char       *room,
+                              JsonNode         *message,
+                              OwlConnection    *except)
+{
+  gsize len;
+  char *data;
+
+  g_return_if_fail (OWL_IS_SOCKET_SERVICE (self));
+  g_return_if_fail (room != NULL);
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (except == NULL || OWL_IS_CONNECTION (except));
+
+  data = owl_json_to_data (message, &len);
+  broadcast_take (self, room, data, len, except);
+}
+
+/**
+ * owl_socket_service_broadcast_text:
+ * @self: a service
+ * @room: a room name
+ * @text: UTF-8 text, usually serialised JSON
+ * @except: (nullable): a connection that should not receive it
+ *
+ * Sends @text as it is to every connection in @room but @except. Safe from
+ * any thread.
+ *
+ * Since: 0.1
+ */
+void
+owl_socket_service_broadcast_text (OwlSocketService *self,
+                                   const char       *room,
+                                   const char       *text,
+                                   OwlConnection    *except)
+{
+  g_return_if_fail (OWL_IS_SOCKET_SERVICE (self));
+  g_return_if_fail (room != NULL);
+  g_return_if_fail (text != NULL);
+  g_return_if_fail (g_utf8_validate (text, -1, NULL));
+
+  broadcast_take (self, room, g_strdup (text), strlen (text), except);
+}
+
+/**
+ * owl_socket_service_list_room_members:
+ * @self: a service
+ * @room: a room name
+ *
+ * Returns: (transfer container) (element-type OwlConnection): the
+ *   connections in @room
+ *
+ * Since: 0.1
+ */
+GList *
+owl_socket_service_list_room_members (OwlSocketService *self,
+                                      const char       *room)
+{
+  GHashTable *members;
+
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
+  g_return_val_if_fail (room != NULL, NULL);
+
+  members = g_hash_table_lookup (self->rooms, room);
+  return members ? g_hash_table_get_keys (members) : NULL;
+}
+
+/**
+ * owl_socket_service_dup_rooms:
+ * @self: a service
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the rooms that have
+ *   members
+ *
+ * Since: 0.1
+ */
+char **
+owl_socket_service_dup_rooms (OwlSocketService *self)
+{
+  g_autofree gpointer *keys = NULL;
+
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
+
+  keys = g_hash_table_get_keys_as_array (self->rooms, NULL);
+  return g_strdupv ((char **) keys);
+}
+
+/* Stopping ----------------------------------------------------------------- */
+
+static gboolean
+stop_idle_cb (gpointer data)
+{
+  OwlSocketService *self = data;
+
+  self->stop_idle = 0;
+  if (self->stopping && g_hash_table_size (self->connections) == 0)
+    stop_complete (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * owl_socket_service_stop:
+ * @self: a service
+ *
+ * Stops gracefully: every connection is closed with 1001, new upgrades are
+ * answered with 503, and [signal@Owlsock.SocketService::stopped] is emitted
+ * once every connection has closed; then the service stops accepting (an
+ * owned server stops listening; an attached server loses the service's
+ * handlers). It is emitted from the main loop even when nothing was open.
+ *
+ * Since: 0.1
+ */
+void
+owl_socket_service_stop (OwlSocketService *self)
+{
+  g_autoptr(GList) connections = NULL;
+
+  g_return_if_fail (OWL_IS_SOCKET_SERVICE (self));
+
+  if (self->stopping)
+    return;
+  self->stopping = TRUE;
+
+  connections = g_hash_table_get_values (self->connections);
+  for (GList *l = connections; l != NULL; l = l->next)
+    owl_connection_close (l->data, OWL_CLOSE_GOING_AWAY, "Server shutting down");
+
+  if (g_hash_table_size (self->connections) == 0 && self->stop_idle == 0)
+    {
+      GSource *source = g_idle_source_new ();
+
+      g_source_set_callback (source, stop_idle_cb, self, NULL);
+      self->stop_idle = g_source_attach (source, self->context);
+      g_source_unref (source);
+    }
+}
+
+/**
+ * owl_socket_service_stop_async:
+ * @self: a service
+ * @cancellable: (nullable): a #GCancellable; cancelling stops the wait, not
+ *   the stop
+ * @callback: (scope async): called when the stop finished
+ * @user_data: (closure): data for @callback
+ *
+ * Starts [method@Owlsock.SocketService.stop] and calls @callback once it
+ * finished.
+ *
+ * Since: 0.1
+ */
+void
+owl_socket_service_stop_async (OwlSocketService    *self,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (OWL_IS_SOCKET_SERVICE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, owl_socket_service_stop_async);
+  g_task_set_check_cancellable (task, TRUE);
+  g_ptr_array_add (self->stop_tasks, task);
+
+  owl_socket_service_stop (self);
+}
+
+/**
+ * owl_socket_service_stop_finish:
+ * @self: a service
+ * @result: the result given to the callback
+ * @error: return location for an error
+ *
+ * Returns: %TRUE once the service stopped
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_stop_finish (OwlSocketService  *self,
+                                GAsyncResult      *result,
+                                GError           **error)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * owl_socket_service_is_stopping:
+ * @self: a service
+ *
+ * Returns: whether a stop is under way
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_is_stopping (OwlSocketService *self)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+
+  return self->stopping;
+}
