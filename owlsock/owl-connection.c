@@ -263,7 +263,7 @@ owl_connection_class_init (OwlConnectionClass *klass)
   signals[MESSAGE] =
     g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, JSON_TYPE_NODE | G_SIGNAL_TYPE_STATIC_SCOPE);
+                  G_TYPE_NONE, 1, JSON_TYPE_NODE);
 
   /**
    * OwlConnection::closed:
@@ -347,7 +347,7 @@ owl_connection_class_init (OwlConnectionClass *klass)
   signals[EVENT] =
     g_signal_new ("event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
                   0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 2, G_TYPE_STRING, JSON_TYPE_NODE | G_SIGNAL_TYPE_STATIC_SCOPE);
+                  G_TYPE_NONE, 2, G_TYPE_STRING, JSON_TYPE_NODE);
 }
 
 static void
@@ -1154,6 +1154,7 @@ owl_connection_handle_closed (OwlConnection *self,
                               guint16        code,
                               const char    *reason)
 {
+  g_autoptr(OwlSocketService) service = NULL;
   GHashTableIter iter;
   gpointer value;
 
@@ -1179,11 +1180,16 @@ owl_connection_handle_closed (OwlConnection *self,
       g_task_return_new_error (task, OWL_ERROR, OWL_ERROR_CLOSED, "The connection closed");
     }
 
-  if (self->service != NULL)
-    owl_socket_service_connection_closed (self->service, self);
+  service = self->service ? g_object_ref (self->service) : NULL;
+  if (service != NULL)
+    owl_socket_service_connection_closed (service, self);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
   g_signal_emit (self, signals[CLOSED], 0, (guint) code, self->close_reason);
+
+  /* After `closed`, so a stop finishes only once every handler ran. */
+  if (service != NULL)
+    owl_socket_service_check_stopped (service);
 
   g_object_unref (self);
 }

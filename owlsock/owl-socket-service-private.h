@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 GMainContext *owl_socket_service_get_context         (OwlSocketService *self);
 void          owl_socket_service_connection_closed   (OwlSocketService *self,
                                                       OwlConnection    *connection);
+void          owl_socket_service_check_stopped       (OwlSocketService *self);
 void          owl_socket_service_room_add            (OwlSocketService *self,
                                                       const char       *room,
                                                       OwlConnection    *connection);

@@ -896,7 +896,11 @@ owl_socket_service_connection_closed (OwlSocketService *self,
   owl_connection_detach_service (connection);
   /* Drops the registry's reference; the caller holds its own. */
   g_hash_table_remove (self->connections, owl_connection_get_id (connection));
+}
 
+void
+owl_socket_service_check_stopped (OwlSocketService *self)
+{
   if (self->stopping && g_hash_table_size (self->connections) == 0)
     stop_complete (self);
 }
