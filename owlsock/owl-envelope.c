@@ -87,14 +87,28 @@ owl_envelope_classify (JsonObject *object)
   return OWL_ENVELOPE_APP;
 }
 
+/* A JsonGenerator is a GObject; making one per message showed in profiles,
+ * so each thread keeps one. */
+static GPrivate generator_key = G_PRIVATE_INIT (g_object_unref);
+
 char *
 owl_json_to_data (JsonNode *node,
                   gsize    *len)
 {
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  JsonGenerator *gen = g_private_get (&generator_key);
+  char *data;
+
+  if (gen == NULL)
+    {
+      gen = json_generator_new ();
+      g_private_set (&generator_key, gen);
+    }
 
   json_generator_set_root (gen, node);
-  return json_generator_to_data (gen, len);
+  data = json_generator_to_data (gen, len);
+  json_generator_set_root (gen, NULL);
+
+  return data;
 }
 
 /* Ids are strings in @owlmeans/socket, but a client may send a number: it is
