@@ -9,6 +9,7 @@
 #include "owl-connection-private.h"
 #include "owl-enums.h"
 #include "owl-envelope-private.h"
+#include "owl-json-private.h"
 #include "owl-module-private.h"
 #include "owl-socket-service-private.h"
 #include "owl-transport-private.h"
@@ -50,7 +51,6 @@ struct _OwlConnection
   OwlRequest         *request;
   GMainContext       *context;
   OwlTransport       *transport;
-  JsonParser         *parser;
 
   /* Set from any thread, read from any thread. */
   gint                state;
@@ -159,7 +159,6 @@ owl_connection_finalize (GObject *object)
   g_clear_pointer (&self->id, g_free);
   g_clear_object (&self->module);
   g_clear_object (&self->request);
-  g_clear_object (&self->parser);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->close_reason, g_free);
   g_clear_pointer (&self->early_close_reason, g_free);
@@ -357,7 +356,6 @@ owl_connection_init (OwlConnection *self)
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                          (GDestroyNotify) owl_pending_free);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->parser = json_parser_new_immutable ();
 }
 
 /* Sending ----------------------------------------------------------------- */
@@ -1055,8 +1053,8 @@ handle_message (OwlConnection *self,
                 const guint8  *data,
                 gsize          len)
 {
-  g_autoptr(GError) error = NULL;
-  JsonNode *root;
+  g_autoptr(JsonNode) root = NULL;
+  OwlError code;
 
   /* Nothing reaches handlers once the server started closing. */
   if (g_atomic_int_get (&self->state) != OWL_CONNECTION_OPEN)
@@ -1068,20 +1066,16 @@ handle_message (OwlConnection *self,
       return;
     }
 
-  if (!owl_json_check_depth ((const char *) data, len, OWL_JSON_MAX_DEPTH))
+  root = owl_json_parse ((const char *) data, len, OWL_JSON_MAX_DEPTH, &code);
+  if (root == NULL)
     {
-      send_error_frame (self, NULL, OWL_ERROR_TOO_DEEP, "The message nests too deep");
+      send_error_frame (self, NULL, code,
+                        code == OWL_ERROR_TOO_DEEP ? "The message nests too deep"
+                                                   : "The message is not valid JSON");
       return;
     }
 
-  if (!json_parser_load_from_data (self->parser, (const char *) data, len, &error))
-    {
-      send_error_frame (self, NULL, OWL_ERROR_MALFORMED, "The message is not valid JSON");
-      return;
-    }
-
-  root = json_parser_get_root (self->parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!JSON_NODE_HOLDS_OBJECT (root))
     {
       send_error_frame (self, NULL, OWL_ERROR_MALFORMED, "A message must be a JSON object");
       return;

@@ -28,9 +28,6 @@ typedef enum
   OWL_ENVELOPE_EVENT,
 } OwlEnvelopeType;
 
-gboolean         owl_json_check_depth      (const char  *data,
-                                            gsize        len,
-                                            guint        max_depth);
 OwlEnvelopeType  owl_envelope_classify     (JsonObject  *object);
 char            *owl_json_to_data          (JsonNode    *node,
                                             gsize       *len);

@@ -7,42 +7,6 @@
 
 #include "owl-envelope-private.h"
 
-/* Counts nesting outside strings. It runs before json-glib sees the text, so
- * it must not trust it: an unterminated string simply ends the scan, and the
- * parser reports the syntax error. */
-gboolean
-owl_json_check_depth (const char *data,
-                      gsize       len,
-                      guint       max_depth)
-{
-  guint depth = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      char c = data[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-        }
-      else if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > max_depth)
-            return FALSE;
-        }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
-    }
-
-  return TRUE;
-}
-
 OwlEnvelopeType
 owl_envelope_classify (JsonObject *object)
 {
