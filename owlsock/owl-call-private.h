@@ -10,7 +10,7 @@
 G_BEGIN_DECLS
 
 OwlCall *owl_call_new (OwlConnection *connection,
-                       const char    *id,
+                       JsonNode      *id,
                        const char    *method,
                        JsonNode      *params,
                        gboolean       is_request);

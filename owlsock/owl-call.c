@@ -27,6 +27,7 @@ struct _OwlCall
 
   OwlConnection *connection;
   char          *id;
+  JsonNode      *id_node;
   char          *method;
   JsonNode      *params;
   gboolean       is_request;
@@ -54,6 +55,7 @@ owl_call_finalize (GObject *object)
   OwlCall *self = OWL_CALL (object);
 
   g_clear_pointer (&self->id, g_free);
+  g_clear_pointer (&self->id_node, json_node_unref);
   g_clear_pointer (&self->method, g_free);
   g_clear_pointer (&self->params, json_node_unref);
 
@@ -76,7 +78,7 @@ owl_call_init (OwlCall *self)
 
 OwlCall *
 owl_call_new (OwlConnection *connection,
-              const char    *id,
+              JsonNode      *id,
               const char    *method,
               JsonNode      *params,
               gboolean       is_request)
@@ -84,7 +86,12 @@ owl_call_new (OwlConnection *connection,
   OwlCall *self = g_object_new (OWL_TYPE_CALL, NULL);
 
   self->connection = g_object_ref (connection);
-  self->id = g_strdup (id);
+  /* The string form for get_id (); the node goes back in the answer. */
+  self->id_node = json_node_copy (id);
+  if (json_node_get_value_type (id) == G_TYPE_STRING)
+    self->id = json_node_dup_string (id);
+  else
+    self->id = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (id));
   self->method = g_strdup (method);
   self->params = params ? json_node_ref (params) : json_node_init_array (json_node_alloc (), json_array_new ());
   self->is_request = is_request;
@@ -229,7 +236,7 @@ owl_call_return_value (OwlCall  *self,
     result = null_node = json_node_new (JSON_NODE_NULL);
 
   frame = owl_envelope_frame (self->is_request ? "response" : "result",
-                              self->id, NULL, NULL, result, 0, &len);
+                              self->id_node, NULL, NULL, result, 0, &len);
   owl_connection_send_take (self->connection, frame, len, NULL);
 }
 
@@ -257,7 +264,7 @@ owl_call_return_error (OwlCall      *self,
   if (!owl_call_claim (self))
     return;
 
-  frame = owl_envelope_error_frame_from_gerror (self->id, error, &len);
+  frame = owl_envelope_error_frame_from_gerror (self->id_node, error, &len);
   owl_connection_send_take (self->connection, frame, len, NULL);
 }
 

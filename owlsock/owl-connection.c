@@ -10,6 +10,7 @@
 #include "owl-enums.h"
 #include "owl-envelope-private.h"
 #include "owl-json-private.h"
+#include "owl-mailbox-private.h"
 #include "owl-module-private.h"
 #include "owl-socket-service-private.h"
 #include "owl-transport-private.h"
@@ -50,6 +51,7 @@ struct _OwlConnection
   OwlModule          *module;
   OwlRequest         *request;
   GMainContext       *context;
+  OwlMailbox         *mailbox;   /* sends and closes from other threads */
   OwlTransport       *transport;
 
   /* Set from any thread, read from any thread. */
@@ -160,6 +162,7 @@ owl_connection_finalize (GObject *object)
   g_clear_object (&self->module);
   g_clear_object (&self->request);
   g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->mailbox, owl_mailbox_unref);
   g_clear_pointer (&self->close_reason, g_free);
   g_clear_pointer (&self->early_close_reason, g_free);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
@@ -362,7 +365,7 @@ owl_connection_init (OwlConnection *self)
 
 static void
 send_error_frame (OwlConnection *self,
-                  const char    *id,
+                  JsonNode      *id,
                   OwlError       code,
                   const char    *message)
 {
@@ -397,7 +400,7 @@ static void close_on_context (OwlConnection *self,
                               guint16        code,
                               const char    *reason);
 
-static gboolean
+static void
 connection_op_run (gpointer data)
 {
   OwlConnectionOp *op = data;
@@ -406,19 +409,15 @@ connection_op_run (gpointer data)
     close_on_context (op->connection, op->code, op->reason);
   else if (g_atomic_int_get (&op->connection->state) == OWL_CONNECTION_OPEN)
     owl_transport_send (op->connection->transport, op->binary, op->bytes);
-
-  return G_SOURCE_REMOVE;
 }
 
-/* Runs @op now if this thread owns the service's context, else queues it
- * there; ops queued from one thread keep their order. */
+/* Queues @op on the service's context; ops from one thread keep their order. */
 static void
 connection_dispatch (OwlConnection   *self,
                      OwlConnectionOp *op)
 {
   op->connection = g_object_ref (self);
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
-                              connection_op_run, op, connection_op_free);
+  owl_mailbox_post (self->mailbox, op);
 }
 
 static gboolean
@@ -740,6 +739,7 @@ start_outgoing (OwlConnection       *self,
 {
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_autoptr(JsonNode) empty = NULL;
+  g_autoptr(JsonNode) id_node = NULL;
   OwlPending *pending;
   g_autofree char *frame = NULL;
   gsize len;
@@ -778,7 +778,8 @@ start_outgoing (OwlConnection       *self,
 
   g_hash_table_insert (self->pending, pending->id, pending);
 
-  frame = owl_envelope_frame (is_request ? "request" : "call", pending->id,
+  id_node = json_node_init_string (json_node_alloc (), pending->id);
+  frame = owl_envelope_frame (is_request ? "request" : "call", id_node,
                               "method", method, payload, is_request ? 0 : timeout_ms, &len);
   owl_transport_send_data (self->transport, FALSE, frame, len);
 }
@@ -933,7 +934,8 @@ dispatch_call (OwlConnection *self,
                gboolean       is_request)
 {
   char buf[32];
-  const char *id = owl_json_object_get_id (object, buf);
+  JsonNode *id_node;
+  const char *id = owl_json_object_get_id (object, buf, &id_node);
   const char *method = NULL;
   g_autoptr(OwlCall) call = NULL;
   gboolean handled = FALSE;
@@ -949,12 +951,12 @@ dispatch_call (OwlConnection *self,
       method = json_object_get_string_member_with_default (object, "method", NULL);
       if (method == NULL || method[0] == '\0')
         {
-          send_error_frame (self, id, OWL_ERROR_MALFORMED, "A call needs a method");
+          send_error_frame (self, id_node, OWL_ERROR_MALFORMED, "A call needs a method");
           return;
         }
     }
 
-  call = owl_call_new (self, id, method, json_object_get_member (object, "payload"), is_request);
+  call = owl_call_new (self, id_node, method, json_object_get_member (object, "payload"), is_request);
 
   /* g_quark_try_string: a method nobody connected to has no quark, and
    * client-chosen names must not be interned forever. */
@@ -982,7 +984,7 @@ dispatch_answer (OwlConnection *self,
                  gboolean       is_error)
 {
   char buf[32];
-  const char *id = owl_json_object_get_id (object, buf);
+  const char *id = owl_json_object_get_id (object, buf, NULL);
 
   if (id == NULL)
     {
@@ -1007,9 +1009,12 @@ dispatch_object (OwlConnection *self,
     case OWL_ENVELOPE_PING:
       {
         char buf[32];
-        const char *id = owl_json_object_get_id (object, buf);
+        JsonNode *id;
         gsize len;
-        g_autofree char *frame = owl_envelope_frame ("pong", id, NULL, NULL, NULL, 0, &len);
+        g_autofree char *frame = NULL;
+
+        owl_json_object_get_id (object, buf, &id);
+        frame = owl_envelope_frame ("pong", id, NULL, NULL, NULL, 0, &len);
 
         owl_transport_send_data (self->transport, FALSE, frame, len);
       }
@@ -1203,6 +1208,7 @@ owl_connection_new (OwlSocketService        *service,
   self->module = g_object_ref (module);
   self->request = g_object_ref (request);
   self->context = g_main_context_ref (owl_socket_service_get_context (service));
+  self->mailbox = owl_mailbox_new (self->context, connection_op_run, connection_op_free);
   self->transport = owl_transport_new_soup (websocket, &transport_callbacks, self);
 
   return self;

@@ -31,22 +31,23 @@ typedef enum
 OwlEnvelopeType  owl_envelope_classify     (JsonObject  *object);
 char            *owl_json_to_data          (JsonNode    *node,
                                             gsize       *len);
-char            *owl_envelope_error_frame  (const char  *id,
+char            *owl_envelope_error_frame  (JsonNode    *id,
                                             OwlError     code,
                                             const char  *message,
                                             gsize       *len);
-char            *owl_envelope_error_frame_from_gerror (const char   *id,
+char            *owl_envelope_error_frame_from_gerror (JsonNode     *id,
                                                        const GError *error,
                                                        gsize        *len);
 GError          *owl_envelope_parse_error  (JsonObject  *object);
 char            *owl_envelope_frame        (const char  *type,
-                                            const char  *id,
+                                            JsonNode    *id,
                                             const char  *name_field,
                                             const char  *name,
                                             JsonNode    *payload,
                                             guint        timeout_ms,
                                             gsize       *len);
 const char      *owl_json_object_get_id    (JsonObject  *object,
-                                            char         buf[32]);
+                                            char         buf[32],
+                                            JsonNode   **id_node);
 
 G_END_DECLS

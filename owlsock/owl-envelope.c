@@ -75,16 +75,24 @@ owl_json_to_data (JsonNode *node,
   return data;
 }
 
-/* Ids are strings in @owlmeans/socket, but a client may send a number: it is
- * answered as the same string. */
+/* Ids are strings in @owlmeans/socket, but a client may send an integer:
+ * the string form is used to correlate, and @id_node (if not NULL) receives
+ * the member itself, so the answer carries the id as the client wrote it. */
 const char *
-owl_json_object_get_id (JsonObject *object,
-                        char        buf[32])
+owl_json_object_get_id (JsonObject  *object,
+                        char         buf[32],
+                        JsonNode   **id_node)
 {
   JsonNode *node = json_object_get_member (object, "id");
 
+  if (id_node != NULL)
+    *id_node = NULL;
+
   if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
     return NULL;
+
+  if (id_node != NULL)
+    *id_node = node;
 
   switch (json_node_get_value_type (node))
     {
@@ -123,7 +131,7 @@ error_type_name (OwlError code)
 }
 
 char *
-owl_envelope_error_frame (const char *id,
+owl_envelope_error_frame (JsonNode   *id,
                           OwlError    code,
                           const char *message,
                           gsize      *len)
@@ -139,7 +147,7 @@ owl_envelope_error_frame (const char *id,
   if (id != NULL)
     {
       json_builder_set_member_name (builder, "id");
-      json_builder_add_string_value (builder, id);
+      json_builder_add_value (builder, json_node_copy (id));
     }
   json_builder_set_member_name (builder, "payload");
   json_builder_add_string_value (builder, payload);
@@ -156,7 +164,7 @@ owl_envelope_error_frame (const char *id,
 /* Only OWL_ERROR messages are the application's words for the client; any
  * other domain is internal text and is replaced. */
 char *
-owl_envelope_error_frame_from_gerror (const char   *id,
+owl_envelope_error_frame_from_gerror (JsonNode     *id,
                                       const GError *error,
                                       gsize        *len)
 {
@@ -192,7 +200,7 @@ owl_envelope_parse_error (JsonObject *object)
 /* {type, id?, <name_field>: name?, payload?, timeout?} */
 char *
 owl_envelope_frame (const char *type,
-                    const char *id,
+                    JsonNode   *id,
                     const char *name_field,
                     const char *name,
                     JsonNode   *payload,
@@ -204,7 +212,7 @@ owl_envelope_frame (const char *type,
 
   json_object_set_string_member (object, "type", type);
   if (id != NULL)
-    json_object_set_string_member (object, "id", id);
+    json_object_set_member (object, "id", json_node_copy (id));
   if (name_field != NULL && name != NULL)
     json_object_set_string_member (object, name_field, name);
   if (payload != NULL)

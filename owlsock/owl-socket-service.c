@@ -8,6 +8,7 @@
 
 #include "owl-connection-private.h"
 #include "owl-envelope-private.h"
+#include "owl-mailbox-private.h"
 #include "owl-module-private.h"
 #include "owl-request-private.h"
 #include "owl-socket-service-private.h"
@@ -36,6 +37,7 @@ struct _OwlSocketService
 
   char         *alias;
   GMainContext *context;
+  OwlMailbox   *mailbox;      /* broadcasts from other threads */
 
   SoupServer   *server;
   gboolean      owns_server;
@@ -69,6 +71,8 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (OwlSocketService, owl_socket_service, G_TYPE_OBJECT)
 
+static void broadcast_run  (gpointer data);
+static void broadcast_free (gpointer data);
 static void server_callback (SoupServer        *server,
                              SoupServerMessage *msg,
                              const char        *path,
@@ -129,6 +133,7 @@ owl_socket_service_finalize (GObject *object)
 
   g_clear_pointer (&self->alias, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->mailbox, owl_mailbox_unref);
   g_clear_pointer (&self->modules, g_ptr_array_unref);
   g_clear_pointer (&self->prefixes, g_hash_table_unref);
   g_clear_pointer (&self->connections, g_hash_table_unref);
@@ -247,6 +252,7 @@ static void
 owl_socket_service_init (OwlSocketService *self)
 {
   self->context = g_main_context_ref_thread_default ();
+  self->mailbox = owl_mailbox_new (self->context, broadcast_run, broadcast_free);
   self->modules = g_ptr_array_new_with_free_func (g_object_unref);
   self->prefixes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->connections = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
@@ -985,13 +991,12 @@ broadcast_bytes (OwlSocketService *self,
     owl_connection_send_shared (g_ptr_array_index (targets, i), bytes);
 }
 
-static gboolean
+static void
 broadcast_run (gpointer data)
 {
   OwlBroadcast *broadcast = data;
 
   broadcast_bytes (broadcast->service, broadcast->room, broadcast->bytes, broadcast->except);
-  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -1016,8 +1021,7 @@ broadcast_take (OwlSocketService *self,
   broadcast->room = g_strdup (room);
   broadcast->bytes = g_bytes_new_take (data, len);
   broadcast->except = except ? g_object_ref (except) : NULL;
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, broadcast_run,
-                              broadcast, broadcast_free);
+  owl_mailbox_post (self->mailbox, broadcast);
 }
 
 /**
