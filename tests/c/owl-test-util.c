@@ -1,0 +1,755 @@
+/* owl-test-util.c: fixtures, clients and waits shared by the C tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "owl-test-util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void
+owl_test_init (int    *argc,
+               char ***argv)
+{
+  g_test_init (argc, argv, NULL);
+}
+
+/* Waits */
+
+struct _OwlTestWatchdog
+{
+  GSource  *source;
+  gboolean  fired;
+};
+
+static gboolean
+watchdog_cb (gpointer user_data)
+{
+  OwlTestWatchdog *watchdog = user_data;
+
+  watchdog->fired = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+OwlTestWatchdog *
+owl_test_watchdog_new (guint timeout_ms)
+{
+  OwlTestWatchdog *watchdog = g_new0 (OwlTestWatchdog, 1);
+
+  watchdog->source = g_timeout_source_new (timeout_ms);
+  g_source_set_callback (watchdog->source, watchdog_cb, watchdog, NULL);
+  g_source_attach (watchdog->source, g_main_context_get_thread_default ());
+  return watchdog;
+}
+
+gboolean
+owl_test_watchdog_fired (OwlTestWatchdog *watchdog)
+{
+  return watchdog->fired;
+}
+
+void
+owl_test_watchdog_free (OwlTestWatchdog *watchdog)
+{
+  g_source_destroy (watchdog->source);
+  g_source_unref (watchdog->source);
+  g_free (watchdog);
+}
+
+void
+owl_test_watchdog_fail (const char *what,
+                        const char *file,
+                        int         line)
+{
+  g_autofree char *msg = g_strdup_printf ("watchdog: timed out waiting for %s", what);
+
+  g_assertion_message (G_LOG_DOMAIN, file, line, G_STRFUNC, msg);
+}
+
+void
+owl_test_drain (void)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+  guint guard = 0;
+
+  while (g_main_context_iteration (context, FALSE) && guard++ < 10000)
+    ;
+}
+
+/* Server-side records */
+
+static void
+record_free (gpointer data)
+{
+  OwlTestRecord *record = data;
+
+  g_ptr_array_unref (record->messages);
+  g_string_free (record->events, TRUE);
+  g_free (record->close_reason);
+  g_free (record);
+}
+
+static void
+record_message_cb (OwlConnection *connection,
+                   JsonNode      *message,
+                   OwlTestRecord *record)
+{
+  g_ptr_array_add (record->messages, json_node_copy (message));
+  g_string_append (record->events, "message;");
+}
+
+static GThread *main_thread;
+
+static void
+record_closed_cb (OwlConnection *connection,
+                  guint          code,
+                  const char    *reason,
+                  OwlTestRecord *record)
+{
+  record->n_closed++;
+  g_string_append (record->events, "closed;");
+  record->close_code = code;
+  g_free (record->close_reason);
+  record->close_reason = g_strdup (reason);
+  if (g_thread_self () != main_thread)
+    record->closed_on_other_thread = TRUE;
+}
+
+static void
+record_error_cb (OwlConnection *connection,
+                 GError        *error,
+                 OwlTestRecord *record)
+{
+  g_test_message ("connection %s: error: %s",
+                  owl_connection_get_id (connection), error->message);
+  record->n_errors++;
+}
+
+static OwlTestRecord *
+record_attach (OwlConnection *connection)
+{
+  OwlTestRecord *record = g_new0 (OwlTestRecord, 1);
+
+  record->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  record->events = g_string_new (NULL);
+  g_object_set_data_full (G_OBJECT (connection), "owl-test-record", record, record_free);
+  g_signal_connect (connection, "message", G_CALLBACK (record_message_cb), record);
+  g_signal_connect (connection, "closed", G_CALLBACK (record_closed_cb), record);
+  g_signal_connect (connection, "error", G_CALLBACK (record_error_cb), record);
+  return record;
+}
+
+OwlTestRecord *
+owl_test_record_get (OwlConnection *connection)
+{
+  OwlTestRecord *record = g_object_get_data (G_OBJECT (connection), "owl-test-record");
+
+  g_assert_nonnull (record);
+  return record;
+}
+
+void
+owl_test_record_wait_closed_at (OwlConnection *connection,
+                                const char    *file,
+                                int            line)
+{
+  OwlTestRecord *record = owl_test_record_get (connection);
+
+  OWL_TEST_WAIT_FOR_AT (record->n_closed > 0, OWL_TEST_TIMEOUT_MS, file, line);
+}
+
+void
+owl_test_record_wait_messages_at (OwlConnection *connection,
+                                  guint          n,
+                                  const char    *file,
+                                  int            line)
+{
+  OwlTestRecord *record = owl_test_record_get (connection);
+
+  OWL_TEST_WAIT_FOR_AT (record->messages->len >= n, OWL_TEST_TIMEOUT_MS, file, line);
+}
+
+/* Fixture */
+
+static void
+stopped_cb (OwlSocketService *service,
+            OwlTestFixture   *fixture)
+{
+  fixture->n_stopped++;
+}
+
+void
+owl_test_fixture_setup (OwlTestFixture *fixture,
+                        gconstpointer   data)
+{
+  if (main_thread == NULL)
+    main_thread = g_thread_self ();
+
+  fixture->service = owl_socket_service_new (NULL);
+  g_assert_nonnull (fixture->service);
+  g_signal_connect (fixture->service, "stopped", G_CALLBACK (stopped_cb), fixture);
+  fixture->session = soup_session_new_with_options ("max-conns", 4096,
+                                                    "max-conns-per-host", 4096,
+                                                    NULL);
+  fixture->accepted = g_ptr_array_new_with_free_func (g_object_unref);
+  fixture->clients = g_ptr_array_new ();
+}
+
+void
+owl_test_fixture_teardown (OwlTestFixture *fixture,
+                           gconstpointer   data)
+{
+  for (guint i = 0; i < fixture->clients->len; i++)
+    owl_test_client_wait_done (g_ptr_array_index (fixture->clients, i));
+  while (fixture->clients->len > 0)
+    owl_test_client_free (g_ptr_array_index (fixture->clients, fixture->clients->len - 1));
+  g_ptr_array_unref (fixture->clients);
+  owl_test_drain ();
+
+  g_signal_handlers_disconnect_by_data (fixture->service, fixture);
+  g_clear_pointer (&fixture->accepted, g_ptr_array_unref);
+  g_clear_object (&fixture->service);
+  owl_test_drain ();
+  g_clear_object (&fixture->session);
+}
+
+static void
+track_connection_cb (OwlModule      *module,
+                     OwlConnection  *connection,
+                     OwlTestFixture *fixture)
+{
+  g_assert_true (OWL_IS_CONNECTION (connection));
+  record_attach (connection);
+  g_ptr_array_add (fixture->accepted, g_object_ref (connection));
+}
+
+void
+owl_test_track_module (OwlTestFixture *fixture,
+                       OwlModule      *module)
+{
+  g_signal_connect (module, "connection", G_CALLBACK (track_connection_cb), fixture);
+}
+
+OwlModule *
+owl_test_fixture_add_module (OwlTestFixture *fixture,
+                             const char     *alias,
+                             const char     *path)
+{
+  g_autoptr(OwlModule) module = owl_module_new (alias, path);
+  g_autoptr(GError) error = NULL;
+  gboolean added;
+
+  owl_test_track_module (fixture, module);
+  added = owl_socket_service_add_module (fixture->service, module, &error);
+  g_assert_no_error (error);
+  g_assert_true (added);
+  /* The service holds the module now. */
+  return module;
+}
+
+static void
+echo_message_cb (OwlConnection *connection,
+                 JsonNode      *message,
+                 gpointer       user_data)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean sent = owl_connection_send (connection, message, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (sent);
+}
+
+static void
+echo_on_connection (OwlModule     *module,
+                             OwlConnection *connection,
+                             gpointer       user_data)
+{
+  g_signal_connect (connection, "message", G_CALLBACK (echo_message_cb), NULL);
+}
+
+OwlModule *
+owl_test_fixture_add_echo_module (OwlTestFixture *fixture,
+                                  const char     *alias,
+                                  const char     *path)
+{
+  OwlModule *module = owl_test_fixture_add_module (fixture, alias, path);
+
+  g_signal_connect (module, "connection", G_CALLBACK (echo_on_connection), NULL);
+  return module;
+}
+
+void
+owl_test_fixture_listen (OwlTestFixture *fixture)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean listening = owl_socket_service_listen (fixture->service, "127.0.0.1", 0, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (listening);
+  fixture->port = owl_socket_service_get_port (fixture->service);
+  g_assert_cmpuint (fixture->port, !=, 0);
+}
+
+OwlConnection *
+owl_test_fixture_wait_accepted_at (OwlTestFixture *fixture,
+                                   guint           index,
+                                   const char     *file,
+                                   int             line)
+{
+  OWL_TEST_WAIT_FOR_AT (fixture->accepted->len > index, OWL_TEST_TIMEOUT_MS, file, line);
+  return g_ptr_array_index (fixture->accepted, index);
+}
+
+/* libsoup client */
+
+static void
+client_message_cb (SoupWebsocketConnection *ws,
+                   int                      type,
+                   GBytes                  *message,
+                   OwlTestClient           *client)
+{
+  if (type == SOUP_WEBSOCKET_DATA_TEXT)
+    {
+      gsize len;
+      const char *data = g_bytes_get_data (message, &len);
+
+      g_ptr_array_add (client->texts, g_strndup (data, len));
+    }
+  else
+    client->n_binary++;
+}
+
+static void
+client_closed_cb (SoupWebsocketConnection *ws,
+                  OwlTestClient           *client)
+{
+  client->n_closed++;
+  client->close_code = soup_websocket_connection_get_close_code (ws);
+  g_free (client->close_data);
+  client->close_data = g_strdup (soup_websocket_connection_get_close_data (ws));
+}
+
+static void
+client_error_cb (SoupWebsocketConnection *ws,
+                 GError                  *error,
+                 OwlTestClient           *client)
+{
+  g_test_message ("client error: %s", error->message);
+  client->n_errors++;
+}
+
+static void
+client_connected_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  OwlTestClient *client = user_data;
+
+  client->ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result,
+                                                      &client->connect_error);
+  client->status = soup_message_get_status (client->msg);
+  client->done = TRUE;
+  if (client->ws == NULL)
+    return;
+  g_signal_connect (client->ws, "message", G_CALLBACK (client_message_cb), client);
+  g_signal_connect (client->ws, "closed", G_CALLBACK (client_closed_cb), client);
+  g_signal_connect (client->ws, "error", G_CALLBACK (client_error_cb), client);
+}
+
+OwlTestClient *
+owl_test_client_connect_msg (OwlTestFixture *fixture,
+                             SoupMessage    *msg,
+                             const char     *origin)
+{
+  OwlTestClient *client = g_new0 (OwlTestClient, 1);
+
+  client->fixture = fixture;
+  client->texts = g_ptr_array_new_with_free_func (g_free);
+  client->msg = g_object_ref (msg);
+  g_ptr_array_add (fixture->clients, client);
+  soup_session_websocket_connect_async (fixture->session, client->msg, origin, NULL,
+                                        G_PRIORITY_DEFAULT, NULL,
+                                        client_connected_cb, client);
+  return client;
+}
+
+OwlTestClient *
+owl_test_client_connect_begin (OwlTestFixture *fixture,
+                               guint16         port,
+                               const char     *path,
+                               const char     *origin)
+{
+  g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u%s", port, path);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+
+  g_assert_nonnull (msg);
+  return owl_test_client_connect_msg (fixture, msg, origin);
+}
+
+void
+owl_test_client_wait_done_at (OwlTestClient *client,
+                              const char    *file,
+                              int            line)
+{
+  OWL_TEST_WAIT_FOR_AT (client->done, OWL_TEST_TIMEOUT_MS, file, line);
+}
+
+OwlTestClient *
+owl_test_client_connect (OwlTestFixture *fixture,
+                         const char     *path)
+{
+  OwlTestClient *client = owl_test_client_connect_begin (fixture, fixture->port, path, NULL);
+
+  owl_test_client_wait_done (client);
+  g_assert_no_error (client->connect_error);
+  g_assert_nonnull (client->ws);
+  return client;
+}
+
+guint
+owl_test_client_try_connect (OwlTestFixture *fixture,
+                             guint16         port,
+                             const char     *path)
+{
+  OwlTestClient *client = owl_test_client_connect_begin (fixture, port, path, NULL);
+
+  owl_test_client_wait_done (client);
+  if (client->ws != NULL)
+    return SOUP_STATUS_SWITCHING_PROTOCOLS;
+  g_assert_nonnull (client->connect_error);
+  return client->status;
+}
+
+void
+owl_test_client_send (OwlTestClient *client,
+                      const char    *text)
+{
+  g_assert_nonnull (client->ws);
+  soup_websocket_connection_send_text (client->ws, text);
+}
+
+void
+owl_test_client_send_printf (OwlTestClient *client,
+                             const char    *format,
+                             ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  owl_test_client_send (client, text);
+}
+
+void
+owl_test_client_wait_texts_at (OwlTestClient *client,
+                               guint          n,
+                               const char    *file,
+                               int            line)
+{
+  OWL_TEST_WAIT_FOR_AT (client->texts->len >= n, OWL_TEST_TIMEOUT_MS, file, line);
+}
+
+JsonNode *
+owl_test_client_wait_json_at (OwlTestClient *client,
+                              guint          index,
+                              const char    *file,
+                              int            line)
+{
+  owl_test_client_wait_texts_at (client, index + 1, file, line);
+  return owl_test_json_parse (g_ptr_array_index (client->texts, index));
+}
+
+void
+owl_test_client_wait_closed_at (OwlTestClient *client,
+                                const char    *file,
+                                int            line)
+{
+  OWL_TEST_WAIT_FOR_AT (client->n_closed > 0, OWL_TEST_TIMEOUT_MS, file, line);
+}
+
+void
+owl_test_client_free (OwlTestClient *client)
+{
+  if (client->fixture != NULL)
+    g_ptr_array_remove (client->fixture->clients, client);
+  if (client->ws != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (client->ws, client);
+      if (soup_websocket_connection_get_state (client->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (client->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_object_unref (client->ws);
+    }
+  g_clear_object (&client->msg);
+  g_clear_error (&client->connect_error);
+  g_ptr_array_unref (client->texts);
+  g_free (client->close_data);
+  g_free (client);
+}
+
+/* Plain HTTP */
+
+typedef struct
+{
+  GBytes   *body;
+  GError   *error;
+  gboolean  done;
+} HttpResult;
+
+static void
+http_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  HttpResult *res = user_data;
+
+  res->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &res->error);
+  res->done = TRUE;
+}
+
+guint
+owl_test_http_get (SoupSession  *session,
+                   guint16       port,
+                   const char   *path,
+                   gboolean      upgrade,
+                   char        **body_out)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", port, path);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+  HttpResult res = { NULL, NULL, FALSE };
+
+  if (upgrade)
+    {
+      soup_message_headers_replace (headers, "Upgrade", "websocket");
+      soup_message_headers_replace (headers, "Connection", "Upgrade");
+      soup_message_headers_replace (headers, "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+      soup_message_headers_replace (headers, "Sec-WebSocket-Version", "13");
+    }
+  soup_session_send_and_read_async (session, msg, G_PRIORITY_DEFAULT, NULL,
+                                    http_done_cb, &res);
+  OWL_TEST_WAIT_FOR (res.done);
+  g_assert_no_error (res.error);
+  if (body_out != NULL)
+    {
+      gsize len;
+      const char *data = g_bytes_get_data (res.body, &len);
+
+      *body_out = g_strndup (data, len);
+    }
+  g_bytes_unref (res.body);
+  return soup_message_get_status (msg);
+}
+
+/* Raw TCP client */
+
+typedef struct
+{
+  GInputStream *input;
+  GString      *head;
+  char          byte;
+  GError       *error;
+  gboolean      done;
+} RawRead;
+
+static void raw_read_next (RawRead *rr);
+
+static void
+raw_read_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  RawRead *rr = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &rr->error);
+
+  if (n <= 0)
+    {
+      rr->done = TRUE;
+      return;
+    }
+  g_string_append_c (rr->head, rr->byte);
+  if (g_str_has_suffix (rr->head->str, "\r\n\r\n"))
+    rr->done = TRUE;
+  else
+    raw_read_next (rr);
+}
+
+/* One byte at a time, so nothing after the response head is consumed. */
+static void
+raw_read_next (RawRead *rr)
+{
+  g_input_stream_read_async (rr->input, &rr->byte, 1, G_PRIORITY_DEFAULT, NULL,
+                             raw_read_cb, rr);
+}
+
+GIOStream *
+owl_test_raw_upgrade (guint16     port,
+                      const char *path,
+                      guint      *status_out)
+{
+  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *request = NULL;
+  RawRead rr = { NULL, NULL, 0, NULL, FALSE };
+  guint status = 0;
+
+  /* The kernel completes the TCP handshake from the listen backlog, so a
+   * blocking connect does not need the server's main context. */
+  connection = g_socket_client_connect_to_host (socket_client, "127.0.0.1", port, NULL, &error);
+  g_assert_no_error (error);
+  request = g_strdup_printf ("GET %s HTTP/1.1\r\n"
+                             "Host: 127.0.0.1:%u\r\n"
+                             "Upgrade: websocket\r\n"
+                             "Connection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             "Sec-WebSocket-Version: 13\r\n"
+                             "\r\n", path, port);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                             request, strlen (request), NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  rr.input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  rr.head = g_string_new (NULL);
+  raw_read_next (&rr);
+  OWL_TEST_WAIT_FOR (rr.done);
+  g_assert_no_error (rr.error);
+  if (sscanf (rr.head->str, "HTTP/1.1 %u", &status) != 1)
+    status = 0;
+  g_string_free (rr.head, TRUE);
+  *status_out = status;
+  return G_IO_STREAM (g_steal_pointer (&connection));
+}
+
+/* JSON */
+
+JsonNode *
+owl_test_json_parse (const char *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (!json_parser_load_from_data (parser, text, -1, &error))
+    g_test_message ("not JSON: %s", text);
+  g_assert_no_error (error);
+  return json_node_copy (json_parser_get_root (parser));
+}
+
+char *
+owl_test_json_to_string (JsonNode *node)
+{
+  return json_to_string (node, FALSE);
+}
+
+static JsonObject *
+json_object_of (JsonNode *node)
+{
+  g_assert_nonnull (node);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  return json_node_get_object (node);
+}
+
+gboolean
+owl_test_json_has (JsonNode   *node,
+                   const char *member)
+{
+  return json_object_has_member (json_object_of (node), member);
+}
+
+static JsonNode *
+json_member (JsonNode   *node,
+             const char *member)
+{
+  JsonNode *value = json_object_get_member (json_object_of (node), member);
+
+  if (value == NULL)
+    {
+      g_autofree char *text = owl_test_json_to_string (node);
+
+      g_test_message ("member '%s' missing in %s", member, text);
+    }
+  g_assert_nonnull (value);
+  return value;
+}
+
+const char *
+owl_test_json_get_string (JsonNode   *node,
+                          const char *member)
+{
+  JsonNode *value = json_member (node, member);
+
+  g_assert_cmpint (json_node_get_value_type (value), ==, G_TYPE_STRING);
+  return json_node_get_string (value);
+}
+
+gint64
+owl_test_json_get_int (JsonNode   *node,
+                       const char *member)
+{
+  JsonNode *value = json_member (node, member);
+
+  g_assert_true (JSON_NODE_HOLDS_VALUE (value));
+  return json_node_get_int (value);
+}
+
+gboolean
+owl_test_json_get_bool (JsonNode   *node,
+                        const char *member)
+{
+  JsonNode *value = json_member (node, member);
+
+  g_assert_cmpint (json_node_get_value_type (value), ==, G_TYPE_BOOLEAN);
+  return json_node_get_boolean (value);
+}
+
+void
+owl_test_assert_json_equal (JsonNode   *node,
+                            const char *expected)
+{
+  g_autoptr(JsonNode) want = owl_test_json_parse (expected);
+  g_autofree char *got = owl_test_json_to_string (node);
+  g_autofree char *want_text = owl_test_json_to_string (want);
+
+  if (!json_node_equal (node, want))
+    g_assert_cmpstr (got, ==, want_text);
+}
+
+void
+owl_test_assert_error_frame (JsonNode   *node,
+                             const char *id,
+                             const char *code,
+                             const char *payload_prefix)
+{
+  g_autofree char *text = owl_test_json_to_string (node);
+
+  g_test_message ("error frame: %s", text);
+  g_assert_cmpstr (owl_test_json_get_string (node, "type"), ==, "error");
+  if (id != NULL)
+    g_assert_cmpstr (owl_test_json_get_string (node, "id"), ==, id);
+  g_assert_cmpstr (owl_test_json_get_string (node, "code"), ==, code);
+  g_assert_true (g_str_has_prefix (owl_test_json_get_string (node, "payload"), payload_prefix));
+  g_assert_true (owl_test_json_get_bool (node, "recoverable"));
+}
+
+void
+owl_test_assert_member_json (JsonNode   *node,
+                             const char *member,
+                             const char *expected)
+{
+  owl_test_assert_json_equal (json_member (node, member), expected);
+}
+
+void
+owl_test_assert_frame (JsonNode   *node,
+                       const char *type,
+                       const char *id)
+{
+  g_autofree char *text = owl_test_json_to_string (node);
+
+  g_test_message ("frame: %s", text);
+  g_assert_cmpstr (owl_test_json_get_string (node, "type"), ==, type);
+  if (id != NULL)
+    g_assert_cmpstr (owl_test_json_get_string (node, "id"), ==, id);
+}

@@ -1,0 +1,213 @@
+/* owl-test-util.h: fixtures, clients and waits shared by the C tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include <owlsock/owlsock.h>
+
+G_BEGIN_DECLS
+
+/* How long any wait may take before the test fails instead of hanging. */
+#define OWL_TEST_TIMEOUT_MS 10000
+
+/* What the server side saw on one accepted connection. */
+typedef struct
+{
+  GPtrArray *messages;      /* JsonNode, from OwlConnection::message */
+  GString   *events;        /* "message;" and "closed;" in the order they came */
+  guint      n_closed;
+  guint      close_code;
+  char      *close_reason;
+  guint      n_errors;
+  gboolean   closed_on_other_thread;
+} OwlTestRecord;
+
+/* One service listening on 127.0.0.1, a client session, and every
+ * connection the service accepted (full references, in accept order). */
+typedef struct
+{
+  OwlSocketService *service;
+  SoupSession      *session;
+  guint16           port;
+  GPtrArray        *accepted;  /* OwlConnection */
+  GPtrArray        *clients;   /* OwlTestClient, freed at teardown */
+  guint             n_stopped;
+} OwlTestFixture;
+
+/* A libsoup WebSocket client and everything it received. */
+typedef struct
+{
+  OwlTestFixture          *fixture;
+  SoupWebsocketConnection *ws;
+  SoupMessage             *msg;
+  GError                  *connect_error;
+  guint                    status;        /* HTTP status of the handshake */
+  gboolean                 done;          /* the connect finished, either way */
+  GPtrArray               *texts;         /* char *, each text frame */
+  guint                    n_binary;
+  guint                    n_closed;
+  guint                    close_code;
+  char                    *close_data;
+  guint                    n_errors;
+} OwlTestClient;
+
+#define OWL_TEST(path, func) \
+  g_test_add (path, OwlTestFixture, NULL, \
+              owl_test_fixture_setup, func, owl_test_fixture_teardown)
+
+void            owl_test_init                (int             *argc,
+                                              char          ***argv);
+
+/* Waits iterate the thread-default main context until a condition holds;
+ * a watchdog fails the test after the timeout instead of hanging. */
+typedef struct _OwlTestWatchdog OwlTestWatchdog;
+OwlTestWatchdog *owl_test_watchdog_new       (guint             timeout_ms);
+gboolean        owl_test_watchdog_fired      (OwlTestWatchdog  *watchdog);
+void            owl_test_watchdog_free       (OwlTestWatchdog  *watchdog);
+void            owl_test_watchdog_fail       (const char       *what,
+                                              const char       *file,
+                                              int               line);
+
+/* Wait until an expression holds. The _AT form names the caller's location
+ * when the watchdog fires. */
+#define OWL_TEST_WAIT_FOR_AT(expr, timeout_ms, file, line) \
+  G_STMT_START { \
+    OwlTestWatchdog *owl_wd_ = owl_test_watchdog_new (timeout_ms); \
+    while (!(expr)) \
+      { \
+        if (owl_test_watchdog_fired (owl_wd_)) \
+          owl_test_watchdog_fail (#expr, file, line); \
+        g_main_context_iteration (g_main_context_get_thread_default (), TRUE); \
+      } \
+    owl_test_watchdog_free (owl_wd_); \
+  } G_STMT_END
+#define OWL_TEST_WAIT_FOR_MS(expr, timeout_ms) \
+  OWL_TEST_WAIT_FOR_AT (expr, timeout_ms, __FILE__, __LINE__)
+#define OWL_TEST_WAIT_FOR(expr) OWL_TEST_WAIT_FOR_MS (expr, OWL_TEST_TIMEOUT_MS)
+
+/* Dispatch whatever is ready now, without blocking. */
+void            owl_test_drain               (void);
+
+/* Fixture */
+void            owl_test_fixture_setup       (OwlTestFixture  *fixture,
+                                              gconstpointer    data);
+void            owl_test_fixture_teardown    (OwlTestFixture  *fixture,
+                                              gconstpointer    data);
+OwlModule      *owl_test_fixture_add_module  (OwlTestFixture  *fixture,
+                                              const char      *alias,
+                                              const char      *path);
+OwlModule      *owl_test_fixture_add_echo_module (OwlTestFixture *fixture,
+                                                  const char     *alias,
+                                                  const char     *path);
+void            owl_test_fixture_listen      (OwlTestFixture  *fixture);
+OwlConnection  *owl_test_fixture_wait_accepted_at (OwlTestFixture *fixture,
+                                                   guint           index,
+                                                   const char     *file,
+                                                   int             line);
+#define owl_test_fixture_wait_accepted(fixture, index) \
+  owl_test_fixture_wait_accepted_at (fixture, index, __FILE__, __LINE__)
+void            owl_test_track_module        (OwlTestFixture  *fixture,
+                                              OwlModule       *module);
+
+/* Server-side record of a connection (created when it was accepted). */
+OwlTestRecord  *owl_test_record_get          (OwlConnection   *connection);
+void            owl_test_record_wait_closed_at (OwlConnection *connection,
+                                                const char     *file,
+                                                int             line);
+#define owl_test_record_wait_closed(connection) \
+  owl_test_record_wait_closed_at (connection, __FILE__, __LINE__)
+void            owl_test_record_wait_messages_at (OwlConnection *connection,
+                                                  guint           n,
+                                                  const char     *file,
+                                                  int             line);
+#define owl_test_record_wait_messages(connection, n) \
+  owl_test_record_wait_messages_at (connection, n, __FILE__, __LINE__)
+
+/* libsoup client; the fixture owns every client and frees it at teardown */
+OwlTestClient  *owl_test_client_connect_msg  (OwlTestFixture  *fixture,
+                                              SoupMessage     *msg,
+                                              const char      *origin);
+OwlTestClient  *owl_test_client_connect_begin (OwlTestFixture *fixture,
+                                               guint16         port,
+                                               const char     *path,
+                                               const char     *origin);
+OwlTestClient  *owl_test_client_connect      (OwlTestFixture  *fixture,
+                                              const char      *path);
+guint           owl_test_client_try_connect  (OwlTestFixture  *fixture,
+                                              guint16          port,
+                                              const char      *path);
+void            owl_test_client_wait_done_at (OwlTestClient *client,
+                                              const char     *file,
+                                              int             line);
+#define owl_test_client_wait_done(client) \
+  owl_test_client_wait_done_at (client, __FILE__, __LINE__)
+void            owl_test_client_send         (OwlTestClient   *client,
+                                              const char      *text);
+void            owl_test_client_send_printf  (OwlTestClient   *client,
+                                              const char      *format,
+                                              ...) G_GNUC_PRINTF (2, 3);
+void            owl_test_client_wait_texts_at (OwlTestClient *client,
+                                               guint           n,
+                                               const char     *file,
+                                               int             line);
+#define owl_test_client_wait_texts(client, n) \
+  owl_test_client_wait_texts_at (client, n, __FILE__, __LINE__)
+JsonNode       *owl_test_client_wait_json_at (OwlTestClient *client,
+                                              guint           index,
+                                              const char     *file,
+                                              int             line);
+#define owl_test_client_wait_json(client, index) \
+  owl_test_client_wait_json_at (client, index, __FILE__, __LINE__)
+void            owl_test_client_wait_closed_at (OwlTestClient *client,
+                                                const char     *file,
+                                                int             line);
+#define owl_test_client_wait_closed(client) \
+  owl_test_client_wait_closed_at (client, __FILE__, __LINE__)
+void            owl_test_client_free         (OwlTestClient   *client);
+
+/* HTTP without a WebSocket client: status of a GET, with or without the
+ * upgrade headers; body_out gets the response body. */
+guint           owl_test_http_get            (SoupSession     *session,
+                                              guint16          port,
+                                              const char      *path,
+                                              gboolean         upgrade,
+                                              char           **body_out);
+
+/* Raw TCP client that does the upgrade by hand. Returns the stream with
+ * the handshake consumed; status_out gets the HTTP status. */
+GIOStream      *owl_test_raw_upgrade         (guint16          port,
+                                              const char      *path,
+                                              guint           *status_out);
+
+/* JSON */
+JsonNode       *owl_test_json_parse          (const char      *text);
+char           *owl_test_json_to_string      (JsonNode        *node);
+const char     *owl_test_json_get_string     (JsonNode        *node,
+                                              const char      *member);
+gint64          owl_test_json_get_int        (JsonNode        *node,
+                                              const char      *member);
+gboolean        owl_test_json_get_bool       (JsonNode        *node,
+                                              const char      *member);
+gboolean        owl_test_json_has            (JsonNode        *node,
+                                              const char      *member);
+void            owl_test_assert_json_equal   (JsonNode        *node,
+                                              const char      *expected);
+void            owl_test_assert_member_json  (JsonNode        *node,
+                                              const char      *member,
+                                              const char      *expected);
+/* type matches; id too unless NULL */
+void            owl_test_assert_frame        (JsonNode        *node,
+                                              const char      *type,
+                                              const char      *id);
+void            owl_test_assert_error_frame  (JsonNode        *node,
+                                              const char      *id,
+                                              const char      *code,
+                                              const char      *payload_prefix);
+
+G_END_DECLS
