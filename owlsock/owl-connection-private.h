@@ -8,6 +8,8 @@
 #include <libsoup/soup.h>
 
 #include "owl-connection.h"
+#include "owl-deflate-private.h"
+#include "owl-limits-private.h"
 
 G_BEGIN_DECLS
 
@@ -16,7 +18,12 @@ typedef struct _OwlSocketService OwlSocketService;
 OwlConnection *owl_connection_new            (OwlSocketService        *service,
                                               OwlModule               *module,
                                               OwlRequest              *request,
-                                              SoupWebsocketConnection *websocket);
+                                              GIOStream               *stream,
+                                              GUri                    *uri,
+                                              const OwlLimits         *limits,
+                                              const OwlDeflateParams  *deflate);
+void           owl_connection_tick           (OwlConnection           *self,
+                                              gint64                   now_us);
 void           owl_connection_start          (OwlConnection           *self);
 void           owl_connection_detach_service (OwlConnection           *self);
 /* Takes @data (g_free) and sends it as one text frame, from any thread. */

@@ -53,6 +53,7 @@ struct _OwlConnection
   GMainContext       *context;
   OwlMailbox         *mailbox;   /* sends and closes from other threads */
   OwlTransport       *transport;
+  guint               max_json_depth;
 
   /* Set from any thread, read from any thread. */
   gint                state;
@@ -92,6 +93,8 @@ enum {
   PROP_REQUEST,
   PROP_MODULE,
   PROP_STATE,
+  PROP_BUFFERED_AMOUNT,
+  PROP_DROPPED_MESSAGES,
   N_PROPS
 };
 
@@ -102,6 +105,7 @@ enum {
   CALL,
   REQUEST,
   EVENT,
+  DRAIN,
   N_SIGNALS
 };
 
@@ -192,6 +196,12 @@ owl_connection_get_property (GObject    *object,
     case PROP_STATE:
       g_value_set_enum (value, owl_connection_get_state (self));
       break;
+    case PROP_BUFFERED_AMOUNT:
+      g_value_set_uint64 (value, owl_connection_get_buffered_amount (self));
+      break;
+    case PROP_DROPPED_MESSAGES:
+      g_value_set_uint64 (value, owl_connection_get_dropped_messages (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -250,7 +260,46 @@ owl_connection_class_init (OwlConnectionClass *klass)
     g_param_spec_enum ("state", NULL, NULL, OWL_TYPE_CONNECTION_STATE, OWL_CONNECTION_OPEN,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
+  /**
+   * OwlConnection:buffered-amount:
+   *
+   * Outgoing bytes queued because the client has not read them yet, as in
+   * the browser's `WebSocket.bufferedAmount`. Messages are written straight
+   * to the socket while nothing is queued. Notified when the queue drains.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_BUFFERED_AMOUNT] =
+    g_param_spec_uint64 ("buffered-amount", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * OwlConnection:dropped-messages:
+   *
+   * Messages dropped because the queue was full, with the
+   * %OWL_BACKPRESSURE_DROP policy.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_DROPPED_MESSAGES] =
+    g_param_spec_uint64 ("dropped-messages", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * OwlConnection::drain:
+   * @self: the connection
+   *
+   * The outgoing queue emptied after the client had fallen behind: a
+   * producer that paused on [property@Owlsock.Connection:buffered-amount]
+   * may go on.
+   *
+   * Since: 0.1
+   */
+  signals[DRAIN] =
+    g_signal_new ("drain", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   /**
    * OwlConnection::message:
@@ -1071,7 +1120,7 @@ handle_message (OwlConnection *self,
       return;
     }
 
-  root = owl_json_parse ((const char *) data, len, OWL_JSON_MAX_DEPTH, &code);
+  root = owl_json_parse ((const char *) data, len, self->max_json_depth, &code);
   if (root == NULL)
     {
       send_error_frame (self, NULL, code,
@@ -1142,10 +1191,20 @@ on_transport_closed (gpointer    user_data,
   owl_connection_handle_closed (self, code, reason);
 }
 
+static void
+on_transport_drain (gpointer user_data)
+{
+  OwlConnection *self = user_data;
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUFFERED_AMOUNT]);
+  g_signal_emit (self, signals[DRAIN], 0);
+}
+
 static const OwlTransportCallbacks transport_callbacks = {
   .message = on_transport_message,
   .error = on_transport_error,
   .closed = on_transport_closed,
+  .drain = on_transport_drain,
 };
 
 static void
@@ -1196,12 +1255,25 @@ owl_connection_handle_closed (OwlConnection *self,
 /* Life --------------------------------------------------------------------- */
 
 OwlConnection *
-owl_connection_new (OwlSocketService        *service,
-                    OwlModule               *module,
-                    OwlRequest              *request,
-                    SoupWebsocketConnection *websocket)
+owl_connection_new (OwlSocketService       *service,
+                    OwlModule              *module,
+                    OwlRequest             *request,
+                    GIOStream              *stream,
+                    GUri                   *uri,
+                    const OwlLimits        *limits,
+                    const OwlDeflateParams *deflate)
 {
   OwlConnection *self = g_object_new (OWL_TYPE_CONNECTION, NULL);
+  OwlTransportLimits transport_limits = {
+    .max_message_size = limits->max_message_size,
+    .ping_interval_s = limits->ping_interval,
+    .pong_timeout_s = limits->pong_timeout,
+    .idle_timeout_s = limits->idle_timeout,
+    .max_buffered = limits->max_buffered_amount,
+    .full_policy = limits->backpressure == OWL_BACKPRESSURE_DROP ? OWL_TRANSPORT_FULL_DROP
+                                                                 : OWL_TRANSPORT_FULL_CLOSE,
+    .deflate = deflate,
+  };
 
   self->id = g_uuid_string_random ();
   self->service = service;
@@ -1209,9 +1281,60 @@ owl_connection_new (OwlSocketService        *service,
   self->request = g_object_ref (request);
   self->context = g_main_context_ref (owl_socket_service_get_context (service));
   self->mailbox = owl_mailbox_new (self->context, connection_op_run, connection_op_free);
-  self->transport = owl_transport_new_soup (websocket, &transport_callbacks, self);
+  self->max_json_depth = limits->max_json_depth;
+
+  self->transport = owl_transport_new_ws (stream, &transport_limits, &transport_callbacks, self);
+  if (self->transport == NULL)
+    {
+      g_autoptr(SoupWebsocketConnection) websocket = NULL;
+
+      websocket = soup_websocket_connection_new (stream, uri, SOUP_WEBSOCKET_CONNECTION_SERVER,
+                                                 owl_request_get_origin (request), NULL, NULL);
+      self->transport = owl_transport_new_soup (websocket, &transport_limits, &transport_callbacks, self);
+    }
 
   return self;
+}
+
+void
+owl_connection_tick (OwlConnection *self,
+                     gint64         now_us)
+{
+  if (self->transport != NULL)
+    owl_transport_tick (self->transport, now_us);
+}
+
+/**
+ * owl_connection_get_buffered_amount:
+ * @self: a connection
+ *
+ * Returns: the outgoing bytes queued for the client; see
+ *   [property@Owlsock.Connection:buffered-amount]
+ *
+ * Since: 0.1
+ */
+guint64
+owl_connection_get_buffered_amount (OwlConnection *self)
+{
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), 0);
+
+  return self->transport ? owl_transport_get_buffered (self->transport) : 0;
+}
+
+/**
+ * owl_connection_get_dropped_messages:
+ * @self: a connection
+ *
+ * Returns: how many messages were dropped under backpressure
+ *
+ * Since: 0.1
+ */
+guint64
+owl_connection_get_dropped_messages (OwlConnection *self)
+{
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), 0);
+
+  return self->transport ? owl_transport_get_dropped (self->transport) : 0;
 }
 
 /* Called once the connection handlers returned: delivers what arrived while

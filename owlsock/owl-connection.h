@@ -104,6 +104,10 @@ OWL_AVAILABLE_IN_ALL
 guint16             owl_connection_get_close_code  (OwlConnection *self);
 OWL_AVAILABLE_IN_ALL
 const char         *owl_connection_get_close_reason (OwlConnection *self);
+OWL_AVAILABLE_IN_ALL
+guint64             owl_connection_get_buffered_amount (OwlConnection *self);
+OWL_AVAILABLE_IN_ALL
+guint64             owl_connection_get_dropped_messages (OwlConnection *self);
 
 OWL_AVAILABLE_IN_ALL
 gboolean            owl_connection_send            (OwlConnection *self,

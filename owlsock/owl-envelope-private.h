@@ -11,9 +11,6 @@
 
 G_BEGIN_DECLS
 
-/* Deepest nesting of arrays and objects accepted before json-glib parses
- * (json-glib 1.6 recurses without a limit). */
-#define OWL_JSON_MAX_DEPTH 64
 
 typedef enum
 {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "owl-module.h"
+#include "owl-limits-private.h"
 #include "owl-route-private.h"
 
 G_BEGIN_DECLS
@@ -15,6 +16,8 @@ typedef struct _OwlSocketService OwlSocketService;
 OwlRoute         *owl_module_get_route       (OwlModule        *self);
 const GError     *owl_module_get_route_error (OwlModule        *self);
 OwlSocketService *owl_module_get_service     (OwlModule        *self);
+const OwlLimits  *owl_module_get_limits      (OwlModule        *self);
+gboolean          owl_module_get_deflate     (OwlModule        *self);
 void              owl_module_set_service     (OwlModule        *self,
                                               OwlSocketService *service);
 void              owl_module_emit_connection (OwlModule        *self,

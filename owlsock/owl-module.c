@@ -4,6 +4,8 @@
  */
 
 #include "owl-connection-private.h"
+#include "owl-enums.h"
+#include "owl-limits-private.h"
 #include "owl-module-private.h"
 
 /**
@@ -30,6 +32,8 @@ struct _OwlModule
   OwlRoute             *route;
   GError               *route_error;
   OwlSocketService     *service;   /* not owned */
+  OwlLimits             limits;    /* -1: as the service */
+  gboolean              deflate;
 
   OwlConnectionHandler  handler;
   gpointer              handler_data;
@@ -40,7 +44,9 @@ enum {
   PROP_0,
   PROP_ALIAS,
   PROP_PATH,
-  N_PROPS
+  PROP_DEFLATE,
+  PROP_FIRST_LIMIT,
+  N_PROPS = PROP_FIRST_LIMIT + OWL_N_LIMITS
 };
 
 enum {
@@ -101,8 +107,12 @@ owl_module_get_property (GObject    *object,
     case PROP_PATH:
       g_value_set_string (value, self->path);
       break;
+    case PROP_DEFLATE:
+      g_value_set_boolean (value, self->deflate);
+      break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!owl_limits_get_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -122,8 +132,22 @@ owl_module_set_property (GObject      *object,
     case PROP_PATH:
       self->path = g_value_dup_string (value);
       break;
+    case PROP_DEFLATE:
+      if (self->deflate != g_value_get_boolean (value))
+        {
+          self->deflate = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      {
+        gboolean changed = FALSE;
+
+        if (!owl_limits_set_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value, &changed))
+          G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+        else if (changed)
+          g_object_notify_by_pspec (object, pspec);
+      }
     }
 }
 
@@ -172,7 +196,79 @@ owl_module_class_init (OwlModuleClass *klass)
     g_param_spec_string ("path", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  /**
+   * OwlModule:deflate:
+   *
+   * Whether connections may negotiate permessage-deflate (RFC 7692). Off by
+   * default: compression costs CPU and memory per connection (see the
+   * README) and exposes secrets mixed with attacker data to length
+   * side channels.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_DEFLATE] =
+    g_param_spec_boolean ("deflate", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, PROP_FIRST_LIMIT, properties);
+
+  /**
+   * OwlModule:max-message-size:
+   *
+   * Overrides [property@Owlsock.SocketService:max-message-size] for this
+   * module's connections; -1 keeps the service's value.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlModule:max-json-depth:
+   *
+   * Overrides [property@Owlsock.SocketService:max-json-depth]; -1 keeps the
+   * service's value.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlModule:ping-interval:
+   *
+   * Overrides [property@Owlsock.SocketService:ping-interval]; -1 keeps the
+   * service's value.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlModule:pong-timeout:
+   *
+   * Overrides [property@Owlsock.SocketService:pong-timeout]; -1 keeps the
+   * service's value.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlModule:idle-timeout:
+   *
+   * Overrides [property@Owlsock.SocketService:idle-timeout]; -1 keeps the
+   * service's value.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlModule:max-buffered-amount:
+   *
+   * Overrides [property@Owlsock.SocketService:max-buffered-amount]; -1
+   * keeps the service's value.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlModule:backpressure:
+   *
+   * Overrides [property@Owlsock.SocketService:backpressure];
+   * %OWL_BACKPRESSURE_INHERIT keeps the service's policy.
+   *
+   * Since: 0.1
+   */
+  owl_limits_install_properties (object_class, PROP_FIRST_LIMIT, TRUE);
 
   /**
    * OwlModule::connection:
@@ -194,6 +290,7 @@ owl_module_class_init (OwlModuleClass *klass)
 static void
 owl_module_init (OwlModule *self)
 {
+  owl_limits_init (&self->limits, TRUE);
 }
 
 /**
@@ -287,6 +384,18 @@ const GError *
 owl_module_get_route_error (OwlModule *self)
 {
   return self->route_error;
+}
+
+const OwlLimits *
+owl_module_get_limits (OwlModule *self)
+{
+  return &self->limits;
+}
+
+gboolean
+owl_module_get_deflate (OwlModule *self)
+{
+  return self->deflate;
 }
 
 OwlSocketService *

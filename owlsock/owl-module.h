@@ -33,6 +33,26 @@ G_DECLARE_FINAL_TYPE (OwlModule, owl_module, OWL, MODULE, GObject)
  *
  * Since: 0.1
  */
+/**
+ * OwlBackpressure:
+ * @OWL_BACKPRESSURE_INHERIT: the service's policy (for modules)
+ * @OWL_BACKPRESSURE_CLOSE: close the connection with 1013
+ * @OWL_BACKPRESSURE_DROP: drop the message and count it in
+ *   [property@Owlsock.Connection:dropped-messages]
+ *
+ * What happens to a message for a connection whose queued outgoing bytes
+ * would pass [property@Owlsock.SocketService:max-buffered-amount]: the peer
+ * does not read fast enough.
+ *
+ * Since: 0.1
+ */
+typedef enum
+{
+  OWL_BACKPRESSURE_INHERIT,
+  OWL_BACKPRESSURE_CLOSE,
+  OWL_BACKPRESSURE_DROP,
+} OwlBackpressure;
+
 typedef void (*OwlConnectionHandler) (OwlModule     *module,
                                       OwlConnection *connection,
                                       gpointer       user_data);

@@ -8,7 +8,11 @@
 
 #include "owl-connection-private.h"
 #include "owl-envelope-private.h"
+#include "owl-deflate-private.h"
+#include "owl-limits-private.h"
+#include "owl-listener-private.h"
 #include "owl-mailbox-private.h"
+#include "owl-poller-private.h"
 #include "owl-module-private.h"
 #include "owl-request-private.h"
 #include "owl-socket-service-private.h"
@@ -41,12 +45,17 @@ struct _OwlSocketService
 
   SoupServer   *server;
   gboolean      owns_server;
+  OwlListener  *listener;     /* accepts for an owned server */
   guint16       port;
 
   GPtrArray    *modules;
   GHashTable   *prefixes;     /* SoupServer handler path -> number of modules */
   GHashTable   *connections;  /* id -> OwlConnection (owned) */
   GHashTable   *rooms;        /* name -> GHashTable set of OwlConnection */
+
+  OwlLimits     limits;
+  OwlPoller    *poller;
+  guint         tick_id;
 
   gboolean      stopping;
   GPtrArray    *stop_tasks;
@@ -58,7 +67,8 @@ enum {
   PROP_ALIAS,
   PROP_PORT,
   PROP_N_CONNECTIONS,
-  N_PROPS
+  PROP_FIRST_LIMIT,
+  N_PROPS = PROP_FIRST_LIMIT + OWL_N_LIMITS
 };
 
 enum {
@@ -103,7 +113,10 @@ owl_socket_service_dispose (GObject *object)
   if (self->server != NULL)
     {
       if (self->owns_server)
-        soup_server_disconnect (self->server);
+        {
+          g_clear_pointer (&self->listener, owl_listener_free);
+          soup_server_disconnect (self->server);
+        }
       else
         {
           GHashTableIter piter;
@@ -134,6 +147,11 @@ owl_socket_service_finalize (GObject *object)
   g_clear_pointer (&self->alias, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->mailbox, owl_mailbox_unref);
+  if (self->poller != NULL)
+    {
+      owl_poller_remove_tick (self->poller, self->tick_id);
+      g_clear_pointer (&self->poller, owl_poller_unref);
+    }
   g_clear_pointer (&self->modules, g_ptr_array_unref);
   g_clear_pointer (&self->prefixes, g_hash_table_unref);
   g_clear_pointer (&self->connections, g_hash_table_unref);
@@ -163,7 +181,8 @@ owl_socket_service_get_property (GObject    *object,
       g_value_set_uint (value, g_hash_table_size (self->connections));
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!owl_limits_get_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -184,7 +203,14 @@ owl_socket_service_set_property (GObject      *object,
         self->alias = g_strdup (OWL_SOCKET_SERVICE_DEFAULT_ALIAS);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      {
+        gboolean changed = FALSE;
+
+        if (!owl_limits_set_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value, &changed))
+          G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+        else if (changed)
+          g_object_notify_by_pspec (object, pspec);
+      }
     }
 }
 
@@ -232,7 +258,66 @@ owl_socket_service_class_init (OwlSocketServiceClass *klass)
     g_param_spec_uint ("n-connections", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  g_object_class_install_properties (object_class, PROP_FIRST_LIMIT, properties);
+
+  /**
+   * OwlSocketService:max-message-size:
+   *
+   * The largest message a client may send, in bytes, counted after
+   * reassembling fragments and after decompression. A larger one closes
+   * the connection with 1009. Modules may override it.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlSocketService:max-json-depth:
+   *
+   * The deepest nesting of arrays and objects in a JSON message; a deeper
+   * message is answered with a `too-deep` error frame.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlSocketService:ping-interval:
+   *
+   * Seconds between the server's WebSocket pings; 0 sends none.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlSocketService:pong-timeout:
+   *
+   * Seconds a client has to answer a ping; a client that does not is closed
+   * with 4408.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlSocketService:idle-timeout:
+   *
+   * Seconds without any frame from the client (pongs count) after which the
+   * connection is closed with 1001; 0 for none.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlSocketService:max-buffered-amount:
+   *
+   * The most outgoing bytes a connection may have queued because the client
+   * does not read; see [property@Owlsock.SocketService:backpressure].
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlSocketService:backpressure:
+   *
+   * What happens to a message that would pass
+   * [property@Owlsock.SocketService:max-buffered-amount]: close the
+   * connection with 1013 (the default) or drop the message.
+   *
+   * Since: 0.1
+   */
+  owl_limits_install_properties (object_class, PROP_FIRST_LIMIT, FALSE);
 
   /**
    * OwlSocketService::stopped:
@@ -248,6 +333,27 @@ owl_socket_service_class_init (OwlSocketServiceClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
+/* Once a second: keepalive and timeouts of every connection, from one
+ * source for the whole service. */
+static void
+service_tick (gpointer user_data,
+              gint64   now_us)
+{
+  OwlSocketService *self = user_data;
+  g_autoptr(GPtrArray) connections = g_ptr_array_new_full (g_hash_table_size (self->connections),
+                                                           g_object_unref);
+  GHashTableIter iter;
+  gpointer value;
+
+  /* A tick may close a connection, which leaves the table: copy first. */
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (connections, g_object_ref (value));
+
+  for (guint i = 0; i < connections->len; i++)
+    owl_connection_tick (g_ptr_array_index (connections, i), now_us);
+}
+
 static void
 owl_socket_service_init (OwlSocketService *self)
 {
@@ -259,6 +365,9 @@ owl_socket_service_init (OwlSocketService *self)
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify) g_hash_table_unref);
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  owl_limits_init (&self->limits, FALSE);
+  self->poller = owl_poller_ref_for_context (self->context);
+  self->tick_id = owl_poller_add_tick (self->poller, service_tick, self);
 }
 
 /**
@@ -390,11 +499,19 @@ use_server (OwlSocketService *self,
 
 /* Upgrades ----------------------------------------------------------------- */
 
+/* The server's compression policy: no context kept between messages (no
+ * zlib memory held by idle connections, and a broadcast compresses once),
+ * and a 4 KiB window. */
+#define OWL_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER TRUE
+#define OWL_DEFLATE_SERVER_MAX_WINDOW_BITS     12
+
 typedef struct
 {
   OwlSocketService *service;
   OwlModule        *module;
   OwlRequest       *request;
+  gboolean          deflate;
+  OwlDeflateParams  deflate_params;
 } OwlUpgrade;
 
 static void
@@ -417,20 +534,17 @@ on_wrote_informational (SoupServerMessage *msg,
   OwlUpgrade *upgrade = user_data;
   OwlSocketService *self = upgrade->service;
   g_autoptr(GIOStream) stream = NULL;
-  g_autoptr(SoupWebsocketConnection) websocket = NULL;
   g_autoptr(OwlConnection) connection = NULL;
-  SoupMessageHeaders *request_headers = soup_server_message_get_request_headers (msg);
+  OwlLimits limits;
 
   if (soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
     return;
 
+  owl_limits_resolve (&self->limits, owl_module_get_limits (upgrade->module), &limits);
   stream = soup_server_message_steal_connection (msg);
-  websocket = soup_websocket_connection_new (stream, soup_server_message_get_uri (msg),
-                                             SOUP_WEBSOCKET_CONNECTION_SERVER,
-                                             soup_message_headers_get_one (request_headers, "Origin"),
-                                             NULL, NULL);
-
-  connection = owl_connection_new (self, upgrade->module, upgrade->request, websocket);
+  connection = owl_connection_new (self, upgrade->module, upgrade->request, stream,
+                                   soup_server_message_get_uri (msg), &limits,
+                                   upgrade->deflate ? &upgrade->deflate_params : NULL);
 
   /* The module may have gone, or a stop begun, while the 101 was written. */
   if (owl_module_get_service (upgrade->module) != self || self->stopping)
@@ -504,6 +618,26 @@ server_callback (SoupServer        *server,
   upgrade->request = owl_request_new (msg, g_steal_pointer (&params));
 
   soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL);
+
+  /* permessage-deflate is owlsock's (libsoup's own inflates without a cap),
+   * and only on plain streams, which owlsock's frame layer takes over. */
+  if (owl_module_get_deflate (module) &&
+      g_strcmp0 (g_uri_get_scheme (soup_server_message_get_uri (msg)), "https") != 0)
+    {
+      g_autofree char *response = NULL;
+      const char *offer = soup_message_headers_get_list (soup_server_message_get_request_headers (msg),
+                                                         "Sec-WebSocket-Extensions");
+
+      if (offer != NULL &&
+          owl_deflate_negotiate (offer, OWL_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER,
+                                 OWL_DEFLATE_SERVER_MAX_WINDOW_BITS,
+                                 &upgrade->deflate_params, &response))
+        {
+          upgrade->deflate = TRUE;
+          soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                        "Sec-WebSocket-Extensions", response);
+        }
+    }
   g_signal_connect_data (msg, "wrote-informational", G_CALLBACK (on_wrote_informational),
                          upgrade, upgrade_free, 0);
 }
@@ -587,8 +721,12 @@ owl_socket_service_listen (OwlSocketService  *self,
     return FALSE;
 
   server = soup_server_new ("server-header", "owlsock ", NULL);
+#ifdef HAVE_ACCEPT4
+  self->listener = owl_listener_new (socket, server, self->poller, self->context);
+#else
   if (!soup_server_listen_socket (server, socket, 0, error))
     return FALSE;
+#endif
 
   bound = g_socket_get_local_address (socket, error);
   if (bound == NULL)
@@ -864,7 +1002,10 @@ stop_complete (OwlSocketService *self)
   if (self->server != NULL)
     {
       if (self->owns_server)
-        soup_server_disconnect (self->server);
+        {
+          g_clear_pointer (&self->listener, owl_listener_free);
+          soup_server_disconnect (self->server);
+        }
       else
         {
           GHashTableIter iter;

@@ -2,21 +2,26 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * OwlConnection speaks JSON envelopes; an OwlTransport moves whole messages and
- * close frames. Today the only transport wraps libsoup's SoupWebsocketConnection;
- * owlsock's own frame layer replaces it behind this same interface, and the
- * connection tests prove the swap.
+ * OwlConnection speaks JSON envelopes; an OwlTransport moves whole messages
+ * and close frames. Two implementations sit behind this interface:
+ *
+ *  - owl-transport-ws.c, owlsock's own RFC 6455 frame layer on the raw
+ *    socket, with owlsock's limits, queue accounting and keepalive;
+ *  - owl-transport-soup.c, libsoup's SoupWebsocketConnection, used for
+ *    streams the frame layer cannot take over (TLS, for now).
  *
  * All functions run on the service's main context. Callbacks never run from
  * inside a call into the transport: a send or a close that fails reports
- * through `closed`/`error` from the main loop, so callers may iterate rooms
- * while sending.
+ * through `closed` from the main loop, so callers may iterate rooms while
+ * sending.
  */
 
 #pragma once
 
 #include <gio/gio.h>
 #include <libsoup/soup.h>
+
+#include "owl-deflate-private.h"
 
 G_BEGIN_DECLS
 
@@ -25,39 +30,130 @@ typedef struct _OwlTransport OwlTransport;
 typedef struct
 {
   /* A whole message arrived. @data is owned by the transport for the call. */
-  void (*message) (gpointer     user_data,
-                   gboolean     binary,
+  void (*message) (gpointer      user_data,
+                   gboolean      binary,
                    const guint8 *data,
                    gsize         len);
   /* A non-fatal or fatal error; `closed` follows a fatal one. */
   void (*error)   (gpointer      user_data,
                    const GError *error);
-  /* The connection ended; called exactly once. @code is 1006 when it ended
-   * without a close frame. */
+  /* The connection ended; called exactly once, and last. @code is 1006
+   * when it ended without a close handshake. */
   void (*closed)  (gpointer      user_data,
                    guint16       code,
                    const char   *reason);
+  /* The outgoing queue emptied after the socket pushed back. */
+  void (*drain)   (gpointer      user_data);
 } OwlTransportCallbacks;
 
-OwlTransport *owl_transport_new_soup  (SoupWebsocketConnection     *conn,
-                                       const OwlTransportCallbacks *callbacks,
-                                       gpointer                     user_data);
-void          owl_transport_free      (OwlTransport                *self);
+/* What happens to a message that would push the queued bytes past the limit. */
+typedef enum
+{
+  OWL_TRANSPORT_FULL_CLOSE,  /* close with 1013 */
+  OWL_TRANSPORT_FULL_DROP,   /* drop the message and count it */
+} OwlTransportFullPolicy;
+
+typedef struct
+{
+  guint64                 max_message_size;  /* 0: none */
+  guint                   ping_interval_s;   /* 0: no server pings */
+  guint                   pong_timeout_s;
+  guint                   idle_timeout_s;    /* 0: none */
+  gsize                   max_buffered;      /* 0: none */
+  OwlTransportFullPolicy  full_policy;
+  const OwlDeflateParams *deflate;           /* negotiated, or NULL */
+} OwlTransportLimits;
+
+typedef struct
+{
+  void    (*free)         (OwlTransport *self);
+  void    (*send)         (OwlTransport *self, gboolean binary, GBytes *bytes);
+  void    (*send_data)    (OwlTransport *self, gboolean binary, const char *data, gsize len);
+  void    (*close)        (OwlTransport *self, guint16 code, const char *reason);
+  void    (*abort)        (OwlTransport *self);
+  gsize   (*get_buffered) (OwlTransport *self);
+  guint64 (*get_dropped)  (OwlTransport *self);
+  void    (*tick)         (OwlTransport *self, gint64 now_us);
+} OwlTransportClass;
+
+struct _OwlTransport
+{
+  const OwlTransportClass     *klass;
+  const OwlTransportCallbacks *callbacks;
+  gpointer                     user_data;
+};
+
+/* Takes over a stream SoupServer handed over after a 101; NULL if it is not
+ * a plain socket stream (then use the soup transport). */
+OwlTransport *owl_transport_new_ws   (GIOStream                   *stream,
+                                      const OwlTransportLimits    *limits,
+                                      const OwlTransportCallbacks *callbacks,
+                                      gpointer                     user_data);
+OwlTransport *owl_transport_new_soup (SoupWebsocketConnection     *conn,
+                                      const OwlTransportLimits    *limits,
+                                      const OwlTransportCallbacks *callbacks,
+                                      gpointer                     user_data);
+
+static inline void
+owl_transport_free (OwlTransport *self)
+{
+  if (self != NULL)
+    self->klass->free (self);
+}
 
 /* Sends one message; @bytes is not modified and may be shared between many
- * transports (a broadcast frames once). Ignored once closing. */
-void          owl_transport_send      (OwlTransport                *self,
-                                       gboolean                     binary,
-                                       GBytes                      *bytes);
-void          owl_transport_send_data (OwlTransport                *self,
-                                       gboolean                     binary,
-                                       const char                  *data,
-                                       gsize                        len);
+ * transports (a broadcast serialises once). Ignored once closing. */
+static inline void
+owl_transport_send (OwlTransport *self,
+                    gboolean      binary,
+                    GBytes       *bytes)
+{
+  self->klass->send (self, binary, bytes);
+}
+
+static inline void
+owl_transport_send_data (OwlTransport *self,
+                         gboolean      binary,
+                         const char   *data,
+                         gsize         len)
+{
+  self->klass->send_data (self, binary, data, len);
+}
+
 /* Starts the close handshake. @reason is at most 123 bytes. */
-void          owl_transport_close     (OwlTransport                *self,
-                                       guint16                      code,
-                                       const char                  *reason);
+static inline void
+owl_transport_close (OwlTransport *self,
+                     guint16       code,
+                     const char   *reason)
+{
+  self->klass->close (self, code, reason);
+}
+
 /* Drops the connection at once, without a handshake. */
-void          owl_transport_abort     (OwlTransport                *self);
+static inline void
+owl_transport_abort (OwlTransport *self)
+{
+  self->klass->abort (self);
+}
+
+static inline gsize
+owl_transport_get_buffered (OwlTransport *self)
+{
+  return self->klass->get_buffered (self);
+}
+
+static inline guint64
+owl_transport_get_dropped (OwlTransport *self)
+{
+  return self->klass->get_dropped (self);
+}
+
+/* About once a second, for keepalive and timeouts. */
+static inline void
+owl_transport_tick (OwlTransport *self,
+                    gint64        now_us)
+{
+  self->klass->tick (self, now_us);
+}
 
 G_END_DECLS

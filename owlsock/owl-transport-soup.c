@@ -5,20 +5,15 @@
 
 #include "owl-transport-private.h"
 
-/* libsoup's default per-frame cap is 128 KiB; until owlsock's own frame layer
- * caps whole messages, a frame may be 1 MiB. */
-#define OWL_TRANSPORT_SOUP_MAX_PAYLOAD (1024 * 1024)
-
-struct _OwlTransport
+typedef struct
 {
+  OwlTransport                 parent;
   SoupWebsocketConnection     *conn;
-  const OwlTransportCallbacks *callbacks;
-  gpointer                     user_data;
   gulong                       message_id;
   gulong                       error_id;
   gulong                       closed_id;
   gboolean                     closed;
-};
+} OwlTransportSoup;
 
 static void
 on_soup_message (SoupWebsocketConnection *conn,
@@ -26,11 +21,11 @@ on_soup_message (SoupWebsocketConnection *conn,
                  GBytes                  *message,
                  gpointer                 user_data)
 {
-  OwlTransport *self = user_data;
+  OwlTransportSoup *self = user_data;
   gsize len;
   const guint8 *data = g_bytes_get_data (message, &len);
 
-  self->callbacks->message (self->user_data, type == SOUP_WEBSOCKET_DATA_BINARY, data, len);
+  self->parent.callbacks->message (self->parent.user_data, type == SOUP_WEBSOCKET_DATA_BINARY, data, len);
 }
 
 static void
@@ -38,16 +33,16 @@ on_soup_error (SoupWebsocketConnection *conn,
                GError                  *error,
                gpointer                 user_data)
 {
-  OwlTransport *self = user_data;
+  OwlTransportSoup *self = user_data;
 
-  self->callbacks->error (self->user_data, error);
+  self->parent.callbacks->error (self->parent.user_data, error);
 }
 
 static void
 on_soup_closed (SoupWebsocketConnection *conn,
                 gpointer                 user_data)
 {
-  OwlTransport *self = user_data;
+  OwlTransportSoup *self = user_data;
   guint16 code;
 
   if (self->closed)
@@ -60,38 +55,60 @@ on_soup_closed (SoupWebsocketConnection *conn,
   if (code == 0)
     code = 1006;
 
-  self->callbacks->closed (self->user_data, code,
+  self->parent.callbacks->closed (self->parent.user_data, code,
                            soup_websocket_connection_get_close_data (conn));
 }
 
+static void     soup_free         (OwlTransport *transport);
+static void     soup_send         (OwlTransport *transport, gboolean binary, GBytes *bytes);
+static void     soup_send_data    (OwlTransport *transport, gboolean binary, const char *data, gsize len);
+static void     soup_close        (OwlTransport *transport, guint16 code, const char *reason);
+static void     soup_abort        (OwlTransport *transport);
+static gsize    soup_get_buffered (OwlTransport *transport);
+static guint64  soup_get_dropped  (OwlTransport *transport);
+static void     soup_tick         (OwlTransport *transport, gint64 now_us);
+
+static const OwlTransportClass soup_class = {
+  .free = soup_free,
+  .send = soup_send,
+  .send_data = soup_send_data,
+  .close = soup_close,
+  .abort = soup_abort,
+  .get_buffered = soup_get_buffered,
+  .get_dropped = soup_get_dropped,
+  .tick = soup_tick,
+};
+
 OwlTransport *
 owl_transport_new_soup (SoupWebsocketConnection     *conn,
+                        const OwlTransportLimits    *limits,
                         const OwlTransportCallbacks *callbacks,
                         gpointer                     user_data)
 {
-  OwlTransport *self = g_new0 (OwlTransport, 1);
+  OwlTransportSoup *self = g_new0 (OwlTransportSoup, 1);
 
+  self->parent.klass = &soup_class;
+  self->parent.callbacks = callbacks;
+  self->parent.user_data = user_data;
   self->conn = g_object_ref (conn);
-  self->callbacks = callbacks;
-  self->user_data = user_data;
 
+  /* libsoup caps frames, not messages: the closest it can do. */
   g_object_set (conn,
-                "max-incoming-payload-size", (guint64) OWL_TRANSPORT_SOUP_MAX_PAYLOAD,
-                "keepalive-interval", 0,
+                "max-incoming-payload-size", limits->max_message_size,
+                "keepalive-interval", limits->ping_interval_s,
                 NULL);
 
   self->message_id = g_signal_connect (conn, "message", G_CALLBACK (on_soup_message), self);
   self->error_id = g_signal_connect (conn, "error", G_CALLBACK (on_soup_error), self);
   self->closed_id = g_signal_connect (conn, "closed", G_CALLBACK (on_soup_closed), self);
 
-  return self;
+  return &self->parent;
 }
 
-void
-owl_transport_free (OwlTransport *self)
+static void
+soup_free (OwlTransport *transport)
 {
-  if (self == NULL)
-    return;
+  OwlTransportSoup *self = (OwlTransportSoup *) transport;
 
   g_clear_signal_handler (&self->message_id, self->conn);
   g_clear_signal_handler (&self->error_id, self->conn);
@@ -105,17 +122,19 @@ owl_transport_free (OwlTransport *self)
 }
 
 static gboolean
-transport_is_open (OwlTransport *self)
+transport_is_open (OwlTransportSoup *self)
 {
   return !self->closed &&
          soup_websocket_connection_get_state (self->conn) == SOUP_WEBSOCKET_STATE_OPEN;
 }
 
-void
-owl_transport_send (OwlTransport *self,
-                    gboolean      binary,
-                    GBytes       *bytes)
+static void
+soup_send (OwlTransport *transport,
+           gboolean      binary,
+           GBytes       *bytes)
 {
+  OwlTransportSoup *self = (OwlTransportSoup *) transport;
+
   if (!transport_is_open (self))
     return;
 
@@ -124,46 +143,63 @@ owl_transport_send (OwlTransport *self,
                                           bytes);
 }
 
-void
-owl_transport_send_data (OwlTransport *self,
-                         gboolean      binary,
-                         const char   *data,
-                         gsize         len)
+static void
+soup_send_data (OwlTransport *transport,
+                gboolean      binary,
+                const char   *data,
+                gsize         len)
 {
+  OwlTransportSoup *self = (OwlTransportSoup *) transport;
+  /* libsoup copies the payload into its frame: wrap without copying. */
+  g_autoptr(GBytes) bytes = g_bytes_new_static (data, len);
+
   if (!transport_is_open (self))
     return;
 
-  if (binary)
-    soup_websocket_connection_send_binary (self->conn, data, len);
-  else
-    {
-      /* send_text wants a NUL-terminated string; libsoup copies the payload
-       * into its frame anyway, so wrap without copying. */
-      g_autoptr(GBytes) bytes = g_bytes_new_static (data, len);
-
-      soup_websocket_connection_send_message (self->conn, SOUP_WEBSOCKET_DATA_TEXT, bytes);
-    }
+  soup_websocket_connection_send_message (self->conn,
+                                          binary ? SOUP_WEBSOCKET_DATA_BINARY : SOUP_WEBSOCKET_DATA_TEXT,
+                                          bytes);
 }
 
-void
-owl_transport_close (OwlTransport *self,
-                     guint16       code,
-                     const char   *reason)
+static void
+soup_close (OwlTransport *transport,
+            guint16       code,
+            const char   *reason)
 {
+  OwlTransportSoup *self = (OwlTransportSoup *) transport;
+
   if (!transport_is_open (self))
     return;
 
   soup_websocket_connection_close (self->conn, code, reason);
 }
 
-void
-owl_transport_abort (OwlTransport *self)
+static void
+soup_abort (OwlTransport *transport)
 {
-  GIOStream *stream;
+  OwlTransportSoup *self = (OwlTransportSoup *) transport;
 
   if (self->closed)
     return;
 
-  stream = soup_websocket_connection_get_io_stream (self->conn);
-  g_io_stream_close (stream, NULL, NULL);
+  g_io_stream_close (soup_websocket_connection_get_io_stream (self->conn), NULL, NULL);
+}
+
+/* libsoup 3.2 does not show its queue. */
+static gsize
+soup_get_buffered (OwlTransport *transport)
+{
+  return 0;
+}
+
+static guint64
+soup_get_dropped (OwlTransport *transport)
+{
+  return 0;
+}
+
+static void
+soup_tick (OwlTransport *transport,
+           gint64        now_us)
+{
 }

@@ -1,0 +1,65 @@
+/* owl-limits-private.h: limits every service carries, and modules override
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <glib-object.h>
+
+#include "owl-module.h"
+
+G_BEGIN_DECLS
+
+/* Defaults for a server on the open internet; README's table lists them. */
+#define OWL_DEFAULT_MAX_MESSAGE_SIZE    (1024 * 1024)
+#define OWL_DEFAULT_MAX_JSON_DEPTH      64
+#define OWL_DEFAULT_PING_INTERVAL       30
+#define OWL_DEFAULT_PONG_TIMEOUT        10
+#define OWL_DEFAULT_IDLE_TIMEOUT        300
+#define OWL_DEFAULT_MAX_BUFFERED_AMOUNT (4 * 1024 * 1024)
+
+typedef struct
+{
+  gint64          max_message_size;
+  gint            max_json_depth;
+  gint            ping_interval;
+  gint            pong_timeout;
+  gint            idle_timeout;
+  gint64          max_buffered_amount;
+  OwlBackpressure backpressure;
+} OwlLimits;
+
+/* Property ids, relative to the first one a class gives. */
+enum {
+  OWL_LIMIT_MAX_MESSAGE_SIZE,
+  OWL_LIMIT_MAX_JSON_DEPTH,
+  OWL_LIMIT_PING_INTERVAL,
+  OWL_LIMIT_PONG_TIMEOUT,
+  OWL_LIMIT_IDLE_TIMEOUT,
+  OWL_LIMIT_MAX_BUFFERED_AMOUNT,
+  OWL_LIMIT_BACKPRESSURE,
+  OWL_N_LIMITS
+};
+
+/* For a service (@inherit FALSE: real defaults) or a module (@inherit TRUE:
+ * -1 and OWL_BACKPRESSURE_INHERIT mean "as the service"). */
+void     owl_limits_init               (OwlLimits    *limits,
+                                        gboolean      inherit);
+void     owl_limits_install_properties (GObjectClass *klass,
+                                        guint         first_prop_id,
+                                        gboolean      inherit);
+gboolean owl_limits_get_property       (const OwlLimits *limits,
+                                        guint         first_prop_id,
+                                        guint         prop_id,
+                                        GValue       *value);
+gboolean owl_limits_set_property       (OwlLimits    *limits,
+                                        guint         first_prop_id,
+                                        guint         prop_id,
+                                        const GValue *value,
+                                        gboolean     *changed);
+void     owl_limits_resolve            (const OwlLimits *service,
+                                        const OwlLimits *module,
+                                        OwlLimits       *out);
+
+G_END_DECLS

@@ -1,0 +1,27 @@
+/* owl-listener-private.h: accepts connections for a SoupServer the service owns
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+
+#include "owl-poller-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct _OwlListener OwlListener;
+
+/* @socket is a bound, listening socket; each accepted connection goes to
+ * @server through soup_server_accept_iostream(). */
+OwlListener *owl_listener_new  (GSocket      *socket,
+                                SoupServer   *server,
+                                OwlPoller    *poller,
+                                GMainContext *context);
+void         owl_listener_free (OwlListener *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlListener, owl_listener_free)
+
+G_END_DECLS

@@ -1,0 +1,58 @@
+/* owl-poller-private.h: one event source for every socket of a main context
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * GLib polls every GSource of a context on each main loop turn, so one source
+ * per connection makes a turn cost grow with idle connections. A poller is a
+ * single GSource per context: on Linux it owns an epoll set and GLib sees
+ * one descriptor; elsewhere it falls back to one unix-fd tag per socket on
+ * the same source (correct, but O(n) per turn). It also runs a one-second
+ * tick that callers use for their deadlines instead of timers of their own.
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _OwlPoller OwlPoller;
+typedef struct _OwlPollerWatch OwlPollerWatch;
+
+/* Bits of @events: readable, writable, hang-up or error. */
+#define OWL_POLL_IN  (1u << 0)
+#define OWL_POLL_OUT (1u << 1)
+#define OWL_POLL_ERR (1u << 2)
+
+typedef void (*OwlPollerFunc) (gpointer user_data,
+                               guint    events);
+typedef void (*OwlPollerTickFunc) (gpointer user_data,
+                                   gint64   now_us);
+
+/* The poller of @context, created on first use; a full reference. */
+OwlPoller      *owl_poller_ref_for_context (GMainContext     *context);
+void            owl_poller_unref           (OwlPoller        *self);
+
+OwlPollerWatch *owl_poller_add             (OwlPoller        *self,
+                                            int               fd,
+                                            guint             events,
+                                            OwlPollerFunc     func,
+                                            gpointer          user_data);
+void            owl_poller_set_events      (OwlPoller        *self,
+                                            OwlPollerWatch   *watch,
+                                            guint             events);
+/* Safe from inside the watch's own callback; the callback is not called
+ * again after this returns. */
+void            owl_poller_remove          (OwlPoller        *self,
+                                            OwlPollerWatch   *watch);
+
+/* Called about once a second while registered. Returns an id for removal. */
+guint           owl_poller_add_tick        (OwlPoller         *self,
+                                            OwlPollerTickFunc  func,
+                                            gpointer           user_data);
+void            owl_poller_remove_tick     (OwlPoller         *self,
+                                            guint              id);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlPoller, owl_poller_unref)
+
+G_END_DECLS

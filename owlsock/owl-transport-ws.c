@@ -1,0 +1,786 @@
+/* owl-transport-ws.c: owlsock's own WebSocket connection on a raw socket
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * After the 101, SoupServer hands over its stream; from there the bytes are
+ * ours. The socket joins the context's poller (one epoll set for every
+ * connection), is read at most OWL_WS_READ_BUDGET bytes per main loop turn so
+ * a pipelining client cannot hold the others, and is written directly while
+ * nothing is queued; only what the kernel did not take is queued, counted,
+ * and bounded by the limit's policy. Keepalive, the pong deadline, the idle
+ * timeout and the close handshake timeout run off the service's one-second
+ * tick, so an idle connection owns no GSource.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "owl-frame-private.h"
+#include "owl-poller-private.h"
+#include "owl-transport-private.h"
+
+#define OWL_WS_READ_BUDGET   (64 * 1024)
+#define OWL_WS_CLOSE_TIMEOUT (5 * G_USEC_PER_SEC)
+#define OWL_WS_IOV_MAX       32
+
+typedef enum
+{
+  WS_OPEN,
+  WS_CLOSE_SENT,   /* we sent a close frame and wait for the peer's */
+  WS_DONE,         /* the socket is closed; `closed` is due or done */
+} WsState;
+
+typedef struct
+{
+  GBytes *bytes;
+  gsize   offset;
+} WsChunk;
+
+typedef struct
+{
+  OwlTransport        parent;
+
+  int                 fd;
+  OwlPoller          *poller;
+  OwlPollerWatch     *watch;
+  OwlFrameReader     *reader;
+  OwlDeflate         *deflate;
+  OwlTransportLimits  limits;
+  OwlDeflateParams    deflate_params;
+
+  WsState             state;
+  guint16             close_code;      /* ours once we sent one */
+  char               *close_reason;
+  guint16             closed_code;     /* what `closed` reports */
+  char               *closed_reason;
+  gboolean            closed_due;
+  gboolean            closed_emitted;
+  GSource            *closed_idle;
+
+  GQueue              queue;           /* WsChunk */
+  gsize               queued;
+  guint64             dropped;
+  gboolean            pushed_back;     /* the queue was used since the last drain */
+
+  gint64              last_rx;
+  gint64              ping_sent;       /* 0: no ping outstanding */
+  gint64              next_ping;
+  gint64              close_deadline;
+
+  /* > 0 while inside a poller callback: free and `closed` wait for it. */
+  guint               busy;
+  gboolean            freed;
+} OwlTransportWs;
+
+static void ws_finish       (OwlTransportWs *self,
+                             guint16         code,
+                             const char     *reason);
+static void ws_send_close   (OwlTransportWs *self,
+                             guint16         code,
+                             const char     *reason);
+
+/* Output -------------------------------------------------------------------- */
+
+static void
+ws_chunk_free (gpointer data)
+{
+  WsChunk *chunk = data;
+
+  g_bytes_unref (chunk->bytes);
+  g_free (chunk);
+}
+
+static void
+ws_enqueue (OwlTransportWs *self,
+            GBytes         *bytes,
+            gsize           offset)
+{
+  WsChunk *chunk = g_new (WsChunk, 1);
+
+  chunk->bytes = g_bytes_ref (bytes);
+  chunk->offset = offset;
+  g_queue_push_tail (&self->queue, chunk);
+  self->queued += g_bytes_get_size (bytes) - offset;
+  self->pushed_back = TRUE;
+}
+
+static void
+ws_update_events (OwlTransportWs *self)
+{
+  if (self->watch == NULL)
+    return;
+
+  owl_poller_set_events (self->poller, self->watch,
+                         OWL_POLL_IN | (self->queued > 0 ? OWL_POLL_OUT : 0));
+}
+
+/* Writes as much of the queue as the socket takes. FALSE on a fatal error. */
+static gboolean
+ws_flush (OwlTransportWs *self)
+{
+  while (self->queue.length > 0)
+    {
+      struct iovec iov[OWL_WS_IOV_MAX];
+      int n_iov = 0;
+      ssize_t n;
+
+      for (GList *l = self->queue.head; l != NULL && n_iov < OWL_WS_IOV_MAX; l = l->next)
+        {
+          WsChunk *chunk = l->data;
+          gsize size;
+          const guint8 *data = g_bytes_get_data (chunk->bytes, &size);
+
+          iov[n_iov].iov_base = (void *) (data + chunk->offset);
+          iov[n_iov].iov_len = size - chunk->offset;
+          n_iov++;
+        }
+
+      n = writev (self->fd, iov, n_iov);
+      if (n < 0)
+        {
+          if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+          if (errno == EINTR)
+            continue;
+          return FALSE;
+        }
+
+      self->queued -= n;
+      while (n > 0)
+        {
+          WsChunk *chunk = g_queue_peek_head (&self->queue);
+          gsize left = g_bytes_get_size (chunk->bytes) - chunk->offset;
+
+          if ((gsize) n < left)
+            {
+              chunk->offset += n;
+              break;
+            }
+          n -= left;
+          ws_chunk_free (g_queue_pop_head (&self->queue));
+        }
+    }
+
+  ws_update_events (self);
+  return TRUE;
+}
+
+/* Writes a frame: header, then @payload (from @bytes when it is shared, else
+ * from @data). Straight to the socket while nothing is queued; the rest is
+ * queued without copying shared bytes. @control frames skip the limit. */
+static void
+ws_write_frame (OwlTransportWs *self,
+                const guint8   *header,
+                gsize           header_len,
+                GBytes         *bytes,
+                const guint8   *data,
+                gsize           len,
+                gboolean        control)
+{
+  gsize total = header_len + len;
+  gsize written = 0;
+
+  if (self->state == WS_DONE)
+    return;
+
+  if (!control && self->limits.max_buffered > 0 &&
+      self->queued + total > self->limits.max_buffered && self->queued > 0)
+    {
+      if (self->limits.full_policy == OWL_TRANSPORT_FULL_DROP)
+        {
+          self->dropped++;
+          return;
+        }
+      /* The peer does not read: nothing more is sent, not even this. */
+      g_queue_clear_full (&self->queue, ws_chunk_free);
+      self->queued = 0;
+      ws_send_close (self, 1013, "Peer does not read");
+      ws_finish (self, 1013, "Peer does not read");
+      return;
+    }
+
+  if (bytes != NULL)
+    data = g_bytes_get_data (bytes, NULL);
+
+  if (self->queue.length == 0)
+    {
+      struct iovec iov[2] = {
+        { (void *) header, header_len },
+        { (void *) data, len },
+      };
+      ssize_t n;
+
+      do
+        n = writev (self->fd, iov, len > 0 ? 2 : 1);
+      while (n < 0 && errno == EINTR);
+
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        {
+          ws_finish (self, 1006, "");
+          return;
+        }
+      written = n < 0 ? 0 : (gsize) n;
+      if (written == total)
+        return;
+    }
+
+  /* Queue what is left: the header remainder is copied, the payload is
+   * shared when it came as bytes. */
+  if (written < header_len)
+    {
+      g_autoptr(GBytes) rest = g_bytes_new (header + written, header_len - written);
+
+      ws_enqueue (self, rest, 0);
+      written = header_len;
+    }
+  if (len > 0)
+    {
+      gsize offset = written - header_len;
+
+      if (bytes != NULL)
+        ws_enqueue (self, bytes, offset);
+      else
+        {
+          g_autoptr(GBytes) copy = g_bytes_new (data + offset, len - offset);
+
+          ws_enqueue (self, copy, 0);
+        }
+    }
+
+  ws_update_events (self);
+}
+
+static void
+ws_send_message (OwlTransportWs *self,
+                 gboolean        binary,
+                 GBytes         *bytes,
+                 const guint8   *data,
+                 gsize           len)
+{
+  guint8 header[14];
+  gsize header_len;
+  guint8 opcode = binary ? OWL_FRAME_BINARY : OWL_FRAME_TEXT;
+
+  if (self->state != WS_OPEN)
+    return;
+
+  if (self->deflate != NULL)
+    {
+      g_autoptr(GBytes) compressed = NULL;
+      gsize clen;
+
+      if (bytes != NULL)
+        data = g_bytes_get_data (bytes, &len);
+      compressed = owl_deflate_compress (self->deflate, data, len);
+      clen = g_bytes_get_size (compressed);
+      header_len = owl_frame_write_header (header, opcode, TRUE, TRUE, clen, NULL);
+      ws_write_frame (self, header, header_len, compressed, NULL, clen, FALSE);
+      return;
+    }
+
+  if (bytes != NULL)
+    len = g_bytes_get_size (bytes);
+  header_len = owl_frame_write_header (header, opcode, TRUE, FALSE, len, NULL);
+  ws_write_frame (self, header, header_len, bytes, data, len, FALSE);
+}
+
+static void
+ws_send_control (OwlTransportWs *self,
+                 guint8          opcode,
+                 const guint8   *data,
+                 gsize           len)
+{
+  guint8 header[14];
+  gsize header_len = owl_frame_write_header (header, opcode, TRUE, FALSE, len, NULL);
+
+  ws_write_frame (self, header, header_len, NULL, data, len, TRUE);
+}
+
+static void
+ws_send_close (OwlTransportWs *self,
+               guint16         code,
+               const char     *reason)
+{
+  g_autoptr(GBytes) payload = owl_frame_build_close (code, reason);
+  gsize len;
+  const guint8 *data = g_bytes_get_data (payload, &len);
+
+  ws_send_control (self, OWL_FRAME_CLOSE, data, len);
+}
+
+/* Ending ---------------------------------------------------------------------- */
+
+static void
+ws_emit_closed (OwlTransportWs *self)
+{
+  if (self->closed_emitted || !self->closed_due)
+    return;
+  self->closed_emitted = TRUE;
+  g_clear_pointer (&self->closed_idle, g_source_destroy);
+
+  /* Last thing: the callback may free the transport. */
+  self->parent.callbacks->closed (self->parent.user_data, self->closed_code, self->closed_reason);
+}
+
+static gboolean
+closed_idle_cb (gpointer data)
+{
+  OwlTransportWs *self = data;
+
+  g_source_unref (self->closed_idle);
+  self->closed_idle = NULL;
+  ws_emit_closed (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+ws_release_socket (OwlTransportWs *self)
+{
+  if (self->watch != NULL)
+    {
+      owl_poller_remove (self->poller, self->watch);
+      self->watch = NULL;
+    }
+  if (self->fd >= 0)
+    {
+      /* shutdown() ends the TCP connection even if another descriptor of
+       * the socket is still open somewhere. */
+      shutdown (self->fd, SHUT_RDWR);
+      close (self->fd);
+      self->fd = -1;
+    }
+  g_queue_clear_full (&self->queue, ws_chunk_free);
+  self->queued = 0;
+  g_clear_pointer (&self->reader, owl_frame_reader_free);
+  g_clear_pointer (&self->deflate, owl_deflate_free);
+}
+
+/* The connection is over: flush what we can (the close frame), close the
+ * socket, and report `closed` from the main loop, never from inside a call. */
+static void
+ws_finish (OwlTransportWs *self,
+           guint16         code,
+           const char     *reason)
+{
+  if (self->state == WS_DONE)
+    return;
+  self->state = WS_DONE;
+
+  ws_flush (self);
+  ws_release_socket (self);
+
+  self->closed_due = TRUE;
+  self->closed_code = code;
+  self->closed_reason = g_strdup (reason ? reason : "");
+
+  if (self->busy == 0)
+    {
+      self->closed_idle = g_idle_source_new ();
+      g_source_set_callback (self->closed_idle, closed_idle_cb, self, NULL);
+      g_source_attach (self->closed_idle, g_main_context_get_thread_default ()
+                                          ? g_main_context_get_thread_default ()
+                                          : g_main_context_default ());
+    }
+}
+
+/* Input ------------------------------------------------------------------------ */
+
+static void
+on_frame_message (gpointer      user_data,
+                  gboolean      binary,
+                  const guint8 *data,
+                  gsize         len)
+{
+  OwlTransportWs *self = user_data;
+
+  if (self->state != WS_OPEN || self->freed)
+    return;
+  self->parent.callbacks->message (self->parent.user_data, binary, data, len);
+}
+
+static void
+on_frame_ping (gpointer      user_data,
+               const guint8 *data,
+               gsize         len)
+{
+  OwlTransportWs *self = user_data;
+
+  if (self->state == WS_OPEN)
+    ws_send_control (self, OWL_FRAME_PONG, data, len);
+}
+
+static void
+on_frame_pong (gpointer      user_data,
+               const guint8 *data,
+               gsize         len)
+{
+  OwlTransportWs *self = user_data;
+
+  self->ping_sent = 0;
+}
+
+static void
+on_frame_close (gpointer    user_data,
+                guint16     code,
+                const char *reason)
+{
+  OwlTransportWs *self = user_data;
+
+  if (self->state == WS_OPEN)
+    {
+      /* Echo the peer's code (RFC 6455 5.5.1); 1005 means none was given. */
+      if (code == 1005)
+        ws_send_control (self, OWL_FRAME_CLOSE, NULL, 0);
+      else
+        ws_send_close (self, code, NULL);
+      ws_finish (self, code, reason);
+    }
+  else if (self->state == WS_CLOSE_SENT)
+    ws_finish (self, self->close_code, self->close_reason);
+}
+
+static const OwlFrameCallbacks frame_callbacks = {
+  .message = on_frame_message,
+  .ping = on_frame_ping,
+  .pong = on_frame_pong,
+  .close = on_frame_close,
+};
+
+/* One buffer per thread: frames are unmasked in place and delivered from it. */
+static GPrivate read_buffer_key = G_PRIVATE_INIT (g_free);
+
+static guint8 *
+read_buffer (void)
+{
+  guint8 *buf = g_private_get (&read_buffer_key);
+
+  if (buf == NULL)
+    {
+      buf = g_malloc (OWL_WS_READ_BUDGET);
+      g_private_set (&read_buffer_key, buf);
+    }
+  return buf;
+}
+
+static void
+ws_feed (OwlTransportWs *self,
+         guint8         *data,
+         gsize           len)
+{
+  guint16 code = 0;
+  const char *reason = NULL;
+
+  self->last_rx = g_get_monotonic_time ();
+  if (!owl_frame_reader_feed (self->reader, data, len, &code, &reason))
+    {
+      if (self->state == WS_OPEN || self->state == WS_CLOSE_SENT)
+        {
+          ws_send_close (self, code, reason);
+          ws_finish (self, code, reason);
+        }
+    }
+}
+
+static void
+ws_read (OwlTransportWs *self)
+{
+  guint8 *buf = read_buffer ();
+  ssize_t n;
+
+  do
+    n = recv (self->fd, buf, OWL_WS_READ_BUDGET, 0);
+  while (n < 0 && errno == EINTR);
+
+  if (n > 0)
+    ws_feed (self, buf, n);
+  else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+    ws_finish (self, self->state == WS_CLOSE_SENT ? self->close_code : 1006,
+               self->state == WS_CLOSE_SENT ? self->close_reason : "");
+}
+
+static void ws_really_free (OwlTransportWs *self);
+
+static void
+on_socket_ready (gpointer user_data,
+                 guint    events)
+{
+  OwlTransportWs *self = user_data;
+
+  self->busy++;
+
+  if ((events & OWL_POLL_OUT) && self->state != WS_DONE)
+    {
+      if (!ws_flush (self))
+        ws_finish (self, self->state == WS_CLOSE_SENT ? self->close_code : 1006, "");
+      else if (self->queued == 0 && self->pushed_back && !self->freed)
+        {
+          self->pushed_back = FALSE;
+          if (self->parent.callbacks->drain != NULL)
+            self->parent.callbacks->drain (self->parent.user_data);
+        }
+    }
+
+  if ((events & OWL_POLL_IN) && self->state != WS_DONE)
+    ws_read (self);
+
+  self->busy--;
+
+  if (self->freed)
+    ws_really_free (self);
+  else
+    ws_emit_closed (self);
+}
+
+/* Public entry points ------------------------------------------------------------- */
+
+static void
+ws_free (OwlTransport *transport)
+{
+  OwlTransportWs *self = (OwlTransportWs *) transport;
+
+  if (self->busy > 0)
+    {
+      self->freed = TRUE;
+      return;
+    }
+  ws_really_free (self);
+}
+
+static void
+ws_really_free (OwlTransportWs *self)
+{
+  if (self->closed_idle != NULL)
+    {
+      g_source_destroy (self->closed_idle);
+      g_source_unref (self->closed_idle);
+    }
+  if (self->state != WS_DONE && self->fd >= 0)
+    {
+      ws_send_close (self, 1001, "Going away");
+      ws_flush (self);
+    }
+  ws_release_socket (self);
+  owl_poller_unref (self->poller);
+  g_free (self->close_reason);
+  g_free (self->closed_reason);
+  g_free (self);
+}
+
+static void
+ws_send (OwlTransport *transport,
+         gboolean      binary,
+         GBytes       *bytes)
+{
+  ws_send_message ((OwlTransportWs *) transport, binary, bytes, NULL, 0);
+}
+
+static void
+ws_send_data (OwlTransport *transport,
+              gboolean      binary,
+              const char   *data,
+              gsize         len)
+{
+  ws_send_message ((OwlTransportWs *) transport, binary, NULL, (const guint8 *) data, len);
+}
+
+static void
+ws_close (OwlTransport *transport,
+          guint16       code,
+          const char   *reason)
+{
+  OwlTransportWs *self = (OwlTransportWs *) transport;
+
+  if (self->state != WS_OPEN)
+    return;
+
+  self->close_code = code;
+  self->close_reason = g_strdup (reason ? reason : "");
+  ws_send_close (self, code, reason);
+  if (self->state == WS_OPEN)
+    {
+      self->state = WS_CLOSE_SENT;
+      self->close_deadline = g_get_monotonic_time () + OWL_WS_CLOSE_TIMEOUT;
+    }
+}
+
+static void
+ws_abort (OwlTransport *transport)
+{
+  OwlTransportWs *self = (OwlTransportWs *) transport;
+
+  g_queue_clear_full (&self->queue, ws_chunk_free);
+  self->queued = 0;
+  ws_finish (self, 1006, "");
+}
+
+static gsize
+ws_get_buffered (OwlTransport *transport)
+{
+  return ((OwlTransportWs *) transport)->queued;
+}
+
+static guint64
+ws_get_dropped (OwlTransport *transport)
+{
+  return ((OwlTransportWs *) transport)->dropped;
+}
+
+static void
+ws_tick (OwlTransport *transport,
+         gint64        now)
+{
+  OwlTransportWs *self = (OwlTransportWs *) transport;
+  const OwlTransportLimits *limits = &self->limits;
+
+  switch (self->state)
+    {
+    case WS_CLOSE_SENT:
+      if (now >= self->close_deadline)
+        ws_finish (self, self->close_code, self->close_reason);
+      break;
+
+    case WS_OPEN:
+      if (self->ping_sent != 0 && now - self->ping_sent >= (gint64) limits->pong_timeout_s * G_USEC_PER_SEC)
+        {
+          ws_close (transport, 4408, "Pong timeout");
+          break;
+        }
+      if (limits->idle_timeout_s > 0 &&
+          now - self->last_rx >= (gint64) limits->idle_timeout_s * G_USEC_PER_SEC)
+        {
+          ws_close (transport, 1001, "Idle timeout");
+          break;
+        }
+      if (limits->ping_interval_s > 0 && self->ping_sent == 0 && now >= self->next_ping)
+        {
+          ws_send_control (self, OWL_FRAME_PING, NULL, 0);
+          self->ping_sent = now;
+          self->next_ping = now + (gint64) limits->ping_interval_s * G_USEC_PER_SEC;
+        }
+      break;
+
+    case WS_DONE:
+    default:
+      break;
+    }
+}
+
+static const OwlTransportClass ws_class = {
+  .free = ws_free,
+  .send = ws_send,
+  .send_data = ws_send_data,
+  .close = ws_close,
+  .abort = ws_abort,
+  .get_buffered = ws_get_buffered,
+  .get_dropped = ws_get_dropped,
+  .tick = ws_tick,
+};
+
+/* The socket behind a stream SoupServer handed over, if it is a plain one.
+ * libsoup tags stolen streams with their GSocket; owlsock's own listener
+ * tags the input streams it creates. A TLS stream has neither at that
+ * place, and keeps going through libsoup. */
+static GSocket *
+stream_socket (GIOStream *stream)
+{
+  GInputStream *input = g_io_stream_get_input_stream (stream);
+  GInputStream *base;
+
+  if (!G_IS_FILTER_INPUT_STREAM (input))
+    return NULL;
+
+  base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (input));
+  if (g_object_get_data (G_OBJECT (base), "owl-socket") != NULL)
+    return g_object_get_data (G_OBJECT (base), "owl-socket");
+
+  if (!g_str_equal (G_OBJECT_TYPE_NAME (base), "GSocketInputStream"))
+    return NULL;
+
+  return g_object_get_data (G_OBJECT (stream), "GSocket");
+}
+
+OwlTransport *
+owl_transport_new_ws (GIOStream                   *stream,
+                      const OwlTransportLimits    *limits,
+                      const OwlTransportCallbacks *callbacks,
+                      gpointer                     user_data)
+{
+  OwlTransportWs *self;
+  GSocket *socket = stream_socket (stream);
+  GInputStream *input = g_io_stream_get_input_stream (stream);
+  OwlFrameReaderConfig config = { 0, };
+  guint8 *buf;
+  gssize n;
+  int fd;
+
+  if (socket == NULL)
+    return NULL;
+
+  /* Our own descriptor: every GIO and libsoup object of the upgrade can go,
+   * which is most of an idle connection's memory. What libsoup buffered
+   * past the request is read first, through the stream. */
+  fd = dup (g_socket_get_fd (socket));
+  if (fd < 0)
+    return NULL;
+
+  self = g_new0 (OwlTransportWs, 1);
+  self->parent.klass = &ws_class;
+  self->parent.callbacks = callbacks;
+  self->parent.user_data = user_data;
+  self->fd = fd;
+  self->limits = *limits;
+  if (limits->deflate != NULL)
+    {
+      self->deflate_params = *limits->deflate;
+      self->limits.deflate = &self->deflate_params;
+      self->deflate = owl_deflate_new (&self->deflate_params, TRUE);
+    }
+  g_queue_init (&self->queue);
+  self->last_rx = g_get_monotonic_time ();
+  self->next_ping = self->last_rx + (gint64) limits->ping_interval_s * G_USEC_PER_SEC;
+
+  config.server = TRUE;
+  config.max_message_size = limits->max_message_size;
+  config.deflate = self->deflate;
+  self->reader = owl_frame_reader_new (&config, &frame_callbacks, self);
+
+  self->poller = owl_poller_ref_for_context (g_main_context_get_thread_default ()
+                                             ? g_main_context_get_thread_default ()
+                                             : g_main_context_default ());
+
+  /* libsoup may have read past the request: what it buffered comes first.
+   * Messages found here wait in the connection until its handler returns. */
+  buf = read_buffer ();
+  self->busy++;
+  while (self->state == WS_OPEN &&
+         (n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (input), buf,
+                                                        OWL_WS_READ_BUDGET, NULL, NULL)) > 0)
+    {
+      ws_feed (self, buf, n);
+      if (n < OWL_WS_READ_BUDGET)
+        break;
+    }
+  self->busy--;
+
+  /* The original descriptor may live on in libsoup's connection objects;
+   * closing it here keeps one descriptor per connection and lets our close
+   * end the TCP connection. */
+  g_socket_close (socket, NULL);
+
+  if (self->state != WS_DONE)
+    self->watch = owl_poller_add (self->poller, self->fd, OWL_POLL_IN | (self->queued ? OWL_POLL_OUT : 0),
+                                  on_socket_ready, self);
+  else if (self->closed_due && self->closed_idle == NULL)
+    {
+      self->closed_idle = g_idle_source_new ();
+      g_source_set_callback (self->closed_idle, closed_idle_cb, self, NULL);
+      g_source_attach (self->closed_idle, NULL);
+    }
+
+  return &self->parent;
+}
