@@ -10,6 +10,7 @@
 #include "owl-connection.h"
 #include "owl-deflate-private.h"
 #include "owl-limits-private.h"
+#include "owl-transport-private.h"
 
 G_BEGIN_DECLS
 
@@ -31,9 +32,9 @@ gboolean       owl_connection_send_take      (OwlConnection           *self,
                                               char                    *data,
                                               gsize                    len,
                                               GError                 **error);
-/* On the service's context: sends shared bytes (a broadcast). */
+/* On the service's context: one message of a broadcast. */
 void           owl_connection_send_shared    (OwlConnection           *self,
-                                              GBytes                  *bytes);
+                                              OwlSharedMessage        *message);
 GHashTable    *owl_connection_get_room_set   (OwlConnection           *self);
 /* How many messages wait for the connection handler to return (tests). */
 guint          owl_connection_get_n_early    (OwlConnection           *self);

@@ -511,11 +511,11 @@ owl_connection_send_take (OwlConnection  *self,
 }
 
 void
-owl_connection_send_shared (OwlConnection *self,
-                            GBytes        *bytes)
+owl_connection_send_shared (OwlConnection    *self,
+                            OwlSharedMessage *message)
 {
   if (g_atomic_int_get (&self->state) == OWL_CONNECTION_OPEN)
-    owl_transport_send (self->transport, FALSE, bytes);
+    owl_transport_send_shared (self->transport, message);
 }
 
 /**

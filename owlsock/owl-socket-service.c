@@ -1116,6 +1116,7 @@ broadcast_bytes (OwlSocketService *self,
 {
   GHashTable *members = g_hash_table_lookup (self->rooms, room);
   g_autoptr(GPtrArray) targets = NULL;
+  OwlSharedMessage message = { NULL, };
   GHashTableIter iter;
   gpointer member;
 
@@ -1128,8 +1129,10 @@ broadcast_bytes (OwlSocketService *self,
     if (member != except)
       g_ptr_array_add (targets, g_object_ref (member));
 
+  message.payload = g_bytes_ref (bytes);
   for (guint i = 0; i < targets->len; i++)
-    owl_connection_send_shared (g_ptr_array_index (targets, i), bytes);
+    owl_connection_send_shared (g_ptr_array_index (targets, i), &message);
+  owl_shared_message_clear (&message);
 }
 
 static void

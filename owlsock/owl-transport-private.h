@@ -64,9 +64,22 @@ typedef struct
   const OwlDeflateParams *deflate;           /* negotiated, or NULL */
 } OwlTransportLimits;
 
+/* One message for many connections (a broadcast): the frame is built once,
+ * and once per deflate window size for connections whose compressor keeps
+ * no context between messages, so their frames are identical too. */
+typedef struct
+{
+  GBytes *payload;
+  GBytes *frame;
+  GBytes *deflated[16];  /* by server window bits */
+} OwlSharedMessage;
+
+void owl_shared_message_clear (OwlSharedMessage *message);
+
 typedef struct
 {
   void    (*free)         (OwlTransport *self);
+  void    (*send_shared)  (OwlTransport *self, OwlSharedMessage *message);
   void    (*send)         (OwlTransport *self, gboolean binary, GBytes *bytes);
   void    (*send_data)    (OwlTransport *self, gboolean binary, const char *data, gsize len);
   void    (*close)        (OwlTransport *self, guint16 code, const char *reason);
@@ -109,6 +122,13 @@ owl_transport_send (OwlTransport *self,
                     GBytes       *bytes)
 {
   self->klass->send (self, binary, bytes);
+}
+
+static inline void
+owl_transport_send_shared (OwlTransport     *self,
+                           OwlSharedMessage *message)
+{
+  self->klass->send_shared (self, message);
 }
 
 static inline void

@@ -61,6 +61,7 @@ on_soup_closed (SoupWebsocketConnection *conn,
 
 static void     soup_free         (OwlTransport *transport);
 static void     soup_send         (OwlTransport *transport, gboolean binary, GBytes *bytes);
+static void     soup_send_shared  (OwlTransport *transport, OwlSharedMessage *message);
 static void     soup_send_data    (OwlTransport *transport, gboolean binary, const char *data, gsize len);
 static void     soup_close        (OwlTransport *transport, guint16 code, const char *reason);
 static void     soup_abort        (OwlTransport *transport);
@@ -71,6 +72,7 @@ static void     soup_tick         (OwlTransport *transport, gint64 now_us);
 static const OwlTransportClass soup_class = {
   .free = soup_free,
   .send = soup_send,
+  .send_shared = soup_send_shared,
   .send_data = soup_send_data,
   .close = soup_close,
   .abort = soup_abort,
@@ -141,6 +143,13 @@ soup_send (OwlTransport *transport,
   soup_websocket_connection_send_message (self->conn,
                                           binary ? SOUP_WEBSOCKET_DATA_BINARY : SOUP_WEBSOCKET_DATA_TEXT,
                                           bytes);
+}
+
+static void
+soup_send_shared (OwlTransport     *transport,
+                  OwlSharedMessage *message)
+{
+  soup_send (transport, FALSE, message->payload);
 }
 
 static void

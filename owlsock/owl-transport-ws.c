@@ -209,14 +209,17 @@ ws_write_frame (OwlTransportWs *self,
 
   if (self->queue.length == 0)
     {
-      struct iovec iov[2] = {
-        { (void *) header, header_len },
-        { (void *) data, len },
-      };
+      struct iovec iov[2];
+      int n_iov = 0;
       ssize_t n;
 
+      if (header_len > 0)
+        iov[n_iov++] = (struct iovec) { (void *) header, header_len };
+      if (len > 0)
+        iov[n_iov++] = (struct iovec) { (void *) data, len };
+
       do
-        n = writev (self->fd, iov, len > 0 ? 2 : 1);
+        n = writev (self->fd, iov, n_iov);
       while (n < 0 && errno == EINTR);
 
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
@@ -287,6 +290,59 @@ ws_send_message (OwlTransportWs *self,
     len = g_bytes_get_size (bytes);
   header_len = owl_frame_write_header (header, opcode, TRUE, FALSE, len, NULL);
   ws_write_frame (self, header, header_len, bytes, data, len, FALSE);
+}
+
+void
+owl_shared_message_clear (OwlSharedMessage *message)
+{
+  g_clear_pointer (&message->payload, g_bytes_unref);
+  g_clear_pointer (&message->frame, g_bytes_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (message->deflated); i++)
+    g_clear_pointer (&message->deflated[i], g_bytes_unref);
+}
+
+/* Every member of a room gets the very same bytes: server frames are not
+ * masked, and a compressor without context takeover gives the same output
+ * for the same input and window. */
+static void
+ws_send_shared (OwlTransport     *transport,
+                OwlSharedMessage *message)
+{
+  OwlTransportWs *self = (OwlTransportWs *) transport;
+  GBytes **frame = &message->frame;
+  gsize len;
+  const guint8 *data;
+
+  if (self->state != WS_OPEN)
+    return;
+
+  if (self->deflate != NULL)
+    {
+      guint bits = self->deflate_params.server_max_window_bits;
+
+      if (!self->deflate_params.server_no_context_takeover || bits >= G_N_ELEMENTS (message->deflated))
+        {
+          ws_send_message (self, FALSE, message->payload, NULL, 0);
+          return;
+        }
+      frame = &message->deflated[bits];
+      if (*frame == NULL)
+        {
+          g_autoptr(GBytes) compressed = NULL;
+
+          data = g_bytes_get_data (message->payload, &len);
+          compressed = owl_deflate_compress (self->deflate, data, len);
+          data = g_bytes_get_data (compressed, &len);
+          *frame = owl_frame_build (OWL_FRAME_TEXT, TRUE, data, len);
+        }
+    }
+  else if (*frame == NULL)
+    {
+      data = g_bytes_get_data (message->payload, &len);
+      *frame = owl_frame_build (OWL_FRAME_TEXT, FALSE, data, len);
+    }
+
+  ws_write_frame (self, NULL, 0, *frame, NULL, g_bytes_get_size (*frame), FALSE);
 }
 
 static void
@@ -673,6 +729,7 @@ ws_tick (OwlTransport *transport,
 static const OwlTransportClass ws_class = {
   .free = ws_free,
   .send = ws_send,
+  .send_shared = ws_send_shared,
   .send_data = ws_send_data,
   .close = ws_close,
   .abort = ws_abort,
