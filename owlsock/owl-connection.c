@@ -51,7 +51,7 @@ struct _OwlConnection
   OwlModule          *module;
   OwlRequest         *request;
   GMainContext       *context;
-  OwlMailbox         *mailbox;   /* sends and closes from other threads */
+  OwlMailbox         *mailbox;   /* sends and closes from other threads; lazy */
   OwlTransport       *transport;
   guint               max_json_depth;
 
@@ -67,6 +67,8 @@ struct _OwlConnection
   guint16             early_close_code;
   char               *early_close_reason;
 
+  /* Created on first use: most connections never need them, and an idle
+   * connection's memory is what lets a server hold many. */
   GHashTable         *pending;   /* id -> OwlPending */
   guint64             next_id;
   GHashTable         *rooms;     /* set of room names */
@@ -405,9 +407,6 @@ static void
 owl_connection_init (OwlConnection *self)
 {
   g_queue_init (&self->early);
-  self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                         (GDestroyNotify) owl_pending_free);
-  self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /* Sending ----------------------------------------------------------------- */
@@ -466,6 +465,11 @@ connection_dispatch (OwlConnection   *self,
                      OwlConnectionOp *op)
 {
   op->connection = g_object_ref (self);
+
+  if (g_once_init_enter (&self->mailbox))
+    g_once_init_leave (&self->mailbox,
+                       owl_mailbox_new (self->context, connection_op_run, connection_op_free));
+
   owl_mailbox_post (self->mailbox, op);
 }
 
@@ -737,7 +741,7 @@ pending_complete (OwlConnection *self,
   OwlPending *pending;
   g_autoptr(GTask) task = NULL;
 
-  pending = g_hash_table_lookup (self->pending, id);
+  pending = self->pending ? g_hash_table_lookup (self->pending, id) : NULL;
   if (pending == NULL)
     {
       g_clear_error (&error);
@@ -825,6 +829,9 @@ start_outgoing (OwlConnection       *self,
       g_source_attach (pending->cancel, self->context);
     }
 
+  if (self->pending == NULL)
+    self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                           (GDestroyNotify) owl_pending_free);
   g_hash_table_insert (self->pending, pending->id, pending);
 
   id_node = json_node_init_string (json_node_alloc (), pending->id);
@@ -1228,14 +1235,17 @@ owl_connection_handle_closed (OwlConnection *self,
   OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Closed with %u", code);
 
   /* Calls to the client fail now, not at their timeout. */
-  g_hash_table_iter_init (&iter, self->pending);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
+  if (self->pending != NULL)
     {
-      OwlPending *pending = value;
-      g_autoptr(GTask) task = g_steal_pointer (&pending->task);
+      g_hash_table_iter_init (&iter, self->pending);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          OwlPending *pending = value;
+          g_autoptr(GTask) task = g_steal_pointer (&pending->task);
 
-      g_hash_table_iter_remove (&iter);
-      g_task_return_new_error (task, OWL_ERROR, OWL_ERROR_CLOSED, "The connection closed");
+          g_hash_table_iter_remove (&iter);
+          g_task_return_new_error (task, OWL_ERROR, OWL_ERROR_CLOSED, "The connection closed");
+        }
     }
 
   service = self->service ? g_object_ref (self->service) : NULL;
@@ -1280,7 +1290,6 @@ owl_connection_new (OwlSocketService       *service,
   self->module = g_object_ref (module);
   self->request = g_object_ref (request);
   self->context = g_main_context_ref (owl_socket_service_get_context (service));
-  self->mailbox = owl_mailbox_new (self->context, connection_op_run, connection_op_free);
   self->max_json_depth = limits->max_json_depth;
 
   self->transport = owl_transport_new_ws (stream, &transport_limits, &transport_callbacks, self);
@@ -1502,6 +1511,8 @@ owl_connection_join (OwlConnection *self,
 
   if (owl_connection_get_state (self) == OWL_CONNECTION_CLOSED || self->service == NULL)
     return;
+  if (self->rooms == NULL)
+    self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   if (g_hash_table_contains (self->rooms, room))
     return;
 
@@ -1525,7 +1536,7 @@ owl_connection_leave (OwlConnection *self,
   g_return_if_fail (OWL_IS_CONNECTION (self));
   g_return_if_fail (room != NULL);
 
-  if (!g_hash_table_remove (self->rooms, room))
+  if (self->rooms == NULL || !g_hash_table_remove (self->rooms, room))
     return;
 
   if (self->service != NULL)
@@ -1548,7 +1559,7 @@ owl_connection_in_room (OwlConnection *self,
   g_return_val_if_fail (OWL_IS_CONNECTION (self), FALSE);
   g_return_val_if_fail (room != NULL, FALSE);
 
-  return g_hash_table_contains (self->rooms, room);
+  return self->rooms != NULL && g_hash_table_contains (self->rooms, room);
 }
 
 /**
@@ -1566,6 +1577,9 @@ owl_connection_dup_rooms (OwlConnection *self)
   g_autofree gpointer *keys = NULL;
 
   g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
+
+  if (self->rooms == NULL)
+    return g_new0 (char *, 1);
 
   keys = g_hash_table_get_keys_as_array (self->rooms, NULL);
   return g_strdupv ((char **) keys);

@@ -20,12 +20,17 @@ struct _OwlRequest
   GObject             parent_instance;
 
   char               *path;
-  GHashTable         *params;
-  GHashTable         *query;
+  GHashTable         *params;          /* NULL while empty */
+  char               *raw_query;
+  GHashTable         *query;           /* parsed on first use */
   SoupMessageHeaders *headers;
-  GSocketAddress     *remote_address;
+  GSocketAddress     *remote_address;  /* made on first use */
   char               *remote_host;
+  guint16             remote_port;
 };
+
+/* A request lives as long as its connection, so what few handlers read is
+ * kept raw and built on demand: it is most of an idle connection's memory. */
 
 G_DEFINE_FINAL_TYPE (OwlRequest, owl_request, G_TYPE_OBJECT)
 
@@ -37,6 +42,7 @@ owl_request_finalize (GObject *object)
   g_clear_pointer (&self->path, g_free);
   g_clear_pointer (&self->params, g_hash_table_unref);
   g_clear_pointer (&self->query, g_hash_table_unref);
+  g_clear_pointer (&self->raw_query, g_free);
   g_clear_pointer (&self->headers, soup_message_headers_unref);
   g_clear_object (&self->remote_address);
   g_clear_pointer (&self->remote_host, g_free);
@@ -68,12 +74,15 @@ owl_request_new (SoupServerMessage *msg,
   self->path = g_uri_unescape_string (g_uri_get_path (uri), NULL);
   if (self->path == NULL)
     self->path = g_strdup (g_uri_get_path (uri));
-  self->params = params;
-  self->query = query ? soup_form_decode (query)
-                      : g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (params != NULL && g_hash_table_size (params) > 0)
+    self->params = params;
+  else if (params != NULL)
+    g_hash_table_unref (params);
+  self->raw_query = g_strdup (query);
   self->headers = soup_message_headers_ref (soup_server_message_get_request_headers (msg));
-  self->remote_address = remote ? g_object_ref (remote) : NULL;
   self->remote_host = g_strdup (soup_server_message_get_remote_host (msg));
+  if (G_IS_INET_SOCKET_ADDRESS (remote))
+    self->remote_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote));
 
   return self;
 }
@@ -113,7 +122,7 @@ owl_request_get_param (OwlRequest *self,
   g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
-  return g_hash_table_lookup (self->params, name);
+  return self->params ? g_hash_table_lookup (self->params, name) : NULL;
 }
 
 /**
@@ -129,6 +138,8 @@ owl_request_get_params (OwlRequest *self)
 {
   g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
 
+  if (self->params == NULL)
+    self->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return self->params;
 }
 
@@ -149,7 +160,9 @@ owl_request_get_query_param (OwlRequest *self,
   g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
-  return g_hash_table_lookup (self->query, name);
+  if (self->raw_query == NULL)
+    return NULL;
+  return g_hash_table_lookup (owl_request_get_query (self), name);
 }
 
 /**
@@ -165,6 +178,9 @@ owl_request_get_query (OwlRequest *self)
 {
   g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
 
+  if (self->query == NULL)
+    self->query = self->raw_query ? soup_form_decode (self->raw_query)
+                                  : g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   return self->query;
 }
 
@@ -233,6 +249,8 @@ owl_request_get_remote_address (OwlRequest *self)
 {
   g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
 
+  if (self->remote_address == NULL && self->remote_host != NULL)
+    self->remote_address = g_inet_socket_address_new_from_string (self->remote_host, self->remote_port);
   return self->remote_address;
 }
 

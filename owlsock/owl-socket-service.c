@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include "config.h"
+
 #include <string.h>
 #include <sys/socket.h>
 
@@ -1035,10 +1037,13 @@ owl_socket_service_connection_closed (OwlSocketService *self,
   GHashTableIter iter;
   gpointer room;
 
-  g_hash_table_iter_init (&iter, rooms);
-  while (g_hash_table_iter_next (&iter, &room, NULL))
-    owl_socket_service_room_remove (self, room, connection);
-  g_hash_table_remove_all (rooms);
+  if (rooms != NULL)
+    {
+      g_hash_table_iter_init (&iter, rooms);
+      while (g_hash_table_iter_next (&iter, &room, NULL))
+        owl_socket_service_room_remove (self, room, connection);
+      g_hash_table_remove_all (rooms);
+    }
 
   owl_connection_detach_service (connection);
   /* Drops the registry's reference; the caller holds its own. */
