@@ -1,0 +1,196 @@
+#!/usr/bin/python3
+# test_examples.py: the echo and chat examples, driven by real WebSocket clients
+#
+#   /usr/bin/python3 tests/python/test_examples.py --runtime python   # examples/python/*.py
+#   /usr/bin/python3 tests/python/test_examples.py --runtime gjs      # examples/gjs/*.js
+#
+# The same test bodies run against both; each test starts its own server on a
+# free port and ends by sending it SIGTERM, which must stop it with status 0.
+#
+# Ordering note: the server handles one connection's frames in order and sends on
+# one queue per connection, so a ping round trip is a barrier: whatever the server
+# was going to send a client before the ping arrives before the pong. Tests use it
+# to show that something was *not* sent, without sleeping.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import owltest  # noqa: E402
+from owltest import ServerTestCase
+
+
+class StopTests:
+    """SIGTERM -> service.stop(): every client sees close code 1001, then the process exits 0."""
+
+    async def test_sigterm_closes_clients_with_1001(self):
+        clients = [await self.open_client('first'), await self.open_client('second')]
+        self.server.signal()
+        for client in clients:
+            code, _reason = await client.closed()
+            self.assertEqual(code, 1001)
+        self.assertEqual(await self.server.wait(), 0)
+
+
+class EchoTests(StopTests, ServerTestCase):
+    example = 'echo'
+
+    async def open_client(self, _name=None):
+        return await self.connect('/ws/echo')
+
+    async def test_echo_returns_the_same_json(self):
+        client = await self.open_client()
+        messages = [
+            {'type': 'hello', 'n': 1, 'nested': {'list': [1, 2.5, 'x', None, True, False]}},
+            {'content': 'no type, still a message: h\u00e9llo \u2713 \U0001f989'},
+            {'type': 'big', 'data': 'x' * 10000},
+            {'type': 'empty', 'payload': {}},
+        ]
+        for message in messages:
+            await client.send(message)
+        for message in messages:
+            self.assertEqual(await client.recv(), message)
+
+    async def test_events_come_back_as_events(self):
+        client = await self.open_client()
+        await client.send({'type': 'event', 'event': 'tick', 'payload': {'n': 1, 'at': [0.5]}})
+        await client.expect('event', event='tick', payload={'n': 1, 'at': [0.5]})
+        await client.send({'type': 'event', 'event': 'bare'})
+        msg = await client.expect('event', event='bare')
+        self.assertIsNone(msg.get('payload'), msg)
+
+    async def test_ping_answered_with_pong_and_not_delivered_as_message(self):
+        client = await self.open_client()
+        await client.send({'type': 'ping'})
+        await client.expect('pong')
+        await client.send({'type': 'after-ping'})
+        await client.expect('after-ping')  # had the ping reached `message`, its echo came first
+
+    async def test_call_returns_result(self):
+        client = await self.open_client()
+        self.assertEqual(await client.result('echo', 1, 'two', {'three': [3]}),
+                         [1, 'two', {'three': [3]}])
+        self.assertEqual(await client.result('echo'), [])
+        self.assertEqual(await client.result('sum', 1, 2), 3)         # answered from a timeout
+        self.assertEqual(await client.result('sum', 1.5, 2), 3.5)
+
+    async def test_calls_in_flight_answered_by_id(self):
+        client = await self.open_client()
+        ids = {await client.call('sum', 40, 2): 42,                   # answered later
+               await client.call('echo', 'now'): ['now']}             # answered at once
+        answers = {}
+        for _ in ids:
+            msg = await client.recv()
+            self.assertEqual(msg['type'], 'result', msg)
+            answers[msg['id']] = msg['payload']
+        self.assertEqual(answers, ids)
+
+    async def test_call_error_from_handler(self):
+        client = await self.open_client()
+        id_ = await client.call('sum', 1, 'two')
+        msg = await client.expect('error', id=id_, code='invalid-argument')
+        error_type, _, text = msg['payload'].partition('|||')
+        self.assertTrue(error_type, msg)
+        self.assertEqual(text, 'sum takes numbers', msg)
+        self.assertEqual(await client.result('sum', 2, 2), 4)         # and the connection goes on
+
+    async def test_unknown_method_answered_with_error(self):
+        client = await self.open_client()
+        id_ = await client.call('no-such-method', 1)
+        msg = await client.expect('error', id=id_, code='unknown-method', recoverable=True)
+        self.assertTrue(msg['payload'].startswith('UnknownMethodError|||'), msg)
+        await client.ping()
+
+    async def test_malformed_text_answered_with_error_then_connection_works(self):
+        client = await self.open_client()
+        for text in ['this is not json', '{"type": "half', '[1, 2, 3]', '"just a string"']:
+            await client.send_text(text)
+            msg = await client.expect('error', code='malformed')
+            self.assertIsNone(msg.get('id'), msg)
+        await client.send({'type': 'still-here'})
+        await client.expect('still-here')
+        self.assertEqual(await client.result('echo', 'ok'), ['ok'])
+
+    async def test_unknown_paths_rejected_with_404(self):
+        self.assertEqual(await self.server.handshake_status('/ws/echo'), 101)
+        for path in ['/ws/nope', '/ws/echo/extra', '/ws', '/']:
+            with self.subTest(path=path):
+                self.assertEqual(await self.server.handshake_status(path), 404)
+
+
+class ChatTests(StopTests, ServerTestCase):
+    example = 'chat'
+
+    async def open_client(self, name, room='lobby'):
+        """Joins `room` as `name` and reads the welcome."""
+        client = await self.connect(f'/ws/chat/{room}?name={name}')
+        await client.expect('welcome', room=room, name=name)
+        return client
+
+    async def test_room_broadcast_reaches_the_room_except_sender(self):
+        alice = await self.open_client('alice')
+        bob = await self.open_client('bob')
+        await alice.expect('presence', event='join', sender='bob')
+        carol = await self.open_client('carol')
+        for client in (alice, bob):
+            await client.expect('presence', event='join', sender='carol')
+        dave = await self.open_client('dave', room='kitchen')
+
+        await alice.send({'type': 'chat-message', 'content': 'hello, lobby \u2615'})
+        for client in (bob, carol):
+            await client.expect('room-message', room='lobby', sender='alice',
+                                content='hello, lobby \u2615')
+        await alice.ping()  # not to the sender, and dave's join stayed in the kitchen
+        await dave.ping()   # not to another room
+
+        await bob.send({'type': 'chat-message', 'content': 'hi alice'})
+        await alice.expect('room-message', sender='bob', content='hi alice')
+        await carol.expect('room-message', sender='bob', content='hi alice')
+        await bob.ping()
+
+    async def test_presence_leave_on_close(self):
+        alice = await self.open_client('alice')
+        bob = await self.open_client('bob')
+        await alice.expect('presence', event='join', sender='bob')
+        self.assertEqual(await alice.result('members'), ['alice', 'bob'])
+
+        await bob.close()
+        await alice.expect('presence', event='leave', sender='bob')
+        self.assertEqual(await alice.result('members'), ['alice'])
+
+    async def test_presence_leave_when_peer_vanishes(self):
+        alice = await self.open_client('alice')
+        bob = await self.open_client('bob')
+        await alice.expect('presence', event='join', sender='bob')
+
+        bob.ws.transport.abort()  # TCP gone, no close frame
+        await alice.expect('presence', event='leave', sender='bob')
+        self.assertEqual(await alice.result('members'), ['alice'])
+
+    async def test_params_and_query_are_decoded(self):
+        client = await self.connect('/ws/chat/caf%C3%A9?name=J%C3%BCrgen%20K%26co&x=1')
+        await client.expect('welcome', room='caf\u00e9', name='J\u00fcrgen K&co')
+        client = await self.connect('/ws/chat/lobby?name=ann+lee')   # form encoding: + is a space
+        await client.expect('welcome', room='lobby', name='ann lee')
+        client = await self.connect('/ws/chat/lobby')
+        await client.expect('welcome', room='lobby', name='anonymous')
+
+    async def test_typing_event_reaches_the_room(self):
+        alice = await self.open_client('alice')
+        bob = await self.open_client('bob')
+        await alice.expect('presence', event='join', sender='bob')
+
+        await alice.send({'type': 'event', 'event': 'typing', 'payload': True})
+        await bob.expect('event', event='typing', payload={'sender': 'alice'})
+        await alice.ping()
+
+    async def test_unknown_paths_rejected_with_404(self):
+        self.assertEqual(await self.server.handshake_status('/ws/chat/lobby'), 101)
+        for path in ['/ws/chat', '/ws/chat/a/b', '/ws/chatroom/a']:
+            with self.subTest(path=path):
+                self.assertEqual(await self.server.handshake_status(path), 404)
+
+
+if __name__ == '__main__':
+    sys.exit(owltest.main())
