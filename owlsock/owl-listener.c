@@ -12,6 +12,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,6 +41,11 @@ hand_over (OwlListener *self,
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GSocketAddress) local = NULL;
   g_autoptr(GSocketAddress) remote = NULL;
+  int one = 1;
+
+  /* Messages are small and latency matters: no Nagle (a unix socket
+   * simply refuses the option). */
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
   socket = g_socket_new_from_fd (fd, &error);
   if (socket == NULL)
