@@ -6,6 +6,7 @@
 #include "owl-call-private.h"
 #include "owl-connection-private.h"
 #include "owl-envelope-private.h"
+#include "owl-json-private.h"
 
 /**
  * OwlCall:
@@ -93,7 +94,7 @@ owl_call_new (OwlConnection *connection,
   else
     self->id = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (id));
   self->method = g_strdup (method);
-  self->params = params ? json_node_ref (params) : json_node_init_array (json_node_alloc (), json_array_new ());
+  self->params = params ? json_node_ref (params) : owl_json_node_new_empty_array ();
   self->is_request = is_request;
 
   return self;

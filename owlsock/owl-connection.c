@@ -809,7 +809,7 @@ start_outgoing (OwlConnection       *self,
     }
 
   if (!is_request && payload == NULL)
-    payload = empty = json_node_init_array (json_node_alloc (), json_array_new ());
+    payload = empty = owl_json_node_new_empty_array ();
 
   pending = g_new0 (OwlPending, 1);
   pending->connection = self;

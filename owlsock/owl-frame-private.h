@@ -66,8 +66,10 @@ typedef struct
 } OwlFrameCallbacks;
 
 /* Any callback may be NULL. Callbacks run from inside owl_frame_reader_feed()
- * and must not free the reader nor feed it again; a transport that decides to
- * drop the connection from a callback frees the reader after feed returns. */
+ * and must not feed the reader again. They may free it (a transport that drops
+ * the connection from a callback): the free is deferred until feed returns,
+ * no callback runs after it, and the reader's OwlDeflate is not used again,
+ * so it may be freed at the same time. */
 OwlFrameReader *owl_frame_reader_new          (const OwlFrameReaderConfig *config,
                                                const OwlFrameCallbacks    *callbacks,
                                                gpointer                    user_data);

@@ -79,6 +79,11 @@ struct _OwlFrameReader
 
   guint16           error_code;
   const char       *error_reason;
+
+  /* A transport may drop the connection, and free the reader, from inside a
+   * callback: the free then waits for feed to return. */
+  gboolean          in_feed;
+  gboolean          free_pending;
 };
 
 /* A non-NULL pointer for empty payloads (memcpy and friends want one). */
@@ -243,6 +248,11 @@ owl_frame_reader_free (OwlFrameReader *r)
 {
   if (r == NULL)
     return;
+  if (r->in_feed)
+    {
+      r->free_pending = TRUE;
+      return;
+    }
   g_clear_pointer (&r->message, g_byte_array_unref);
   g_clear_pointer (&r->inflated, g_byte_array_unref);
   g_free (r);
@@ -630,8 +640,14 @@ owl_frame_reader_feed (OwlFrameReader  *r,
   guint8 *p = data;
   guint8 *end = len > 0 ? data + len : data;
   gboolean ok = TRUE;
+  gboolean result;
 
-  while (ok && p < end && r->state <= STATE_PAYLOAD)
+  g_return_val_if_fail (!r->in_feed, FALSE);
+  r->in_feed = TRUE;
+
+  /* After a callback freed the reader nothing more is parsed, so the
+   * borrowed OwlDeflate, which its owner frees too, is not touched again. */
+  while (ok && p < end && r->state <= STATE_PAYLOAD && !r->free_pending)
     {
       if (r->state == STATE_HEADER)
         {
@@ -659,15 +675,19 @@ owl_frame_reader_feed (OwlFrameReader  *r,
         }
     }
 
-  if (r->state == STATE_FAILED)
+  result = r->state != STATE_FAILED;
+  if (!result)
     {
       if (close_code != NULL)
         *close_code = r->error_code;
       if (reason != NULL)
         *reason = r->error_reason;
-      return FALSE;
     }
-  return TRUE;
+
+  r->in_feed = FALSE;
+  if (r->free_pending)
+    owl_frame_reader_free (r);
+  return result;
 }
 
 /* ---- writer --------------------------------------------------------------- */

@@ -20,4 +20,8 @@ JsonNode *owl_json_parse (const char *data,
                           guint       max_depth,
                           OwlError   *error_code);
 
+/* A new node holding a new, empty array (json_node_init_array() would take
+ * a second reference to the array). */
+JsonNode *owl_json_node_new_empty_array (void);
+
 G_END_DECLS

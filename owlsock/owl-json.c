@@ -13,6 +13,7 @@
  */
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,8 +192,15 @@ read_number (Reader *r)
         return json_node_init_int (json_node_alloc (), v);
     }
 
-  /* Very long numbers lose digits past 63 characters, as doubles would. */
-  return json_node_init_double (json_node_alloc (), g_ascii_strtod (buf, NULL));
+  /* Very long numbers lose digits past 63 characters, as doubles would; one
+   * that overflows to infinity has no JSON form to be sent back in. */
+  {
+    double d = g_ascii_strtod (buf, NULL);
+
+    if (isinf (d) || isnan (d))
+      return fail (r, OWL_ERROR_MALFORMED), NULL;
+    return json_node_init_double (json_node_alloc (), d);
+  }
 }
 
 static gboolean
@@ -371,4 +379,13 @@ owl_json_parse (const char *data,
     *error_code = r.code;
 
   return root;
+}
+
+JsonNode *
+owl_json_node_new_empty_array (void)
+{
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  json_node_take_array (node, json_array_new ());
+  return node;
 }

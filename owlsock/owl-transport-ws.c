@@ -27,6 +27,10 @@
 #define OWL_WS_READ_BUDGET   (64 * 1024)
 #define OWL_WS_CLOSE_TIMEOUT (5 * G_USEC_PER_SEC)
 #define OWL_WS_IOV_MAX       32
+/* A closing socket whose peer still sends is read and discarded this long,
+ * or this much, so the peer reads our close frame instead of a reset. */
+#define OWL_WS_LINGER_MS     2000
+#define OWL_WS_LINGER_BYTES  (1024 * 1024)
 
 typedef enum
 {
@@ -46,6 +50,7 @@ typedef struct
   OwlTransport        parent;
 
   int                 fd;
+  GMainContext       *context;
   OwlPoller          *poller;
   OwlPollerWatch     *watch;
   OwlFrameReader     *reader;
@@ -79,7 +84,8 @@ typedef struct
 
 static void ws_finish       (OwlTransportWs *self,
                              guint16         code,
-                             const char     *reason);
+                             const char     *reason,
+                             gboolean        drain_input);
 static void ws_send_close   (OwlTransportWs *self,
                              guint16         code,
                              const char     *reason);
@@ -196,11 +202,18 @@ ws_write_frame (OwlTransportWs *self,
           self->dropped++;
           return;
         }
-      /* The peer does not read: nothing more is sent, not even this. */
-      g_queue_clear_full (&self->queue, ws_chunk_free);
-      self->queued = 0;
+      /* The peer does not read: nothing more is sent but the frame on the
+       * wire (cutting it would corrupt the stream) and a close frame. */
+      while (self->queue.length > 1 ||
+             (self->queue.length == 1 && ((WsChunk *) self->queue.head->data)->offset == 0))
+        {
+          WsChunk *chunk = g_queue_pop_tail (&self->queue);
+
+          self->queued -= g_bytes_get_size (chunk->bytes) - chunk->offset;
+          ws_chunk_free (chunk);
+        }
       ws_send_close (self, 1013, "Peer does not read");
-      ws_finish (self, 1013, "Peer does not read");
+      ws_finish (self, 1013, "Peer does not read", TRUE);
       return;
     }
 
@@ -224,7 +237,7 @@ ws_write_frame (OwlTransportWs *self,
 
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
         {
-          ws_finish (self, 1006, "");
+          ws_finish (self, 1006, "", FALSE);
           return;
         }
       written = n < 0 ? 0 : (gsize) n;
@@ -377,7 +390,11 @@ ws_emit_closed (OwlTransportWs *self)
   if (self->closed_emitted || !self->closed_due)
     return;
   self->closed_emitted = TRUE;
-  g_clear_pointer (&self->closed_idle, g_source_destroy);
+  if (self->closed_idle != NULL)
+    {
+      g_source_destroy (self->closed_idle);
+      g_clear_pointer (&self->closed_idle, g_source_unref);
+    }
 
   /* Last thing: the callback may free the transport. */
   self->parent.callbacks->closed (self->parent.user_data, self->closed_code, self->closed_reason);
@@ -394,14 +411,118 @@ closed_idle_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Lingering: a socket the connection is done with, kept a little while to
+ * send what is queued (the close frame) and to read and drop what the peer
+ * still sends; closing at once would answer its data with a reset that
+ * may destroy our close frame before the peer reads it. */
+typedef struct
+{
+  int             fd;
+  OwlPoller      *poller;
+  OwlPollerWatch *watch;
+  GSource        *timeout;
+  GQueue          queue;
+  gsize           discarded;
+  gboolean        shut;
+} WsLinger;
+
 static void
-ws_release_socket (OwlTransportWs *self)
+linger_end (WsLinger *linger)
+{
+  owl_poller_remove (linger->poller, linger->watch);
+  owl_poller_unref (linger->poller);
+  g_source_destroy (linger->timeout);
+  g_source_unref (linger->timeout);
+  g_queue_clear_full (&linger->queue, ws_chunk_free);
+  shutdown (linger->fd, SHUT_RDWR);
+  close (linger->fd);
+  g_free (linger);
+}
+
+static gboolean
+linger_timeout_cb (gpointer data)
+{
+  linger_end (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_linger_ready (gpointer user_data,
+                 guint    events)
+{
+  WsLinger *linger = user_data;
+  guint8 scratch[4096];
+
+  while (linger->queue.length > 0)
+    {
+      WsChunk *chunk = g_queue_peek_head (&linger->queue);
+      gsize size;
+      const guint8 *data = g_bytes_get_data (chunk->bytes, &size);
+      ssize_t n = send (linger->fd, data + chunk->offset, size - chunk->offset, MSG_NOSIGNAL);
+
+      if (n < 0)
+        {
+          if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+          linger_end (linger);
+          return;
+        }
+      chunk->offset += n;
+      if (chunk->offset == size)
+        ws_chunk_free (g_queue_pop_head (&linger->queue));
+    }
+
+  if (linger->queue.length == 0 && !linger->shut)
+    {
+      shutdown (linger->fd, SHUT_WR);
+      linger->shut = TRUE;
+      owl_poller_set_events (linger->poller, linger->watch, OWL_POLL_IN);
+    }
+
+  if (events & OWL_POLL_IN)
+    {
+      ssize_t n = recv (linger->fd, scratch, sizeof scratch, 0);
+
+      if (n > 0)
+        linger->discarded += n;
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+          linger->discarded > OWL_WS_LINGER_BYTES)
+        linger_end (linger);
+    }
+}
+
+static void
+ws_linger (OwlTransportWs *self)
+{
+  WsLinger *linger = g_new0 (WsLinger, 1);
+
+  linger->fd = self->fd;
+  linger->poller = owl_poller_ref_for_context (self->context);
+  linger->queue = self->queue;
+  g_queue_init (&self->queue);
+  self->queued = 0;
+  self->fd = -1;
+
+  linger->timeout = g_timeout_source_new (OWL_WS_LINGER_MS);
+  g_source_set_callback (linger->timeout, linger_timeout_cb, linger, NULL);
+  g_source_attach (linger->timeout, self->context);
+  linger->watch = owl_poller_add (linger->poller, linger->fd,
+                                  OWL_POLL_IN | (linger->queue.length > 0 ? OWL_POLL_OUT : 0),
+                                  on_linger_ready, linger);
+  on_linger_ready (linger, 0);
+}
+
+static void
+ws_release_socket (OwlTransportWs *self,
+                   gboolean        linger)
 {
   if (self->watch != NULL)
     {
       owl_poller_remove (self->poller, self->watch);
       self->watch = NULL;
     }
+  if (self->fd >= 0 && (linger || self->queue.length > 0))
+    ws_linger (self);
   if (self->fd >= 0)
     {
       /* shutdown() ends the TCP connection even if another descriptor of
@@ -412,23 +533,25 @@ ws_release_socket (OwlTransportWs *self)
     }
   g_queue_clear_full (&self->queue, ws_chunk_free);
   self->queued = 0;
-  g_clear_pointer (&self->reader, owl_frame_reader_free);
-  g_clear_pointer (&self->deflate, owl_deflate_free);
 }
 
-/* The connection is over: flush what we can (the close frame), close the
- * socket, and report `closed` from the main loop, never from inside a call. */
+/* The connection is over: flush what we can (the close frame), hand the
+ * socket to a linger when the peer may still send or something is queued,
+ * and report `closed` from the main loop, never from inside a call. The
+ * frame reader lives on until the transport is freed: this may run from
+ * inside one of its callbacks. */
 static void
 ws_finish (OwlTransportWs *self,
            guint16         code,
-           const char     *reason)
+           const char     *reason,
+           gboolean        drain_input)
 {
   if (self->state == WS_DONE)
     return;
   self->state = WS_DONE;
 
   ws_flush (self);
-  ws_release_socket (self);
+  ws_release_socket (self, drain_input);
 
   self->closed_due = TRUE;
   self->closed_code = code;
@@ -438,9 +561,7 @@ ws_finish (OwlTransportWs *self,
     {
       self->closed_idle = g_idle_source_new ();
       g_source_set_callback (self->closed_idle, closed_idle_cb, self, NULL);
-      g_source_attach (self->closed_idle, g_main_context_get_thread_default ()
-                                          ? g_main_context_get_thread_default ()
-                                          : g_main_context_default ());
+      g_source_attach (self->closed_idle, self->context);
     }
 }
 
@@ -494,10 +615,10 @@ on_frame_close (gpointer    user_data,
         ws_send_control (self, OWL_FRAME_CLOSE, NULL, 0);
       else
         ws_send_close (self, code, NULL);
-      ws_finish (self, code, reason);
+      ws_finish (self, code, reason, FALSE);
     }
   else if (self->state == WS_CLOSE_SENT)
-    ws_finish (self, self->close_code, self->close_reason);
+    ws_finish (self, self->close_code, self->close_reason, FALSE);
 }
 
 static const OwlFrameCallbacks frame_callbacks = {
@@ -537,7 +658,7 @@ ws_feed (OwlTransportWs *self,
       if (self->state == WS_OPEN || self->state == WS_CLOSE_SENT)
         {
           ws_send_close (self, code, reason);
-          ws_finish (self, code, reason);
+          ws_finish (self, code, reason, TRUE);
         }
     }
 }
@@ -556,7 +677,7 @@ ws_read (OwlTransportWs *self)
     ws_feed (self, buf, n);
   else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
     ws_finish (self, self->state == WS_CLOSE_SENT ? self->close_code : 1006,
-               self->state == WS_CLOSE_SENT ? self->close_reason : "");
+               self->state == WS_CLOSE_SENT ? self->close_reason : "", FALSE);
 }
 
 static void ws_really_free (OwlTransportWs *self);
@@ -572,7 +693,7 @@ on_socket_ready (gpointer user_data,
   if ((events & OWL_POLL_OUT) && self->state != WS_DONE)
     {
       if (!ws_flush (self))
-        ws_finish (self, self->state == WS_CLOSE_SENT ? self->close_code : 1006, "");
+        ws_finish (self, self->state == WS_CLOSE_SENT ? self->close_code : 1006, "", FALSE);
       else if (self->queued == 0 && self->pushed_back && !self->freed)
         {
           self->pushed_back = FALSE;
@@ -620,8 +741,11 @@ ws_really_free (OwlTransportWs *self)
       ws_send_close (self, 1001, "Going away");
       ws_flush (self);
     }
-  ws_release_socket (self);
+  ws_release_socket (self, FALSE);
+  g_clear_pointer (&self->reader, owl_frame_reader_free);
+  g_clear_pointer (&self->deflate, owl_deflate_free);
   owl_poller_unref (self->poller);
+  g_main_context_unref (self->context);
   g_free (self->close_reason);
   g_free (self->closed_reason);
   g_free (self);
@@ -671,7 +795,7 @@ ws_abort (OwlTransport *transport)
 
   g_queue_clear_full (&self->queue, ws_chunk_free);
   self->queued = 0;
-  ws_finish (self, 1006, "");
+  ws_finish (self, 1006, "", FALSE);
 }
 
 static gsize
@@ -686,6 +810,10 @@ ws_get_dropped (OwlTransport *transport)
   return ((OwlTransportWs *) transport)->dropped;
 }
 
+/* The tick comes once a second, give or take a few milliseconds: without
+ * slack, a deadline met by a tick that came early waits a whole second. */
+#define OWL_WS_TICK_SLACK (50 * 1000)
+
 static void
 ws_tick (OwlTransport *transport,
          gint64        now)
@@ -693,11 +821,13 @@ ws_tick (OwlTransport *transport,
   OwlTransportWs *self = (OwlTransportWs *) transport;
   const OwlTransportLimits *limits = &self->limits;
 
+  now += OWL_WS_TICK_SLACK;
+
   switch (self->state)
     {
     case WS_CLOSE_SENT:
       if (now >= self->close_deadline)
-        ws_finish (self, self->close_code, self->close_reason);
+        ws_finish (self, self->close_code, self->close_reason, FALSE);
       break;
 
     case WS_OPEN:
@@ -806,9 +936,8 @@ owl_transport_new_ws (GIOStream                   *stream,
   config.deflate = self->deflate;
   self->reader = owl_frame_reader_new (&config, &frame_callbacks, self);
 
-  self->poller = owl_poller_ref_for_context (g_main_context_get_thread_default ()
-                                             ? g_main_context_get_thread_default ()
-                                             : g_main_context_default ());
+  self->context = g_main_context_ref_thread_default ();
+  self->poller = owl_poller_ref_for_context (self->context);
 
   /* libsoup may have read past the request: what it buffered comes first.
    * Messages found here wait in the connection until its handler returns. */
@@ -825,9 +954,10 @@ owl_transport_new_ws (GIOStream                   *stream,
   self->busy--;
 
   /* The original descriptor may live on in libsoup's connection objects;
-   * closing it here keeps one descriptor per connection and lets our close
-   * end the TCP connection. */
-  g_socket_close (socket, NULL);
+   * closing the stream here keeps one descriptor per connection, lets our
+   * close end the TCP connection, and lets libsoup's objects go (a stream
+   * dropped without a close keeps its GSocket alive). */
+  g_io_stream_close (stream, NULL, NULL);
 
   if (self->state != WS_DONE)
     self->watch = owl_poller_add (self->poller, self->fd, OWL_POLL_IN | (self->queued ? OWL_POLL_OUT : 0),
@@ -836,7 +966,7 @@ owl_transport_new_ws (GIOStream                   *stream,
     {
       self->closed_idle = g_idle_source_new ();
       g_source_set_callback (self->closed_idle, closed_idle_cb, self, NULL);
-      g_source_attach (self->closed_idle, NULL);
+      g_source_attach (self->closed_idle, self->context);
     }
 
   return &self->parent;
