@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 void
 owl_test_init (int    *argc,
@@ -621,6 +622,455 @@ owl_test_raw_upgrade (guint16     port,
   g_string_free (rr.head, TRUE);
   *status_out = status;
   return G_IO_STREAM (g_steal_pointer (&connection));
+}
+
+/* Raw WebSocket client */
+
+#define RAW_CHUNK (64 * 1024)
+
+struct _OwlTestRaw
+{
+  GSocketConnection *connection;
+  GInputStream      *input;
+  GOutputStream     *output;
+  GByteArray        *buffer;     /* read, not yet parsed */
+  guint8            *chunk;      /* one read's worth */
+  char              *response;
+  gboolean           eof;
+};
+
+typedef struct
+{
+  gssize    n;
+  gboolean  ok;
+  GError   *error;
+  gboolean  done;
+} RawIo;
+
+static void
+raw_write_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  RawIo *io = user_data;
+
+  io->ok = g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &io->error);
+  io->done = TRUE;
+}
+
+gboolean
+owl_test_raw_write (OwlTestRaw  *raw,
+                    const void  *data,
+                    gsize        len,
+                    GError     **error)
+{
+  RawIo io = { 0, FALSE, NULL, FALSE };
+
+  g_output_stream_write_all_async (raw->output, data, len, G_PRIORITY_DEFAULT, NULL,
+                                   raw_write_cb, &io);
+  OWL_TEST_WAIT_FOR (io.done);
+  if (!io.ok)
+    {
+      g_test_message ("raw client: write failed: %s", io.error ? io.error->message : "?");
+      g_propagate_error (error, io.error);
+    }
+  return io.ok;
+}
+
+OwlTestRaw *
+owl_test_raw_connect_full (guint16     port,
+                           const char *path,
+                           const char *extra_headers,
+                           int         rcvbuf,
+                           guint      *status_out)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *request = NULL;
+  RawRead rr = { NULL, NULL, 0, NULL, FALSE };
+  OwlTestRaw *raw;
+  guint status = 0;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  if (rcvbuf > 0)
+    {
+      /* Before connect, so the window the client announces is small too. */
+      g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, rcvbuf, &error);
+      g_assert_no_error (error);
+    }
+  address = g_inet_socket_address_new_from_string ("127.0.0.1", port);
+  /* The kernel completes the TCP handshake from the listen backlog. */
+  g_socket_connect (socket, address, NULL, &error);
+  g_assert_no_error (error);
+
+  raw = g_new0 (OwlTestRaw, 1);
+  raw->connection = g_socket_connection_factory_create_connection (socket);
+  raw->input = g_io_stream_get_input_stream (G_IO_STREAM (raw->connection));
+  raw->output = g_io_stream_get_output_stream (G_IO_STREAM (raw->connection));
+  raw->buffer = g_byte_array_new ();
+  raw->chunk = g_malloc (RAW_CHUNK);
+
+  request = g_strdup_printf ("GET %s HTTP/1.1\r\n"
+                             "Host: 127.0.0.1:%u\r\n"
+                             "Upgrade: websocket\r\n"
+                             "Connection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             "Sec-WebSocket-Version: 13\r\n"
+                             "%s"
+                             "\r\n", path, port, extra_headers ? extra_headers : "");
+  owl_test_raw_write (raw, request, strlen (request), &error);
+  g_assert_no_error (error);
+
+  rr.input = raw->input;
+  rr.head = g_string_new (NULL);
+  raw_read_next (&rr);
+  OWL_TEST_WAIT_FOR (rr.done);
+  g_assert_no_error (rr.error);
+  if (sscanf (rr.head->str, "HTTP/1.1 %u", &status) != 1)
+    status = 0;
+  raw->response = g_string_free (rr.head, FALSE);
+  if (status_out != NULL)
+    *status_out = status;
+  return raw;
+}
+
+OwlTestRaw *
+owl_test_raw_connect (guint16     port,
+                      const char *path)
+{
+  guint status = 0;
+  OwlTestRaw *raw = owl_test_raw_connect_full (port, path, NULL, 0, &status);
+
+  g_assert_cmpuint (status, ==, 101);
+  return raw;
+}
+
+void
+owl_test_raw_free (OwlTestRaw *raw)
+{
+  if (raw == NULL)
+    return;
+  g_io_stream_close (G_IO_STREAM (raw->connection), NULL, NULL);
+  g_object_unref (raw->connection);
+  g_byte_array_unref (raw->buffer);
+  g_free (raw->chunk);
+  g_free (raw->response);
+  g_free (raw);
+}
+
+const char *
+owl_test_raw_get_response (OwlTestRaw *raw)
+{
+  return raw->response;
+}
+
+GSocket *
+owl_test_raw_get_socket (OwlTestRaw *raw)
+{
+  return g_socket_connection_get_socket (raw->connection);
+}
+
+gboolean
+owl_test_raw_is_eof (OwlTestRaw *raw)
+{
+  return raw->eof;
+}
+
+GBytes *
+owl_test_frame_build (guint8      first_byte,
+                      gboolean    mask,
+                      const void *payload,
+                      gsize       len)
+{
+  static const guint8 key[4] = { 0x37, 0xfa, 0x21, 0x3d };
+  guint8 header[14];
+  gsize n = 0;
+  guint8 *frame;
+
+  header[n++] = first_byte;
+  if (len < 126)
+    header[n++] = (mask ? 0x80 : 0) | (guint8) len;
+  else if (len <= 0xffff)
+    {
+      header[n++] = (mask ? 0x80 : 0) | 126;
+      header[n++] = (guint8) (len >> 8);
+      header[n++] = (guint8) len;
+    }
+  else
+    {
+      header[n++] = (mask ? 0x80 : 0) | 127;
+      for (guint i = 0; i < 8; i++)
+        header[n++] = (guint8) ((guint64) len >> (56 - 8 * i));
+    }
+  if (mask)
+    {
+      memcpy (header + n, key, 4);
+      n += 4;
+    }
+
+  frame = g_malloc (n + len);
+  memcpy (frame, header, n);
+  if (len > 0)
+    memcpy (frame + n, payload, len);
+  if (mask)
+    for (gsize i = 0; i < len; i++)
+      frame[n + i] ^= key[i & 3];
+  return g_bytes_new_take (frame, n + len);
+}
+
+gboolean
+owl_test_raw_send_frame (OwlTestRaw *raw,
+                         guint8      first_byte,
+                         gboolean    mask,
+                         const void *payload,
+                         gsize       len)
+{
+  g_autoptr(GBytes) frame = owl_test_frame_build (first_byte, mask, payload, len);
+  gsize size;
+  const void *data = g_bytes_get_data (frame, &size);
+
+  return owl_test_raw_write (raw, data, size, NULL);
+}
+
+gboolean
+owl_test_raw_send_text (OwlTestRaw *raw,
+                        const char *text)
+{
+  return owl_test_raw_send_frame (raw, 0x81, TRUE, text, strlen (text));
+}
+
+gboolean
+owl_test_raw_send_close (OwlTestRaw *raw,
+                         guint16     code,
+                         const char *reason)
+{
+  guint8 payload[125];
+  gsize len = 0;
+
+  if (code != 0)
+    {
+      gsize reason_len = reason ? strlen (reason) : 0;
+
+      g_assert_cmpuint (reason_len, <=, 123);
+      payload[0] = (guint8) (code >> 8);
+      payload[1] = (guint8) code;
+      if (reason_len > 0)
+        memcpy (payload + 2, reason, reason_len);
+      len = 2 + reason_len;
+    }
+  return owl_test_raw_send_frame (raw, 0x88, TRUE, payload, len);
+}
+
+static void
+raw_read_some_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  RawIo *io = user_data;
+
+  io->n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &io->error);
+  io->done = TRUE;
+}
+
+/* One read into the buffer. FALSE at EOF or on an error (a reset). */
+static gboolean
+raw_fill (OwlTestRaw *raw,
+          guint       timeout_ms,
+          const char *file,
+          int         line)
+{
+  RawIo io = { 0, FALSE, NULL, FALSE };
+
+  if (raw->eof)
+    return FALSE;
+  g_input_stream_read_async (raw->input, raw->chunk, RAW_CHUNK, G_PRIORITY_DEFAULT, NULL,
+                             raw_read_some_cb, &io);
+  OWL_TEST_WAIT_FOR_AT (io.done, timeout_ms, file, line);
+  if (io.n <= 0)
+    {
+      if (io.error != NULL)
+        g_test_message ("raw client: read failed: %s", io.error->message);
+      g_clear_error (&io.error);
+      raw->eof = TRUE;
+      return FALSE;
+    }
+  g_byte_array_append (raw->buffer, raw->chunk, (guint) io.n);
+  return TRUE;
+}
+
+/* A whole frame from the buffer, or NULL if it is not all there yet. */
+static OwlTestFrame *
+raw_parse (OwlTestRaw *raw)
+{
+  const guint8 *d = raw->buffer->data;
+  gsize have = raw->buffer->len;
+  gsize header_len;
+  guint len7;
+  guint64 len;
+  OwlTestFrame *frame;
+  guint8 *payload;
+
+  if (have < 2)
+    return NULL;
+  len7 = d[1] & 0x7f;
+  header_len = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((d[1] & 0x80) ? 4 : 0);
+  if (have < header_len)
+    return NULL;
+  if (len7 == 126)
+    len = ((guint64) d[2] << 8) | d[3];
+  else if (len7 == 127)
+    {
+      len = 0;
+      for (guint i = 2; i < 10; i++)
+        len = (len << 8) | d[i];
+    }
+  else
+    len = len7;
+  if (have - header_len < len)
+    return NULL;
+
+  frame = g_new0 (OwlTestFrame, 1);
+  frame->fin = (d[0] & 0x80) != 0;
+  frame->rsv = d[0] & 0x70;
+  frame->opcode = d[0] & 0x0f;
+  frame->masked = (d[1] & 0x80) != 0;
+  payload = g_memdup2 (d + header_len, (gsize) len);
+  if (frame->masked)
+    {
+      const guint8 *key = d + header_len - 4;
+
+      for (gsize i = 0; i < len; i++)
+        payload[i] ^= key[i & 3];
+    }
+  frame->payload = g_bytes_new_take (payload, (gsize) len);
+  g_byte_array_remove_range (raw->buffer, 0, (guint) (header_len + len));
+  return frame;
+}
+
+OwlTestFrame *
+owl_test_raw_read_frame_at (OwlTestRaw *raw,
+                            const char *file,
+                            int         line)
+{
+  for (;;)
+    {
+      OwlTestFrame *frame = raw_parse (raw);
+
+      if (frame != NULL)
+        return frame;
+      if (!raw_fill (raw, OWL_TEST_TIMEOUT_MS, file, line))
+        {
+          if (raw->buffer->len > 0)
+            g_test_message ("raw client: %u bytes of an incomplete frame at the end",
+                            raw->buffer->len);
+          return NULL;
+        }
+    }
+}
+
+void
+owl_test_frame_free (OwlTestFrame *frame)
+{
+  if (frame == NULL)
+    return;
+  g_bytes_unref (frame->payload);
+  g_free (frame);
+}
+
+gint
+owl_test_raw_read_close_at (OwlTestRaw  *raw,
+                            char       **reason_out,
+                            guint       *n_pings,
+                            const char  *file,
+                            int          line)
+{
+  for (;;)
+    {
+      g_autoptr(OwlTestFrame) frame = owl_test_raw_read_frame_at (raw, file, line);
+      gsize len;
+      const guint8 *data;
+
+      if (frame == NULL)
+        return -1;
+      data = g_bytes_get_data (frame->payload, &len);
+      if (frame->opcode == 0x9)
+        {
+          if (n_pings != NULL)
+            (*n_pings)++;
+          continue;
+        }
+      if (frame->opcode != 0x8)
+        {
+          g_test_message ("raw client: skipped a frame of opcode %u, %" G_GSIZE_FORMAT " bytes",
+                          frame->opcode, len);
+          continue;
+        }
+      if (reason_out != NULL)
+        *reason_out = len > 2 ? g_strndup ((const char *) data + 2, len - 2) : g_strdup ("");
+      if (len < 2)
+        return 1005;
+      return (data[0] << 8) | data[1];
+    }
+}
+
+gboolean
+owl_test_raw_wait_eof_at (OwlTestRaw *raw,
+                          const char *file,
+                          int         line)
+{
+  gint64 deadline = g_get_monotonic_time () + OWL_TEST_TIMEOUT_MS * (gint64) 1000;
+
+  while (raw_fill (raw, OWL_TEST_TIMEOUT_MS, file, line))
+    {
+      g_byte_array_set_size (raw->buffer, 0);
+      if (g_get_monotonic_time () > deadline)
+        owl_test_watchdog_fail ("the server to end the TCP connection", file, line);
+    }
+  g_byte_array_set_size (raw->buffer, 0);
+  return raw->eof;
+}
+
+/* Memory */
+
+gsize
+owl_test_get_rss_kib (const char *field)
+{
+  g_autofree char *status = NULL;
+  g_autofree char *key = g_strdup_printf ("\n%s:", field);
+  const char *p;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  p = strstr (status, key);
+  g_assert_nonnull (p);
+  return (gsize) g_ascii_strtoull (p + strlen (key), NULL, 10);
+}
+
+gboolean
+owl_test_reset_peak_rss (void)
+{
+  /* "5" resets the peak RSS (VmHWM) to the current RSS; Linux 4.0 on.
+   * Written in place: g_file_set_contents() would rename over it. */
+  FILE *f = fopen ("/proc/self/clear_refs", "w");
+  gboolean ok;
+
+  if (f == NULL)
+    return FALSE;
+  ok = fputs ("5", f) >= 0;
+  return fclose (f) == 0 && ok;
+}
+
+/* Periods */
+
+void
+owl_test_run_for (guint ms)
+{
+  OwlTestWatchdog *timer = owl_test_watchdog_new (ms);
+
+  while (!owl_test_watchdog_fired (timer))
+    g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
+  owl_test_watchdog_free (timer);
 }
 
 /* JSON */

@@ -210,4 +210,102 @@ void            owl_test_assert_error_frame  (JsonNode        *node,
                                               const char      *code,
                                               const char      *payload_prefix);
 
+/* Raw WebSocket client: the handshake by hand, then frames built and read
+ * byte by byte, for what a well-behaved client never sends. Every wait runs
+ * the thread-default main context (where the service lives) under a
+ * watchdog. */
+typedef struct _OwlTestRaw OwlTestRaw;
+
+typedef struct
+{
+  gboolean  fin;
+  guint8    rsv;        /* the RSV bits as they sit in the first byte: 0x70 mask */
+  guint8    opcode;
+  gboolean  masked;
+  GBytes   *payload;
+} OwlTestFrame;
+
+/* Connects to 127.0.0.1:@port and sends the upgrade request for @path with
+ * @extra_headers (each line ending in "\r\n"; may be NULL) appended.
+ * @rcvbuf > 0 sets SO_RCVBUF on the socket before it connects. The response
+ * head is read up to its blank line and no further; status_out gets its
+ * status. Returns NULL only if connecting failed (which fails the test). */
+OwlTestRaw     *owl_test_raw_connect_full    (guint16          port,
+                                              const char      *path,
+                                              const char      *extra_headers,
+                                              int              rcvbuf,
+                                              guint           *status_out);
+/* The same, asserting a 101. */
+OwlTestRaw     *owl_test_raw_connect         (guint16          port,
+                                              const char      *path);
+void            owl_test_raw_free            (OwlTestRaw      *raw);
+/* The HTTP response head of the handshake, "\r\n\r\n" included. */
+const char     *owl_test_raw_get_response    (OwlTestRaw      *raw);
+GSocket        *owl_test_raw_get_socket      (OwlTestRaw      *raw);
+
+/* A whole frame: @first_byte is FIN | RSV | opcode as on the wire, the
+ * length uses the shortest encoding, and @mask TRUE masks the payload with
+ * a fixed key, as a client must. */
+GBytes         *owl_test_frame_build         (guint8           first_byte,
+                                              gboolean         mask,
+                                              const void      *payload,
+                                              gsize            len);
+/* Writes everything (the main context runs meanwhile). FALSE, with @error
+ * set, when the peer is gone; the watchdog fails the test if the write
+ * stalls. */
+gboolean        owl_test_raw_write           (OwlTestRaw      *raw,
+                                              const void      *data,
+                                              gsize            len,
+                                              GError         **error);
+gboolean        owl_test_raw_send_frame      (OwlTestRaw      *raw,
+                                              guint8           first_byte,
+                                              gboolean         mask,
+                                              const void      *payload,
+                                              gsize            len);
+/* Masked text frame with FIN. */
+gboolean        owl_test_raw_send_text       (OwlTestRaw      *raw,
+                                              const char      *text);
+/* Masked close frame with @code and @reason (code 0: empty payload). */
+gboolean        owl_test_raw_send_close      (OwlTestRaw      *raw,
+                                              guint16          code,
+                                              const char      *reason);
+
+/* The next frame the server sent, or NULL when the connection ended first
+ * (EOF or a reset; owl_test_raw_is_eof() tells which is which no more). */
+OwlTestFrame   *owl_test_raw_read_frame_at   (OwlTestRaw      *raw,
+                                              const char      *file,
+                                              int              line);
+#define owl_test_raw_read_frame(raw) \
+  owl_test_raw_read_frame_at (raw, __FILE__, __LINE__)
+void            owl_test_frame_free          (OwlTestFrame    *frame);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlTestFrame, owl_test_frame_free)
+/* Reads until a close frame: its code (1005 for an empty one), its reason
+ * in reason_out (may be NULL), every ping seen counted in n_pings (may be
+ * NULL; pings are not answered). -1: the connection ended without one. */
+gint            owl_test_raw_read_close_at   (OwlTestRaw      *raw,
+                                              char           **reason_out,
+                                              guint           *n_pings,
+                                              const char      *file,
+                                              int              line);
+#define owl_test_raw_read_close(raw, reason_out, n_pings) \
+  owl_test_raw_read_close_at (raw, reason_out, n_pings, __FILE__, __LINE__)
+/* TRUE once the server ended the TCP connection: a read returned 0 bytes
+ * or failed (reset). Reads and drops anything that still arrives. */
+gboolean        owl_test_raw_wait_eof_at     (OwlTestRaw      *raw,
+                                              const char      *file,
+                                              int              line);
+#define owl_test_raw_wait_eof(raw) \
+  owl_test_raw_wait_eof_at (raw, __FILE__, __LINE__)
+gboolean        owl_test_raw_is_eof          (OwlTestRaw      *raw);
+
+/* Memory of this process from /proc/self/status, in KiB: "VmRSS" or
+ * "VmHWM" (the peak). owl_test_reset_peak_rss() restarts VmHWM from the
+ * current RSS (FALSE where the kernel does not allow it). */
+gsize           owl_test_get_rss_kib         (const char      *field);
+gboolean        owl_test_reset_peak_rss      (void);
+
+/* Runs the main context for @ms milliseconds: for asserting that something
+ * does NOT happen over a period, never for waiting on something. */
+void            owl_test_run_for             (guint            ms);
+
 G_END_DECLS

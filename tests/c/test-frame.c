@@ -1029,6 +1029,102 @@ test_frame_buffered (void)
   g_string_free (run.log, TRUE);
 }
 
+/* A transport may drop the connection, freeing the reader and its deflate
+ * object, from inside any callback; nothing is delivered after that. */
+typedef struct
+{
+  OwlFrameReader *reader;
+  OwlDeflate     *deflate;
+  GString        *log;
+} Dropper;
+
+static void
+dropper_free (Dropper *d)
+{
+  g_clear_pointer (&d->reader, owl_frame_reader_free);
+  g_clear_pointer (&d->deflate, owl_deflate_free);
+}
+
+static void
+drop_on_message (gpointer      user_data,
+                 gboolean      binary,
+                 const guint8 *data,
+                 gsize         len)
+{
+  Dropper *d = user_data;
+
+  g_string_append_len (d->log, (const char *) data, len);
+  g_string_append_c (d->log, ';');
+  if (len == 4 && memcmp (data, "stop", 4) == 0)
+    dropper_free (d);
+}
+
+static void
+drop_on_ping (gpointer      user_data,
+              const guint8 *data,
+              gsize         len)
+{
+  Dropper *d = user_data;
+
+  g_string_append (d->log, "ping;");
+  dropper_free (d);
+}
+
+static void
+drop_on_close (gpointer    user_data,
+               guint16     code,
+               const char *reason)
+{
+  Dropper *d = user_data;
+
+  g_string_append_printf (d->log, "close %u;", code);
+  dropper_free (d);
+}
+
+static void
+test_frame_free_in_callback (void)
+{
+  const OwlFrameCallbacks callbacks = { drop_on_message, drop_on_ping, NULL, drop_on_close };
+  OwlDeflateParams params = { FALSE, FALSE, 15, 15 };
+
+  for (guint variant = 0; variant < 3; variant++)
+    {
+      g_autoptr(GByteArray) wire = g_byte_array_new ();
+      OwlDeflate *client = owl_deflate_new (&params, FALSE);
+      OwlFrameReaderConfig rc = { TRUE, 0, NULL };
+      Dropper d = { NULL, owl_deflate_new (&params, TRUE), g_string_new (NULL) };
+      static const char *expected[] = { "a;stop;", "a;ping;", "a;close 1000;" };
+      GBytes *packed;
+
+      rc.deflate = d.deflate;
+      d.reader = owl_frame_reader_new (&rc, &callbacks, &d);
+
+      put_text (wire, "a");
+      if (variant == 0)
+        {
+          packed = owl_deflate_compress (client, (const guint8 *) "stop", 4);
+          put_frame (wire, OWL_FRAME_TEXT, TRUE, TRUE, g_bytes_get_data (packed, NULL), g_bytes_get_size (packed));
+          g_bytes_unref (packed);
+        }
+      else if (variant == 1)
+        put_frame (wire, OWL_FRAME_PING, TRUE, FALSE, "", 0);
+      else
+        put_close (wire, 1000, "");
+      /* Never delivered: the reader is gone. */
+      packed = owl_deflate_compress (client, (const guint8 *) "later", 5);
+      put_frame (wire, OWL_FRAME_TEXT, TRUE, TRUE, g_bytes_get_data (packed, NULL), g_bytes_get_size (packed));
+      g_bytes_unref (packed);
+      put_text (wire, "b");
+
+      g_assert_true (owl_frame_reader_feed (d.reader, wire->data, wire->len, NULL, NULL));
+      g_assert_null (d.reader);
+      g_assert_cmpstr (d.log->str, ==, expected[variant]);
+
+      g_string_free (d.log, TRUE);
+      owl_deflate_free (client);
+    }
+}
+
 static void
 on_count (gpointer      user_data,
           gboolean      binary,
@@ -1580,6 +1676,7 @@ main (int   argc,
   g_test_add_func ("/owl/frame/lengths-bad", test_frame_lengths_bad);
   g_test_add_func ("/owl/frame/limit", test_frame_limit);
   g_test_add_func ("/owl/frame/buffered", test_frame_buffered);
+  g_test_add_func ("/owl/frame/free-in-callback", test_frame_free_in_callback);
   if (g_test_perf ())
     g_test_add_func ("/owl/frame/perf", test_frame_perf);
   g_test_add_func ("/owl/deflate/negotiate", test_deflate_negotiate);
