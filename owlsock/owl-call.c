@@ -104,6 +104,8 @@ owl_call_new (OwlConnection *connection,
  * owl_call_get_id:
  * @self: a call
  *
+ * Gets the id the client gave the call; the answer carries it back.
+ *
  * Returns: the id the client gave the call
  *
  * Since: 0.1
@@ -119,6 +121,8 @@ owl_call_get_id (OwlCall *self)
 /**
  * owl_call_get_method:
  * @self: a call
+ *
+ * Gets the name of the method the client calls.
  *
  * Returns: (nullable): the method name; %NULL for a `request`
  *
@@ -155,6 +159,8 @@ owl_call_get_params (OwlCall *self)
  * owl_call_get_connection:
  * @self: a call
  *
+ * Gets the connection the call arrived on.
+ *
  * Returns: (transfer none) (nullable): the connection the call came on
  *
  * Since: 0.1
@@ -170,6 +176,8 @@ owl_call_get_connection (OwlCall *self)
 /**
  * owl_call_is_request:
  * @self: a call
+ *
+ * Tells a `request` from a `call`.
  *
  * Returns: %TRUE for a `request` (answered by a `response`), %FALSE for a
  *   `call` (answered by a `result`)
@@ -187,6 +195,8 @@ owl_call_is_request (OwlCall *self)
 /**
  * owl_call_is_answered:
  * @self: a call
+ *
+ * Tells whether the call has been answered, by a handler or by owlsock.
  *
  * Returns: whether the call has been answered
  *

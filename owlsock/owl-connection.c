@@ -1004,7 +1004,7 @@ dispatch_call (OwlConnection *self,
 
   if (!is_request)
     {
-      method = json_object_get_string_member_with_default (object, "method", NULL);
+      method = owl_json_object_get_string (object, "method");
       if (method == NULL || method[0] == '\0')
         {
           send_error_frame (self, id_node, OWL_ERROR_MALFORMED, "A call needs a method");
@@ -1092,7 +1092,7 @@ dispatch_object (OwlConnection *self,
       break;
     case OWL_ENVELOPE_EVENT:
       {
-        const char *event = json_object_get_string_member_with_default (object, "event", NULL);
+        const char *event = owl_json_object_get_string (object, "event");
 
         if (event == NULL)
           send_error_frame (self, NULL, OWL_ERROR_MALFORMED, "An event needs a name");
@@ -1357,6 +1357,8 @@ owl_connection_tick (OwlConnection *self,
  * owl_connection_get_buffered_amount:
  * @self: a connection
  *
+ * Gets how many outgoing bytes wait for the client to read them.
+ *
  * Returns: the outgoing bytes queued for the client; see
  *   [property@Owlsock.Connection:buffered-amount]
  *
@@ -1373,6 +1375,8 @@ owl_connection_get_buffered_amount (OwlConnection *self)
 /**
  * owl_connection_get_dropped_messages:
  * @self: a connection
+ *
+ * Gets how many messages were dropped because the client read too slowly.
  *
  * Returns: how many messages were dropped under backpressure
  *
@@ -1438,6 +1442,8 @@ owl_connection_get_n_early (OwlConnection *self)
  * owl_connection_get_id:
  * @self: a connection
  *
+ * Gets the connection's id, unique across processes.
+ *
  * Returns: the connection's unique id
  *
  * Since: 0.1
@@ -1453,6 +1459,8 @@ owl_connection_get_id (OwlConnection *self)
 /**
  * owl_connection_get_request:
  * @self: a connection
+ *
+ * Gets the upgrade request that opened the connection.
  *
  * Returns: (transfer none): the upgrade request
  *
@@ -1470,6 +1478,8 @@ owl_connection_get_request (OwlConnection *self)
  * owl_connection_get_module:
  * @self: a connection
  *
+ * Gets the module that accepted the connection.
+ *
  * Returns: (transfer none): the module that accepted the connection
  *
  * Since: 0.1
@@ -1485,6 +1495,8 @@ owl_connection_get_module (OwlConnection *self)
 /**
  * owl_connection_get_state:
  * @self: a connection
+ *
+ * Gets where the connection is in its life.
  *
  * Returns: the state of the connection
  *
@@ -1502,6 +1514,8 @@ owl_connection_get_state (OwlConnection *self)
  * owl_connection_get_close_code:
  * @self: a connection
  *
+ * Gets the close code that [signal@Owlsock.Connection::closed] reported.
+ *
  * Returns: the close code once closed, else 0
  *
  * Since: 0.1
@@ -1517,6 +1531,8 @@ owl_connection_get_close_code (OwlConnection *self)
 /**
  * owl_connection_get_close_reason:
  * @self: a connection
+ *
+ * Gets the close reason that [signal@Owlsock.Connection::closed] reported.
  *
  * Returns: (nullable): the close reason once closed, else %NULL
  *
@@ -1588,6 +1604,8 @@ owl_connection_leave (OwlConnection *self,
  * @self: a connection
  * @room: a room name
  *
+ * Tells whether the connection is a member of @room.
+ *
  * Returns: whether the connection is in @room
  *
  * Since: 0.1
@@ -1605,6 +1623,8 @@ owl_connection_in_room (OwlConnection *self,
 /**
  * owl_connection_dup_rooms:
  * @self: a connection
+ *
+ * Lists the rooms the connection is a member of.
  *
  * Returns: (transfer full) (array zero-terminated=1): the rooms the
  *   connection is in

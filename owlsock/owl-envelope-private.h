@@ -26,6 +26,8 @@ typedef enum
 } OwlEnvelopeType;
 
 OwlEnvelopeType  owl_envelope_classify     (JsonObject  *object);
+const char      *owl_json_object_get_string (JsonObject *object,
+                                             const char *name);
 char            *owl_json_to_data          (JsonNode    *node,
                                             gsize       *len);
 char            *owl_envelope_error_frame  (JsonNode    *id,

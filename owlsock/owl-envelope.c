@@ -7,16 +7,28 @@
 
 #include "owl-envelope-private.h"
 
+/* The member's string, or NULL when it is missing or not a string: the
+ * client chose its type, and json-glib's getters complain loudly (fatally,
+ * under G_DEBUG=fatal-criticals) about the wrong one. */
+const char *
+owl_json_object_get_string (JsonObject *object,
+                            const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+
+  return json_node_get_string (node);
+}
+
 OwlEnvelopeType
 owl_envelope_classify (JsonObject *object)
 {
-  JsonNode *node = json_object_get_member (object, "type");
-  const char *type;
+  const char *type = owl_json_object_get_string (object, "type");
 
-  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
+  if (type == NULL)
     return OWL_ENVELOPE_APP;
-
-  type = json_node_get_string (node);
 
   switch (type[0])
     {
@@ -178,8 +190,8 @@ owl_envelope_error_frame_from_gerror (JsonNode     *id,
 GError *
 owl_envelope_parse_error (JsonObject *object)
 {
-  const char *code_str = json_object_get_string_member_with_default (object, "code", NULL);
-  const char *payload = json_object_get_string_member_with_default (object, "payload", NULL);
+  const char *code_str = owl_json_object_get_string (object, "code");
+  const char *payload = owl_json_object_get_string (object, "payload");
   const char *message = payload;
   OwlError code = OWL_ERROR_FAILED;
 

@@ -5,6 +5,15 @@
 
 #include "owl-error.h"
 
+/**
+ * owl_error_quark:
+ *
+ * The quark of the %OWL_ERROR domain.
+ *
+ * Returns: the error domain
+ *
+ * Since: 0.1
+ */
 G_DEFINE_QUARK (owl-error-quark, owl_error)
 
 typedef struct
@@ -59,7 +68,7 @@ owl_error_code_to_string (OwlError code)
  * @str: a code string such as `"timeout"`
  * @code: (out): where to store the code
  *
- * The reverse of [func@Owlsock.error_code_to_string].
+ * The reverse of [func@Owlsock.Error.code_to_string].
  *
  * Returns: %TRUE if @str names a known code
  *

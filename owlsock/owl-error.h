@@ -19,7 +19,7 @@ G_BEGIN_DECLS
  * OWL_ERROR:
  *
  * The error domain of owlsock. Errors in this domain carry an [enum@Owlsock.Error]
- * code; each code has a stable short string (see [func@Owlsock.error_code_to_string])
+ * code; each code has a stable short string (see [func@Owlsock.Error.code_to_string])
  * which is what reaches a client, never the internal message.
  *
  * Since: 0.1

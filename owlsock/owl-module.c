@@ -319,6 +319,8 @@ owl_module_new (const char *alias,
  * owl_module_get_alias:
  * @self: a module
  *
+ * Gets the module's route alias.
+ *
  * Returns: the route alias
  *
  * Since: 0.1
@@ -334,6 +336,8 @@ owl_module_get_alias (OwlModule *self)
 /**
  * owl_module_get_path:
  * @self: a module
+ *
+ * Gets the module's path pattern.
  *
  * Returns: the path pattern
  *

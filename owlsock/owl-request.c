@@ -91,6 +91,8 @@ owl_request_new (SoupServerMessage *msg,
  * owl_request_get_path:
  * @self: a request
  *
+ * Gets the path of the upgrade request.
+ *
  * Returns: the percent-decoded path of the request
  *
  * Since: 0.1
@@ -129,6 +131,8 @@ owl_request_get_param (OwlRequest *self,
  * owl_request_get_params:
  * @self: a request
  *
+ * Gets every route param of the module's pattern.
+ *
  * Returns: (transfer none) (element-type utf8 utf8): every route param by name
  *
  * Since: 0.1
@@ -147,6 +151,8 @@ owl_request_get_params (OwlRequest *self)
  * owl_request_get_query_param:
  * @self: a request
  * @name: a query parameter
+ *
+ * Gets one parameter of the query string.
  *
  * Returns: (nullable): the percent-decoded value of @name in the query
  *   string, or %NULL if it is absent
@@ -169,6 +175,8 @@ owl_request_get_query_param (OwlRequest *self,
  * owl_request_get_query:
  * @self: a request
  *
+ * Gets the whole query string, decoded.
+ *
  * Returns: (transfer none) (element-type utf8 utf8): the decoded query
  *
  * Since: 0.1
@@ -189,6 +197,8 @@ owl_request_get_query (OwlRequest *self)
  * @self: a request
  * @name: a header name, in any case
  *
+ * Gets a header of the upgrade request.
+ *
  * Returns: (nullable): the value of the header (several are joined with
  *   commas), or %NULL
  *
@@ -208,6 +218,8 @@ owl_request_get_header (OwlRequest *self,
  * owl_request_get_headers:
  * @self: a request
  *
+ * Gets the headers of the upgrade request.
+ *
  * Returns: (transfer none): the request headers
  *
  * Since: 0.1
@@ -224,6 +236,8 @@ owl_request_get_headers (OwlRequest *self)
  * owl_request_get_origin:
  * @self: a request
  *
+ * Gets the origin of a browser's request.
+ *
  * Returns: (nullable): the `Origin` header, sent by browsers, or %NULL
  *
  * Since: 0.1
@@ -239,6 +253,8 @@ owl_request_get_origin (OwlRequest *self)
 /**
  * owl_request_get_remote_address:
  * @self: a request
+ *
+ * Gets the address of the peer.
  *
  * Returns: (transfer none) (nullable): the address of the peer
  *
@@ -257,6 +273,8 @@ owl_request_get_remote_address (OwlRequest *self)
 /**
  * owl_request_get_remote_host:
  * @self: a request
+ *
+ * Gets the IP address of the peer as text.
  *
  * Returns: (nullable): the peer's IP address as a string, such as `"127.0.0.1"`
  *

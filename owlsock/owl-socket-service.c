@@ -393,6 +393,8 @@ owl_socket_service_new (const char *alias)
  * owl_socket_service_get_alias:
  * @self: a service
  *
+ * Gets the service's alias.
+ *
  * Returns: the service alias
  *
  * Since: 0.1
@@ -745,6 +747,8 @@ owl_socket_service_listen (OwlSocketService  *self,
  * owl_socket_service_get_port:
  * @self: a service
  *
+ * Gets the port the service listens on.
+ *
  * Returns: the port the service listens on, or 0
  *
  * Since: 0.1
@@ -794,6 +798,8 @@ owl_socket_service_attach (OwlSocketService  *self,
 /**
  * owl_socket_service_get_server:
  * @self: a service
+ *
+ * Gets the `SoupServer` the service serves in, its own or the application's.
  *
  * Returns: (transfer none) (nullable): the server the service runs in
  *
@@ -918,6 +924,8 @@ owl_socket_service_remove_module (OwlSocketService *self,
  * @self: a service
  * @alias: a module alias
  *
+ * Finds a module of the service by its alias.
+ *
  * Returns: (transfer none) (nullable): the module with @alias
  *
  * Since: 0.1
@@ -946,6 +954,8 @@ owl_socket_service_lookup_module (OwlSocketService *self,
  * owl_socket_service_get_n_connections:
  * @self: a service
  *
+ * Counts the open connections.
+ *
  * Returns: how many connections are open
  *
  * Since: 0.1
@@ -962,6 +972,8 @@ owl_socket_service_get_n_connections (OwlSocketService *self)
  * owl_socket_service_lookup_connection:
  * @self: a service
  * @id: a connection id
+ *
+ * Finds an open connection by its id.
  *
  * Returns: (transfer none) (nullable): the open connection with @id
  *
@@ -980,6 +992,8 @@ owl_socket_service_lookup_connection (OwlSocketService *self,
 /**
  * owl_socket_service_list_connections:
  * @self: a service
+ *
+ * Lists the open connections.
  *
  * Returns: (transfer container) (element-type OwlConnection): the open
  *   connections
@@ -1235,6 +1249,8 @@ owl_socket_service_broadcast_text (OwlSocketService *self,
  * @self: a service
  * @room: a room name
  *
+ * Lists the connections in @room.
+ *
  * Returns: (transfer container) (element-type OwlConnection): the
  *   connections in @room
  *
@@ -1256,6 +1272,8 @@ owl_socket_service_list_room_members (OwlSocketService *self,
 /**
  * owl_socket_service_dup_rooms:
  * @self: a service
+ *
+ * Lists the rooms that have members.
  *
  * Returns: (transfer full) (array zero-terminated=1): the rooms that have
  *   members
@@ -1361,6 +1379,8 @@ owl_socket_service_stop_async (OwlSocketService    *self,
  * @result: the result given to the callback
  * @error: return location for an error
  *
+ * Finishes [method@Owlsock.SocketService.stop_async].
+ *
  * Returns: %TRUE once the service stopped
  *
  * Since: 0.1
@@ -1379,6 +1399,8 @@ owl_socket_service_stop_finish (OwlSocketService  *self,
 /**
  * owl_socket_service_is_stopping:
  * @self: a service
+ *
+ * Tells whether a stop is under way.
  *
  * Returns: whether a stop is under way
  *

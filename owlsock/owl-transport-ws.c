@@ -31,6 +31,8 @@
  * or this much, so the peer reads our close frame instead of a reset. */
 #define OWL_WS_LINGER_MS     2000
 #define OWL_WS_LINGER_BYTES  (1024 * 1024)
+/* Frames up to this size are copied into the write-coalescing buffer. */
+#define OWL_WS_CORK_MAX      (16 * 1024)
 
 typedef enum
 {
@@ -69,6 +71,8 @@ typedef struct
 
   GQueue              queue;           /* WsChunk */
   gsize               queued;
+  GByteArray         *cork;            /* frames written during a dispatch */
+  gboolean            in_dirty;
   guint64             dropped;
   gboolean            pushed_back;     /* the queue was used since the last drain */
 
@@ -91,6 +95,63 @@ static void ws_send_close   (OwlTransportWs *self,
                              const char     *reason);
 
 /* Output -------------------------------------------------------------------- */
+
+/* Write coalescing. While a socket's input is being handled, every frame
+ * written to any connection is appended to that connection's cork buffer;
+ * when the handling ends, each corked connection gets one write. A pipelined
+ * client's 16 answers leave in one segment, and a subscriber gets all the
+ * broadcasts of one read of the publisher in one write, instead of a
+ * syscall (and, with TCP_NODELAY, a packet) per frame. */
+typedef struct
+{
+  guint      depth;
+  GPtrArray *dirty;   /* OwlTransportWs with a non-empty cork */
+} WsCork;
+
+static void
+ws_cork_free (gpointer data)
+{
+  WsCork *cork = data;
+
+  g_ptr_array_unref (cork->dirty);
+  g_free (cork);
+}
+
+static GPrivate cork_key = G_PRIVATE_INIT (ws_cork_free);
+
+static WsCork *
+ws_cork_get (void)
+{
+  WsCork *cork = g_private_get (&cork_key);
+
+  if (cork == NULL)
+    {
+      cork = g_new0 (WsCork, 1);
+      cork->dirty = g_ptr_array_new ();
+      g_private_set (&cork_key, cork);
+    }
+  return cork;
+}
+
+static void ws_uncork (OwlTransportWs *self);
+
+static void
+ws_cork_end (WsCork *cork)
+{
+  if (--cork->depth > 0)
+    return;
+
+  /* Flushing may end a connection, which may add nothing here: the depth
+   * is 0, so its writes go straight out. */
+  for (guint i = 0; i < cork->dirty->len; i++)
+    {
+      OwlTransportWs *self = g_ptr_array_index (cork->dirty, i);
+
+      self->in_dirty = FALSE;
+      ws_uncork (self);
+    }
+  g_ptr_array_set_size (cork->dirty, 0);
+}
 
 static void
 ws_chunk_free (gpointer data)
@@ -176,6 +237,43 @@ ws_flush (OwlTransportWs *self)
   return TRUE;
 }
 
+/* Sends what the cork holds, before anything written after it. */
+static void
+ws_uncork (OwlTransportWs *self)
+{
+  g_autoptr(GByteArray) buf = NULL;
+  gsize written = 0;
+
+  if (self->cork == NULL || self->cork->len == 0 || self->fd < 0)
+    return;
+  buf = g_steal_pointer (&self->cork);
+
+  if (self->queue.length == 0)
+    {
+      ssize_t n;
+
+      do
+        n = send (self->fd, buf->data, buf->len, MSG_NOSIGNAL);
+      while (n < 0 && errno == EINTR);
+
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        {
+          ws_finish (self, 1006, "", FALSE);
+          return;
+        }
+      written = n < 0 ? 0 : (gsize) n;
+      if (written == buf->len)
+        return;
+    }
+
+  {
+    g_autoptr(GBytes) rest = g_bytes_new (buf->data + written, buf->len - written);
+
+    ws_enqueue (self, rest, 0);
+  }
+  ws_update_events (self);
+}
+
 /* Writes a frame: header, then @payload (from @bytes when it is shared, else
  * from @data). Straight to the socket while nothing is queued; the rest is
  * queued without copying shared bytes. @control frames skip the limit. */
@@ -190,12 +288,14 @@ ws_write_frame (OwlTransportWs *self,
 {
   gsize total = header_len + len;
   gsize written = 0;
+  gsize corked = self->cork ? self->cork->len : 0;
+  WsCork *cork;
 
   if (self->state == WS_DONE)
     return;
 
   if (!control && self->limits.max_buffered > 0 &&
-      self->queued + total > self->limits.max_buffered && self->queued > 0)
+      self->queued + corked + total > self->limits.max_buffered && self->queued + corked > 0)
     {
       if (self->limits.full_policy == OWL_TRANSPORT_FULL_DROP)
         {
@@ -212,6 +312,7 @@ ws_write_frame (OwlTransportWs *self,
           self->queued -= g_bytes_get_size (chunk->bytes) - chunk->offset;
           ws_chunk_free (chunk);
         }
+      g_clear_pointer (&self->cork, g_byte_array_unref);
       ws_send_close (self, 1013, "Peer does not read");
       ws_finish (self, 1013, "Peer does not read", TRUE);
       return;
@@ -219,6 +320,24 @@ ws_write_frame (OwlTransportWs *self,
 
   if (bytes != NULL)
     data = g_bytes_get_data (bytes, NULL);
+
+  cork = ws_cork_get ();
+  if (cork->depth > 0 && total <= OWL_WS_CORK_MAX)
+    {
+      if (self->cork == NULL)
+        self->cork = g_byte_array_sized_new (MAX (total, 2048));
+      g_byte_array_append (self->cork, header, header_len);
+      g_byte_array_append (self->cork, data, len);
+      if (!self->in_dirty)
+        {
+          self->in_dirty = TRUE;
+          g_ptr_array_add (cork->dirty, self);
+        }
+      return;
+    }
+  ws_uncork (self);
+  if (self->state == WS_DONE)
+    return;
 
   if (self->queue.length == 0)
     {
@@ -548,6 +667,11 @@ ws_finish (OwlTransportWs *self,
 {
   if (self->state == WS_DONE)
     return;
+
+  /* What is corked was written before whatever ends the connection. */
+  ws_uncork (self);
+  if (self->state == WS_DONE)
+    return;
   self->state = WS_DONE;
 
   ws_flush (self);
@@ -687,8 +811,10 @@ on_socket_ready (gpointer user_data,
                  guint    events)
 {
   OwlTransportWs *self = user_data;
+  WsCork *cork = ws_cork_get ();
 
   self->busy++;
+  cork->depth++;
 
   if ((events & OWL_POLL_OUT) && self->state != WS_DONE)
     {
@@ -705,6 +831,7 @@ on_socket_ready (gpointer user_data,
   if ((events & OWL_POLL_IN) && self->state != WS_DONE)
     ws_read (self);
 
+  ws_cork_end (cork);
   self->busy--;
 
   if (self->freed)
@@ -736,11 +863,15 @@ ws_really_free (OwlTransportWs *self)
       g_source_destroy (self->closed_idle);
       g_source_unref (self->closed_idle);
     }
+  if (self->in_dirty)
+    g_ptr_array_remove_fast (ws_cork_get ()->dirty, self);
   if (self->state != WS_DONE && self->fd >= 0)
     {
+      ws_uncork (self);
       ws_send_close (self, 1001, "Going away");
       ws_flush (self);
     }
+  g_clear_pointer (&self->cork, g_byte_array_unref);
   ws_release_socket (self, FALSE);
   g_clear_pointer (&self->reader, owl_frame_reader_free);
   g_clear_pointer (&self->deflate, owl_deflate_free);
@@ -801,7 +932,9 @@ ws_abort (OwlTransport *transport)
 static gsize
 ws_get_buffered (OwlTransport *transport)
 {
-  return ((OwlTransportWs *) transport)->queued;
+  OwlTransportWs *self = (OwlTransportWs *) transport;
+
+  return self->queued + (self->cork ? self->cork->len : 0);
 }
 
 static guint64

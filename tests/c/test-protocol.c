@@ -741,7 +741,15 @@ static void
 test_malformed (OwlTestFixture *fixture,
                 gconstpointer   data)
 {
-  static const char *const bad[] = { "hello", "[1,2]", "{bad", "42" };
+  /* Bad JSON, and envelopes whose fields have the wrong type (the test runs
+   * with fatal criticals, so a json-glib getter complaining would abort). */
+  static const char *const bad[] = {
+    "hello", "[1,2]", "{bad", "42",
+    "{\"type\":\"call\",\"id\":\"1\",\"method\":{}}",
+    "{\"type\":\"call\",\"method\":\"sum\",\"payload\":[1]}",
+    "{\"type\":\"event\",\"event\":[1]}",
+    "{\"type\":\"request\",\"id\":true}",
+  };
   OwlTestClient *client;
   OwlConnection *conn = connect_proto (fixture, &client);
   g_autoptr(JsonNode) result = NULL;

@@ -26,6 +26,7 @@ START_TIMEOUT = 10.0  # ... but a server gets this long to say it is listening
 BUDGET = 90.0         # tests not started within this many seconds fail unrun, so that a
                       # hanging library still gives a complete report before meson's 120 s
 SOURCE_ROOT = Path(os.environ.get('OWLSOCK_SOURCE_ROOT', Path(__file__).resolve().parents[2]))
+BUILD_ROOT = Path(os.environ.get('OWLSOCK_BUILD_ROOT', SOURCE_ROOT / 'build'))
 PYTHON = '/usr/bin/python3'  # the interpreter with PyGObject, never the first python3 on PATH
 
 RUNTIME = 'python'  # set by main()
@@ -38,6 +39,8 @@ def server_command(example, runtime=None):
         program = [PYTHON, str(SOURCE_ROOT / 'examples' / 'python' / f'{example}.py')]
     elif runtime == 'gjs':
         program = [shutil.which('gjs') or 'gjs', str(SOURCE_ROOT / 'examples' / 'gjs' / f'{example}.js')]
+    elif runtime == 'c':
+        program = [str(BUILD_ROOT / 'examples' / example)]
     else:
         raise ValueError(f'unknown runtime {runtime!r}')
     return program + ['--host', '127.0.0.1', '--port', '0']
@@ -279,7 +282,7 @@ def main(module='__main__'):
     other arguments select tests by name (unittest -k patterns)."""
     global RUNTIME
     parser = argparse.ArgumentParser()
-    parser.add_argument('--runtime', choices=['python', 'gjs'], default='python')
+    parser.add_argument('--runtime', choices=['python', 'gjs', 'c'], default='python')
     parser.add_argument('-k', dest='patterns', action='append', default=[],
                         help='only tests whose name contains this')
     args = parser.parse_args()

@@ -3,6 +3,7 @@
 #
 #   /usr/bin/python3 tests/python/test_examples.py --runtime python   # examples/python/*.py
 #   /usr/bin/python3 tests/python/test_examples.py --runtime gjs      # examples/gjs/*.js
+#   /usr/bin/python3 tests/python/test_examples.py --runtime c        # build/examples/*
 #
 # The same test bodies run against both; each test starts its own server on a
 # free port and ends by sending it SIGTERM, which must stop it with status 0.
