@@ -1,0 +1,86 @@
+/* bench-server.c: the endpoints of the benchmark harness (shared/bench)
+ *
+ *   /echo  every message is sent back
+ *   /sub   joins the room "bench"
+ *   /pub   every message is broadcast to the room "bench"
+ *
+ *   build/examples/bench-server --port PORT    (stops on SIGTERM)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <stdlib.h>
+
+#include "common.h"
+
+#define BENCH_ROOM "bench"
+
+static void
+on_echo_message (OwlConnection *connection,
+                 JsonNode      *message,
+                 gpointer       user_data)
+{
+  owl_connection_send (connection, message, NULL);
+}
+
+static void
+on_pub_message (OwlConnection *connection,
+                JsonNode      *message,
+                gpointer       service)
+{
+  owl_socket_service_broadcast (service, BENCH_ROOM, message, NULL);
+}
+
+static void
+on_echo (OwlModule     *module,
+         OwlConnection *connection,
+         gpointer       service)
+{
+  g_signal_connect (connection, "message", G_CALLBACK (on_echo_message), NULL);
+}
+
+static void
+on_sub (OwlModule     *module,
+        OwlConnection *connection,
+        gpointer       service)
+{
+  owl_connection_join (connection, BENCH_ROOM);
+}
+
+static void
+on_pub (OwlModule     *module,
+        OwlConnection *connection,
+        gpointer       service)
+{
+  g_signal_connect (connection, "message", G_CALLBACK (on_pub_message), service);
+}
+
+static gboolean
+add_module (OwlSocketService  *service,
+            const char        *path,
+            GCallback          on_connection,
+            GError           **error)
+{
+  g_autoptr(OwlModule) module = owl_module_new (path + 1, path);
+
+  g_signal_connect (module, "connection", on_connection, service);
+  return owl_socket_service_add_module (service, module, error);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(OwlSocketService) service = owl_socket_service_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (!add_module (service, "/echo", G_CALLBACK (on_echo), &error) ||
+      !add_module (service, "/sub", G_CALLBACK (on_sub), &error) ||
+      !add_module (service, "/pub", G_CALLBACK (on_pub), &error))
+    {
+      g_printerr ("bench-server: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+
+  return example_main (service, argc, argv);
+}

@@ -1,0 +1,94 @@
+/* common.c: options, listening, signals and the main loop of every C example
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <glib-unix.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common.h"
+
+static gboolean
+on_unix_signal (gpointer user_data)
+{
+  /* Closes every connection with 1001; the service emits "stopped" when done. */
+  owl_socket_service_stop (OWL_SOCKET_SERVICE (user_data));
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_stopped (OwlSocketService *service,
+            gpointer          user_data)
+{
+  g_main_loop_quit (user_data);
+}
+
+/**
+ * example_main:
+ * @service: a service with its modules added
+ * @argc: the program's argc
+ * @argv: the program's argv
+ *
+ * Parses `--host` (default 127.0.0.1) and `--port` (default 8080, 0 for any
+ * free port), listens, prints `listening on PORT` and runs the main loop
+ * until SIGINT or SIGTERM has stopped the service.
+ *
+ * Returns: the program's exit status
+ */
+int
+example_main (OwlSocketService *service,
+              int               argc,
+              char            **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *host = NULL;
+  int port = 8080;
+  int status = EXIT_SUCCESS;
+  guint sigint_id, sigterm_id;
+  const GOptionEntry entries[] = {
+    { "host", 0, 0, G_OPTION_ARG_STRING, &host,
+      "Address to listen on (default 127.0.0.1)", "HOST" },
+    { "port", 0, 0, G_OPTION_ARG_INT, &port,
+      "Port to listen on; 0 picks a free one (default 8080)", "PORT" },
+    G_OPTION_ENTRY_NULL
+  };
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("%s: %s\n", g_get_prgname (), error->message);
+      return EXIT_FAILURE;
+    }
+  if (port < 0 || port > G_MAXUINT16)
+    {
+      g_printerr ("%s: --port must be between 0 and 65535\n", g_get_prgname ());
+      return EXIT_FAILURE;
+    }
+
+  /* Handlers first: whoever sees the port open may send SIGTERM at once. */
+  g_signal_connect (service, "stopped", G_CALLBACK (on_stopped), loop);
+  sigint_id = g_unix_signal_add (SIGINT, on_unix_signal, service);
+  sigterm_id = g_unix_signal_add (SIGTERM, on_unix_signal, service);
+
+  if (owl_socket_service_listen (service, host != NULL ? host : "127.0.0.1",
+                                 (guint16) port, &error))
+    {
+      /* Scripts and tests wait for this line to know the port. */
+      g_print ("listening on %u\n", owl_socket_service_get_port (service));
+      fflush (stdout);
+      g_main_loop_run (loop);
+    }
+  else
+    {
+      g_printerr ("%s: %s\n", g_get_prgname (), error->message);
+      status = EXIT_FAILURE;
+    }
+
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
+  g_signal_handlers_disconnect_by_func (service, on_stopped, loop);
+  return status;
+}

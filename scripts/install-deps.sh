@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs what owlsock needs to build, run and test on Debian 12.
+# Idempotent: when every package is installed already, apt is not touched.
+# Run as root (CI, containers) or as a user with sudo.
+set -euo pipefail
+
+packages=(
+  # toolchain and build system (gcc-12 brings libasan8 and libubsan1; clang: tests/fuzz)
+  build-essential
+  clang
+  meson
+  ninja-build
+  pkg-config
+  # libraries
+  libglib2.0-dev
+  libsoup-3.0-dev
+  libjson-glib-dev
+  zlib1g-dev               # permessage-deflate
+  glib-networking          # TLS for GIO at run time
+  # introspection and the API reference
+  gobject-introspection
+  libgirepository1.0-dev
+  gir1.2-soup-3.0
+  gir1.2-json-1.0
+  gi-docgen
+  # Python and GJS tests and examples
+  python3-gi
+  python3-websockets
+  gjs
+  # D-Bus (owlsockd and its tests)
+  dbus
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
+  if [[ $status != installed ]]; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  if ! command -v sudo >/dev/null; then
+    echo "install-deps: missing ${missing[*]}; run this script as root" >&2
+    exit 1
+  fi
+  sudo=(sudo)
+fi
+
+echo "install-deps: installing ${missing[*]}"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -q -y --no-install-recommends "${missing[@]}"
