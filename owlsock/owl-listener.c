@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "owl-fd-stream-private.h"
 #include "owl-listener-private.h"
 
 #define OWL_LISTENER_BATCH    512
@@ -30,38 +31,48 @@ struct _OwlListener
   GMainContext   *context;
   OwlPollerWatch *watch;
   GSource        *backoff;
+  /* The listening address, when it is one address (not a wildcard): the
+   * local address of every accepted connection, without a getsockname(). */
+  GSocketAddress *local;
 };
 
+/* libsoup only needs a pollable GIOStream and the two addresses: an
+ * OwlFdStream costs none of GSocket's syscalls, and the frame layer takes
+ * its descriptor back after a 101. */
 static void
-hand_over (OwlListener *self,
-           int          fd)
+hand_over (OwlListener             *self,
+           int                      fd,
+           const struct sockaddr   *addr,
+           socklen_t                addr_len)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GIOStream) stream = owl_fd_stream_new (fd);
+  g_autoptr(GSocketAddress) remote = g_socket_address_new_from_native ((gpointer) addr, addr_len);
   g_autoptr(GSocketAddress) local = NULL;
-  g_autoptr(GSocketAddress) remote = NULL;
   int one = 1;
 
-  /* Messages are small and latency matters: no Nagle (a unix socket
-   * simply refuses the option). */
-  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (self->local != NULL)
+    local = g_object_ref (self->local);
+  else
+    {
+      struct sockaddr_storage local_addr;
+      socklen_t local_len = sizeof local_addr;
 
-  socket = g_socket_new_from_fd (fd, &error);
-  if (socket == NULL)
+      if (getsockname (fd, (struct sockaddr *) &local_addr, &local_len) == 0)
+        local = g_socket_address_new_from_native (&local_addr, local_len);
+    }
+  /* libsoup 3.2 asserts on a missing local address despite its docs. */
+  if (local == NULL || remote == NULL)
     {
       close (fd);
       return;
     }
 
-  connection = g_socket_connection_factory_create_connection (socket);
-  /* The frame layer finds the socket of a stolen stream by this tag. */
-  g_object_set_data_full (G_OBJECT (g_io_stream_get_input_stream (G_IO_STREAM (connection))),
-                          "owl-socket", g_object_ref (socket), g_object_unref);
+  /* Messages are small and latency matters: no Nagle (a unix socket
+   * simply refuses the option). */
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-  local = g_socket_get_local_address (socket, NULL);
-  remote = g_socket_get_remote_address (socket, NULL);
-  if (!soup_server_accept_iostream (self->server, G_IO_STREAM (connection), local, remote, &error))
+  if (!soup_server_accept_iostream (self->server, stream, local, remote, &error))
     g_debug ("Could not accept a connection: %s", error->message);
 }
 
@@ -84,11 +95,13 @@ on_listener_ready (gpointer user_data,
 
   for (guint i = 0; i < OWL_LISTENER_BATCH; i++)
     {
-      int fd = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      struct sockaddr_storage addr;
+      socklen_t addr_len = sizeof addr;
+      int fd = accept4 (lfd, (struct sockaddr *) &addr, &addr_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
       if (fd >= 0)
         {
-          hand_over (self, fd);
+          hand_over (self, fd, (struct sockaddr *) &addr, addr_len);
           continue;
         }
 
@@ -128,6 +141,11 @@ owl_listener_new (GSocket      *socket,
   self->server = g_object_ref (server);
   self->poller = poller;
   self->context = context;
+  self->local = g_socket_get_local_address (socket, NULL);
+  if (self->local != NULL &&
+      (!G_IS_INET_SOCKET_ADDRESS (self->local) ||
+       g_inet_address_get_is_any (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (self->local)))))
+    g_clear_object (&self->local);
   g_socket_set_blocking (socket, FALSE);
   self->watch = owl_poller_add (poller, g_socket_get_fd (socket), OWL_POLL_IN, on_listener_ready, self);
 
@@ -149,5 +167,6 @@ owl_listener_free (OwlListener *self)
   g_socket_close (self->socket, NULL);
   g_object_unref (self->socket);
   g_object_unref (self->server);
+  g_clear_object (&self->local);
   g_free (self);
 }

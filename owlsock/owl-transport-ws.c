@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "owl-fd-stream-private.h"
 #include "owl-frame-private.h"
 #include "owl-poller-private.h"
 #include "owl-transport-private.h"
@@ -1001,27 +1002,37 @@ static const OwlTransportClass ws_class = {
   .tick = ws_tick,
 };
 
-/* The socket behind a stream SoupServer handed over, if it is a plain one.
- * libsoup tags stolen streams with their GSocket; owlsock's own listener
- * tags the input streams it creates. A TLS stream has neither at that
- * place, and keeps going through libsoup. */
-static GSocket *
-stream_socket (GIOStream *stream)
+/* The descriptor behind a stream SoupServer handed over, if it is a plain
+ * socket, owned by the caller from now on (-1 if not: a TLS stream keeps
+ * going through libsoup). owlsock's listener gives libsoup OwlFdStreams,
+ * whose descriptor is simply taken back. libsoup's own listener tags a stolen stream with its GSocket: duplicate
+ * that descriptor, and close the stream after reading what it buffered. */
+static int
+take_descriptor (GIOStream *stream,
+                 gboolean  *close_stream)
 {
   GInputStream *input = g_io_stream_get_input_stream (stream);
   GInputStream *base;
+  GSocket *socket;
+  int fd;
 
+  *close_stream = FALSE;
   if (!G_IS_FILTER_INPUT_STREAM (input))
-    return NULL;
+    return -1;
+
+  /* What libsoup buffered stays readable through its filter stream. */
+  fd = owl_fd_stream_steal_fd (input);
+  if (fd >= 0)
+    return fd;
 
   base = g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (input));
-  if (g_object_get_data (G_OBJECT (base), "owl-socket") != NULL)
-    return g_object_get_data (G_OBJECT (base), "owl-socket");
 
-  if (!g_str_equal (G_OBJECT_TYPE_NAME (base), "GSocketInputStream"))
-    return NULL;
+  socket = g_object_get_data (G_OBJECT (stream), "GSocket");
+  if (socket == NULL || !g_str_equal (G_OBJECT_TYPE_NAME (base), "GSocketInputStream"))
+    return -1;
 
-  return g_object_get_data (G_OBJECT (stream), "GSocket");
+  *close_stream = TRUE;
+  return dup (g_socket_get_fd (socket));
 }
 
 OwlTransport *
@@ -1031,20 +1042,17 @@ owl_transport_new_ws (GIOStream                   *stream,
                       gpointer                     user_data)
 {
   OwlTransportWs *self;
-  GSocket *socket = stream_socket (stream);
   GInputStream *input = g_io_stream_get_input_stream (stream);
   OwlFrameReaderConfig config = { 0, };
+  gboolean close_stream;
   guint8 *buf;
   gssize n;
   int fd;
 
-  if (socket == NULL)
-    return NULL;
-
   /* Our own descriptor: every GIO and libsoup object of the upgrade can go,
    * which is most of an idle connection's memory. What libsoup buffered
    * past the request is read first, through the stream. */
-  fd = dup (g_socket_get_fd (socket));
+  fd = take_descriptor (stream, &close_stream);
   if (fd < 0)
     return NULL;
 
@@ -1086,11 +1094,12 @@ owl_transport_new_ws (GIOStream                   *stream,
     }
   self->busy--;
 
-  /* The original descriptor may live on in libsoup's connection objects;
-   * closing the stream here keeps one descriptor per connection, lets our
-   * close end the TCP connection, and lets libsoup's objects go (a stream
+  /* A duplicated descriptor's original may live on in libsoup's objects:
+   * closing the stream keeps one descriptor per connection, lets our close
+   * end the TCP connection, and lets libsoup's objects go (a stream
    * dropped without a close keeps its GSocket alive). */
-  g_io_stream_close (stream, NULL, NULL);
+  if (close_stream)
+    g_io_stream_close (stream, NULL, NULL);
 
   if (self->state != WS_DONE)
     self->watch = owl_poller_add (self->poller, self->fd, OWL_POLL_IN | (self->queued ? OWL_POLL_OUT : 0),

@@ -1,0 +1,26 @@
+/* owl-fd-stream-private.h: a pollable GIOStream over a connected socket descriptor
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * What owlsock's listener hands SoupServer: libsoup only needs pollable
+ * streams, and a GSocket (or GUnixInputStream, which probes each descriptor
+ * with a throwaway epoll set) costs several syscalls and objects per
+ * connection. After a 101 the frame layer takes the descriptor back.
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define OWL_TYPE_FD_STREAM (owl_fd_stream_get_type ())
+G_DECLARE_FINAL_TYPE (OwlFdStream, owl_fd_stream, OWL, FD_STREAM, GIOStream)
+
+/* Takes ownership of @fd, a non-blocking connected socket. */
+GIOStream *owl_fd_stream_new       (int        fd);
+/* The descriptor behind @stream's input, if @stream is (a filter over) an
+ * OwlFdStream's; the stream no longer closes it. -1 otherwise. */
+int        owl_fd_stream_steal_fd  (GInputStream *input);
+
+G_END_DECLS
