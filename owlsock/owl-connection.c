@@ -55,6 +55,13 @@ struct _OwlConnection
   OwlTransport       *transport;
   guint               max_json_depth;
 
+  /* Token bucket: rate_limit tokens a second, at most rate_burst. */
+  gdouble             rate_limit;
+  gint                rate_burst;
+  gdouble             tokens;
+  gint64              tokens_at;
+  guint               refused_in_a_row;
+
   /* Set from any thread, read from any thread. */
   gint                state;
   guint16             close_code;
@@ -1108,6 +1115,40 @@ dispatch_object (OwlConnection *self,
     }
 }
 
+/* TRUE if the message may be handled. Over the rate, it is answered with a
+ * `rate-limited` error instead; a client that keeps sending after more
+ * than a burst of refusals in a row is closed with 1008. */
+static gboolean
+take_token (OwlConnection *self)
+{
+  gint64 now;
+
+  if (self->rate_limit <= 0)
+    return TRUE;
+
+  now = g_get_monotonic_time ();
+  self->tokens = MIN (self->rate_burst,
+                      self->tokens + (now - self->tokens_at) * self->rate_limit / G_USEC_PER_SEC);
+  self->tokens_at = now;
+
+  if (self->tokens >= 1.0)
+    {
+      self->tokens -= 1.0;
+      self->refused_in_a_row = 0;
+      return TRUE;
+    }
+
+  if (++self->refused_in_a_row > (guint) self->rate_burst)
+    {
+      OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Closing: sustained rate-limit abuse");
+      close_on_context (self, OWL_CLOSE_POLICY, "Rate limit");
+      return FALSE;
+    }
+
+  send_error_frame (self, NULL, OWL_ERROR_RATE_LIMITED, "Too many messages");
+  return FALSE;
+}
+
 static void
 handle_message (OwlConnection *self,
                 gboolean       binary,
@@ -1119,6 +1160,9 @@ handle_message (OwlConnection *self,
 
   /* Nothing reaches handlers once the server started closing. */
   if (g_atomic_int_get (&self->state) != OWL_CONNECTION_OPEN)
+    return;
+
+  if (!take_token (self))
     return;
 
   if (binary)
@@ -1331,6 +1375,10 @@ owl_connection_new (OwlSocketService       *service,
   self->request = g_object_ref (request);
   self->context = g_main_context_ref (owl_socket_service_get_context (service));
   self->max_json_depth = limits->max_json_depth;
+  self->rate_limit = limits->rate_limit;
+  self->rate_burst = limits->rate_burst;
+  self->tokens = limits->rate_burst;
+  self->tokens_at = g_get_monotonic_time ();
 
   self->transport = owl_transport_new_ws (stream, &transport_limits, &transport_callbacks, self);
   if (self->transport == NULL)

@@ -17,8 +17,22 @@ G_BEGIN_DECLS
 #define OWL_TYPE_FD_STREAM (owl_fd_stream_get_type ())
 G_DECLARE_FINAL_TYPE (OwlFdStream, owl_fd_stream, OWL, FD_STREAM, GIOStream)
 
-/* Takes ownership of @fd, a non-blocking connected socket. */
-GIOStream *owl_fd_stream_new       (int        fd);
+/* Takes ownership of @fd, a non-blocking connected socket. Once more than
+ * @max_read bytes were read (0: no cap), the peer is answered 431 and the
+ * connection is shut down: libsoup buffers headers without a bound. */
+GIOStream *owl_fd_stream_new       (int        fd,
+                                    gsize      max_read);
+/* A small handle on the stream's descriptor that does not keep the stream
+ * (and libsoup's objects around it) alive: for the handshake timeout. */
+typedef struct _OwlFdHandle OwlFdHandle;
+
+OwlFdHandle *owl_fd_stream_get_handle (OwlFdStream *self);
+OwlFdHandle *owl_fd_handle_ref        (OwlFdHandle *handle);
+void         owl_fd_handle_unref      (OwlFdHandle *handle);
+/* Whether the descriptor was taken back or closed. */
+gboolean     owl_fd_handle_is_done    (OwlFdHandle *handle);
+/* Shuts the connection down (libsoup then sees it end and lets it go). */
+void         owl_fd_handle_abort      (OwlFdHandle *handle);
 /* The descriptor behind @stream's input, if @stream is (a filter over) an
  * OwlFdStream's; the stream no longer closes it. -1 otherwise. */
 int        owl_fd_stream_steal_fd  (GInputStream *input);

@@ -17,8 +17,10 @@
 /* The descriptor is shared by both halves and closed once, by the stream. */
 typedef struct
 {
-  gint ref_count;
-  int  fd;      /* -1 once closed or stolen */
+  gint  ref_count;
+  int   fd;        /* -1 once closed or stolen */
+  gsize read;
+  gsize max_read;
 } FdBox;
 
 static FdBox *
@@ -105,6 +107,21 @@ input_read (OwlFdInput    *self,
           return -1;
         }
       n = recv (self->box->fd, buffer, count, 0);
+      if (n >= 0 && self->box->max_read > 0 && (self->box->read += n) > self->box->max_read)
+        {
+#define OWL_431_BODY "{\"code\":\"too-big\",\"message\":\"Request is too large\"}"
+          static const char answer[] =
+            "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            "Content-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+            OWL_431_BODY;
+          char buf[sizeof answer + 8];
+          int len = g_snprintf (buf, sizeof buf, answer, (int) (sizeof OWL_431_BODY - 1));
+
+          send (self->box->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+          shutdown (self->box->fd, SHUT_RDWR);
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE, "Request is too large");
+          return -1;
+        }
       if (n >= 0)
         return n;
       if (errno == EINTR)
@@ -380,13 +397,15 @@ owl_fd_stream_init (OwlFdStream *self)
 }
 
 GIOStream *
-owl_fd_stream_new (int fd)
+owl_fd_stream_new (int   fd,
+                   gsize max_read)
 {
   OwlFdStream *self = g_object_new (OWL_TYPE_FD_STREAM, NULL);
 
   self->box = g_new0 (FdBox, 1);
   self->box->ref_count = 1;
   self->box->fd = fd;
+  self->box->max_read = max_read;
   self->input = g_object_new (owl_fd_input_get_type (), NULL);
   self->input->box = fd_box_ref (self->box);
   self->output = g_object_new (owl_fd_output_get_type (), NULL);
@@ -410,4 +429,38 @@ owl_fd_stream_steal_fd (GInputStream *input)
   fd = self->box->fd;
   self->box->fd = -1;
   return fd;
+}
+
+/* The handle is the shared descriptor box itself. */
+OwlFdHandle *
+owl_fd_stream_get_handle (OwlFdStream *self)
+{
+  return (OwlFdHandle *) self->box;
+}
+
+OwlFdHandle *
+owl_fd_handle_ref (OwlFdHandle *handle)
+{
+  return (OwlFdHandle *) fd_box_ref ((FdBox *) handle);
+}
+
+void
+owl_fd_handle_unref (OwlFdHandle *handle)
+{
+  fd_box_unref ((FdBox *) handle);
+}
+
+gboolean
+owl_fd_handle_is_done (OwlFdHandle *handle)
+{
+  return ((FdBox *) handle)->fd < 0;
+}
+
+void
+owl_fd_handle_abort (OwlFdHandle *handle)
+{
+  FdBox *box = (FdBox *) handle;
+
+  if (box->fd >= 0)
+    shutdown (box->fd, SHUT_RDWR);
 }

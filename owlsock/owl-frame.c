@@ -65,8 +65,9 @@ struct _OwlFrameReader
   guint64           frame_len;
   guint64           frame_done;
 
-  /* A control frame's payload that arrived in pieces. */
-  guint8            control[OWL_FRAME_MAX_CONTROL];
+  /* A control frame's payload that arrived in pieces; allocated on first
+   * need (rare), since every idle connection has a reader. */
+  guint8           *control;
 
   /* The data message in progress. */
   gboolean          in_message;
@@ -255,6 +256,7 @@ owl_frame_reader_free (OwlFrameReader *r)
     }
   g_clear_pointer (&r->message, g_byte_array_unref);
   g_clear_pointer (&r->inflated, g_byte_array_unref);
+  g_free (r->control);
   g_free (r);
 }
 
@@ -567,6 +569,8 @@ on_payload (OwlFrameReader *r,
           r->state = STATE_HEADER;
           return control_frame (r, chunk, n);
         }
+      if (r->control == NULL)
+        r->control = g_malloc (OWL_FRAME_MAX_CONTROL);
       memcpy (r->control + r->frame_done - n, chunk, n);
       if (r->frame_done < r->frame_len)
         return TRUE;

@@ -18,6 +18,12 @@ G_BEGIN_DECLS
 #define OWL_DEFAULT_PONG_TIMEOUT        10
 #define OWL_DEFAULT_IDLE_TIMEOUT        300
 #define OWL_DEFAULT_MAX_BUFFERED_AMOUNT (4 * 1024 * 1024)
+#define OWL_DEFAULT_RATE_LIMIT          100.0
+#define OWL_DEFAULT_RATE_BURST          200
+#define OWL_DEFAULT_MAX_CONNECTIONS        10000
+#define OWL_DEFAULT_MAX_CONNECTIONS_PER_IP 100
+#define OWL_DEFAULT_HANDSHAKE_TIMEOUT      10
+#define OWL_DEFAULT_MAX_HANDSHAKE_SIZE     (16 * 1024)
 
 typedef struct
 {
@@ -28,6 +34,8 @@ typedef struct
   gint            idle_timeout;
   gint64          max_buffered_amount;
   OwlBackpressure backpressure;
+  gdouble         rate_limit;       /* messages per second; 0: none */
+  gint            rate_burst;
 } OwlLimits;
 
 /* Property ids, relative to the first one a class gives. */
@@ -39,6 +47,8 @@ enum {
   OWL_LIMIT_IDLE_TIMEOUT,
   OWL_LIMIT_MAX_BUFFERED_AMOUNT,
   OWL_LIMIT_BACKPRESSURE,
+  OWL_LIMIT_RATE_LIMIT,
+  OWL_LIMIT_RATE_BURST,
   OWL_N_LIMITS
 };
 

@@ -17,7 +17,7 @@ owl_limits_init (OwlLimits *limits,
 {
   if (inherit)
     {
-      *limits = (OwlLimits) { -1, -1, -1, -1, -1, -1, OWL_BACKPRESSURE_INHERIT };
+      *limits = (OwlLimits) { -1, -1, -1, -1, -1, -1, OWL_BACKPRESSURE_INHERIT, -1, -1 };
       return;
     }
 
@@ -29,6 +29,8 @@ owl_limits_init (OwlLimits *limits,
     OWL_DEFAULT_IDLE_TIMEOUT,
     OWL_DEFAULT_MAX_BUFFERED_AMOUNT,
     OWL_BACKPRESSURE_CLOSE,
+    OWL_DEFAULT_RATE_LIMIT,
+    OWL_DEFAULT_RATE_BURST,
   };
 }
 
@@ -61,6 +63,10 @@ owl_limits_install_properties (GObjectClass *klass,
                         inherit ? -1 : 1, G_MAXINT64, d.max_buffered_amount, flags));
   g_object_class_install_property (klass, first + OWL_LIMIT_BACKPRESSURE,
     g_param_spec_enum ("backpressure", NULL, NULL, OWL_TYPE_BACKPRESSURE, d.backpressure, flags));
+  g_object_class_install_property (klass, first + OWL_LIMIT_RATE_LIMIT,
+    g_param_spec_double ("rate-limit", NULL, NULL, lo, G_MAXDOUBLE, d.rate_limit, flags));
+  g_object_class_install_property (klass, first + OWL_LIMIT_RATE_BURST,
+    g_param_spec_int ("rate-burst", NULL, NULL, inherit ? -1 : 1, G_MAXINT, d.rate_burst, flags));
 }
 
 gboolean
@@ -81,6 +87,8 @@ owl_limits_get_property (const OwlLimits *limits,
     case OWL_LIMIT_IDLE_TIMEOUT:        g_value_set_int (value, limits->idle_timeout); break;
     case OWL_LIMIT_MAX_BUFFERED_AMOUNT: g_value_set_int64 (value, limits->max_buffered_amount); break;
     case OWL_LIMIT_BACKPRESSURE:        g_value_set_enum (value, limits->backpressure); break;
+    case OWL_LIMIT_RATE_LIMIT:          g_value_set_double (value, limits->rate_limit); break;
+    case OWL_LIMIT_RATE_BURST:          g_value_set_int (value, limits->rate_burst); break;
     default: g_assert_not_reached ();
     }
   return TRUE;
@@ -107,6 +115,8 @@ owl_limits_set_property (OwlLimits    *limits,
     case OWL_LIMIT_IDLE_TIMEOUT:        limits->idle_timeout = g_value_get_int (value); break;
     case OWL_LIMIT_MAX_BUFFERED_AMOUNT: limits->max_buffered_amount = g_value_get_int64 (value); break;
     case OWL_LIMIT_BACKPRESSURE:        limits->backpressure = g_value_get_enum (value); break;
+    case OWL_LIMIT_RATE_LIMIT:          limits->rate_limit = g_value_get_double (value); break;
+    case OWL_LIMIT_RATE_BURST:          limits->rate_burst = g_value_get_int (value); break;
     default: g_assert_not_reached ();
     }
   *changed = memcmp (&before, limits, sizeof before) != 0;
@@ -125,6 +135,8 @@ owl_limits_resolve (const OwlLimits *service,
   PICK (pong_timeout);
   PICK (idle_timeout);
   PICK (max_buffered_amount);
+  PICK (rate_limit);
+  PICK (rate_burst);
 #undef PICK
   out->backpressure = module->backpressure != OWL_BACKPRESSURE_INHERIT ? module->backpressure
                                                                         : service->backpressure;

@@ -14,12 +14,20 @@ G_BEGIN_DECLS
 
 typedef struct _OwlListener OwlListener;
 
+/* Owned by the service, read at each use. */
+typedef struct
+{
+  gint handshake_timeout;   /* seconds until the request must have come */
+  gint max_handshake_size;  /* bytes of request before the upgrade */
+} OwlListenerLimits;
+
 /* @socket is a bound, listening socket; each accepted connection goes to
  * @server through soup_server_accept_iostream(). */
-OwlListener *owl_listener_new  (GSocket      *socket,
-                                SoupServer   *server,
-                                OwlPoller    *poller,
-                                GMainContext *context);
+OwlListener *owl_listener_new  (GSocket                 *socket,
+                                SoupServer              *server,
+                                OwlPoller               *poller,
+                                GMainContext            *context,
+                                const OwlListenerLimits *limits);
 void         owl_listener_free (OwlListener *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlListener, owl_listener_free)

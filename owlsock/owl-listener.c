@@ -34,6 +34,12 @@ struct _OwlListener
   /* The listening address, when it is one address (not a wildcard): the
    * local address of every accepted connection, without a getsockname(). */
   GSocketAddress *local;
+  const OwlListenerLimits *limits;
+  /* Connections still in their HTTP request, with when they came: dropped
+   * when the handshake timeout passes (slowloris). */
+  GPtrArray      *pending;      /* OwlFdHandle */
+  GArray         *pending_since;
+  guint           tick_id;
 };
 
 /* libsoup only needs a pollable GIOStream and the two addresses: an
@@ -46,7 +52,8 @@ hand_over (OwlListener             *self,
            socklen_t                addr_len)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GIOStream) stream = owl_fd_stream_new (fd);
+  g_autoptr(GIOStream) stream = owl_fd_stream_new (fd, self->limits->max_handshake_size);
+  gint64 now = g_get_monotonic_time ();
   g_autoptr(GSocketAddress) remote = g_socket_address_new_from_native ((gpointer) addr, addr_len);
   g_autoptr(GSocketAddress) local = NULL;
   int one = 1;
@@ -72,8 +79,37 @@ hand_over (OwlListener             *self,
    * simply refuses the option). */
   setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
+  g_ptr_array_add (self->pending, owl_fd_handle_ref (owl_fd_stream_get_handle (OWL_FD_STREAM (stream))));
+  g_array_append_val (self->pending_since, now);
   if (!soup_server_accept_iostream (self->server, stream, local, remote, &error))
     g_debug ("Could not accept a connection: %s", error->message);
+}
+
+/* Once a second: forget the connections that upgraded or ended, and drop
+ * the ones still sending their request after the handshake timeout. */
+static void
+listener_tick (gpointer user_data,
+               gint64   now)
+{
+  OwlListener *self = user_data;
+  gint64 timeout = (gint64) self->limits->handshake_timeout * G_USEC_PER_SEC;
+
+  for (guint i = 0; i < self->pending->len;)
+    {
+      OwlFdHandle *handle = g_ptr_array_index (self->pending, i);
+      gint64 since = g_array_index (self->pending_since, gint64, i);
+
+      if (!owl_fd_handle_is_done (handle) && now - since < timeout)
+        {
+          i++;
+          continue;
+        }
+      /* Aborting does not close the descriptor (libsoup holds the stream);
+       * libsoup sees the connection end and closes it. */
+      owl_fd_handle_abort (handle);
+      g_ptr_array_remove_index_fast (self->pending, i);
+      g_array_remove_index_fast (self->pending_since, i);
+    }
 }
 
 static gboolean
@@ -130,10 +166,11 @@ on_listener_ready (gpointer user_data,
 }
 
 OwlListener *
-owl_listener_new (GSocket      *socket,
-                  SoupServer   *server,
-                  OwlPoller    *poller,
-                  GMainContext *context)
+owl_listener_new (GSocket                 *socket,
+                  SoupServer              *server,
+                  OwlPoller               *poller,
+                  GMainContext            *context,
+                  const OwlListenerLimits *limits)
 {
   OwlListener *self = g_new0 (OwlListener, 1);
 
@@ -141,6 +178,10 @@ owl_listener_new (GSocket      *socket,
   self->server = g_object_ref (server);
   self->poller = poller;
   self->context = context;
+  self->limits = limits;
+  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) owl_fd_handle_unref);
+  self->pending_since = g_array_new (FALSE, FALSE, sizeof (gint64));
+  self->tick_id = owl_poller_add_tick (poller, listener_tick, self);
   self->local = g_socket_get_local_address (socket, NULL);
   if (self->local != NULL &&
       (!G_IS_INET_SOCKET_ADDRESS (self->local) ||
@@ -164,6 +205,9 @@ owl_listener_free (OwlListener *self)
       g_source_unref (self->backoff);
     }
   owl_poller_remove (self->poller, self->watch);
+  owl_poller_remove_tick (self->poller, self->tick_id);
+  g_ptr_array_unref (self->pending);
+  g_array_unref (self->pending_since);
   g_socket_close (self->socket, NULL);
   g_object_unref (self->socket);
   g_object_unref (self->server);

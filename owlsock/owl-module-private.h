@@ -18,6 +18,7 @@ const GError     *owl_module_get_route_error (OwlModule        *self);
 OwlSocketService *owl_module_get_service     (OwlModule        *self);
 const OwlLimits  *owl_module_get_limits      (OwlModule        *self);
 gboolean          owl_module_get_deflate     (OwlModule        *self);
+GStrv             owl_module_get_allowed_origins (OwlModule    *self);
 void              owl_module_set_service     (OwlModule        *self,
                                               OwlSocketService *service);
 void              owl_module_emit_connection (OwlModule        *self,

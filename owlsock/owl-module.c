@@ -34,6 +34,7 @@ struct _OwlModule
   OwlSocketService     *service;   /* not owned */
   OwlLimits             limits;    /* -1: as the service */
   gboolean              deflate;
+  GStrv                 allowed_origins;  /* NULL: as the service */
 
   OwlConnectionHandler  handler;
   gpointer              handler_data;
@@ -45,6 +46,7 @@ enum {
   PROP_ALIAS,
   PROP_PATH,
   PROP_DEFLATE,
+  PROP_ALLOWED_ORIGINS,
   PROP_FIRST_LIMIT,
   N_PROPS = PROP_FIRST_LIMIT + OWL_N_LIMITS
 };
@@ -87,6 +89,7 @@ owl_module_finalize (GObject *object)
   g_clear_pointer (&self->path, g_free);
   g_clear_pointer (&self->route, owl_route_free);
   g_clear_error (&self->route_error);
+  g_clear_pointer (&self->allowed_origins, g_strfreev);
 
   G_OBJECT_CLASS (owl_module_parent_class)->finalize (object);
 }
@@ -109,6 +112,9 @@ owl_module_get_property (GObject    *object,
       break;
     case PROP_DEFLATE:
       g_value_set_boolean (value, self->deflate);
+      break;
+    case PROP_ALLOWED_ORIGINS:
+      g_value_set_boxed (value, self->allowed_origins);
       break;
     default:
       if (!owl_limits_get_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value))
@@ -138,6 +144,10 @@ owl_module_set_property (GObject      *object,
           self->deflate = g_value_get_boolean (value);
           g_object_notify_by_pspec (object, pspec);
         }
+      break;
+    case PROP_ALLOWED_ORIGINS:
+      g_strfreev (self->allowed_origins);
+      self->allowed_origins = g_value_dup_boxed (value);
       break;
     default:
       {
@@ -210,6 +220,18 @@ owl_module_class_init (OwlModuleClass *klass)
     g_param_spec_boolean ("deflate", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
+  /**
+   * OwlModule:allowed-origins:
+   *
+   * Overrides [property@Owlsock.SocketService:allowed-origins] for this
+   * module; %NULL keeps the service's list.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ALLOWED_ORIGINS] =
+    g_param_spec_boxed ("allowed-origins", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, PROP_FIRST_LIMIT, properties);
 
   /**
@@ -265,6 +287,22 @@ owl_module_class_init (OwlModuleClass *klass)
    *
    * Overrides [property@Owlsock.SocketService:backpressure];
    * %OWL_BACKPRESSURE_INHERIT keeps the service's policy.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlModule:rate-limit:
+   *
+   * Overrides [property@Owlsock.SocketService:rate-limit]; -1 keeps the
+   * service's value.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlModule:rate-burst:
+   *
+   * Overrides [property@Owlsock.SocketService:rate-burst]; -1 keeps the
+   * service's value.
    *
    * Since: 0.1
    */
@@ -394,6 +432,12 @@ const OwlLimits *
 owl_module_get_limits (OwlModule *self)
 {
   return &self->limits;
+}
+
+GStrv
+owl_module_get_allowed_origins (OwlModule *self)
+{
+  return self->allowed_origins;
 }
 
 gboolean

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "owl-connection-private.h"
@@ -56,6 +57,11 @@ struct _OwlSocketService
   GHashTable   *rooms;        /* name -> GHashTable set of OwlConnection */
 
   OwlLimits     limits;
+  gint          max_connections;
+  gint          max_connections_per_ip;
+  GStrv         allowed_origins;
+  OwlListenerLimits listener_limits;
+  GHashTable   *per_ip;       /* remote host -> open connections */
   OwlPoller    *poller;
   guint         tick_id;
 
@@ -69,6 +75,11 @@ enum {
   PROP_ALIAS,
   PROP_PORT,
   PROP_N_CONNECTIONS,
+  PROP_MAX_CONNECTIONS,
+  PROP_MAX_CONNECTIONS_PER_IP,
+  PROP_HANDSHAKE_TIMEOUT,
+  PROP_MAX_HANDSHAKE_SIZE,
+  PROP_ALLOWED_ORIGINS,
   PROP_FIRST_LIMIT,
   N_PROPS = PROP_FIRST_LIMIT + OWL_N_LIMITS
 };
@@ -83,6 +94,9 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (OwlSocketService, owl_socket_service, G_TYPE_OBJECT)
 
+static void adjust_ip      (OwlSocketService *self,
+                            const char       *host,
+                            gint              delta);
 static void broadcast_run  (gpointer data);
 static void broadcast_free (gpointer data);
 static void server_callback (SoupServer        *server,
@@ -158,6 +172,8 @@ owl_socket_service_finalize (GObject *object)
   g_clear_pointer (&self->prefixes, g_hash_table_unref);
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
+  g_clear_pointer (&self->per_ip, g_hash_table_unref);
+  g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
 
   G_OBJECT_CLASS (owl_socket_service_parent_class)->finalize (object);
@@ -182,6 +198,21 @@ owl_socket_service_get_property (GObject    *object,
     case PROP_N_CONNECTIONS:
       g_value_set_uint (value, g_hash_table_size (self->connections));
       break;
+    case PROP_MAX_CONNECTIONS:
+      g_value_set_int (value, self->max_connections);
+      break;
+    case PROP_MAX_CONNECTIONS_PER_IP:
+      g_value_set_int (value, self->max_connections_per_ip);
+      break;
+    case PROP_HANDSHAKE_TIMEOUT:
+      g_value_set_int (value, self->listener_limits.handshake_timeout);
+      break;
+    case PROP_MAX_HANDSHAKE_SIZE:
+      g_value_set_int (value, self->listener_limits.max_handshake_size);
+      break;
+    case PROP_ALLOWED_ORIGINS:
+      g_value_set_boxed (value, self->allowed_origins);
+      break;
     default:
       if (!owl_limits_get_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -203,6 +234,22 @@ owl_socket_service_set_property (GObject      *object,
       self->alias = g_value_dup_string (value);
       if (self->alias == NULL)
         self->alias = g_strdup (OWL_SOCKET_SERVICE_DEFAULT_ALIAS);
+      break;
+    case PROP_MAX_CONNECTIONS:
+      self->max_connections = g_value_get_int (value);
+      break;
+    case PROP_MAX_CONNECTIONS_PER_IP:
+      self->max_connections_per_ip = g_value_get_int (value);
+      break;
+    case PROP_HANDSHAKE_TIMEOUT:
+      self->listener_limits.handshake_timeout = g_value_get_int (value);
+      break;
+    case PROP_MAX_HANDSHAKE_SIZE:
+      self->listener_limits.max_handshake_size = g_value_get_int (value);
+      break;
+    case PROP_ALLOWED_ORIGINS:
+      g_strfreev (self->allowed_origins);
+      self->allowed_origins = g_value_dup_boxed (value);
       break;
     default:
       {
@@ -259,6 +306,69 @@ owl_socket_service_class_init (OwlSocketServiceClass *klass)
   properties[PROP_N_CONNECTIONS] =
     g_param_spec_uint ("n-connections", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlSocketService:max-connections:
+   *
+   * The most connections open at once; an upgrade beyond it is answered
+   * with HTTP 503. It is also kept under the process' descriptor limit.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_CONNECTIONS] =
+    g_param_spec_int ("max-connections", NULL, NULL, 1, G_MAXINT, OWL_DEFAULT_MAX_CONNECTIONS,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlSocketService:max-connections-per-ip:
+   *
+   * The most connections open at once from one remote address; an upgrade
+   * beyond it is answered with HTTP 429.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_CONNECTIONS_PER_IP] =
+    g_param_spec_int ("max-connections-per-ip", NULL, NULL, 1, G_MAXINT, OWL_DEFAULT_MAX_CONNECTIONS_PER_IP,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlSocketService:handshake-timeout:
+   *
+   * Seconds a client of the service's own listener has to send its request;
+   * a slower one (slowloris) is dropped.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_HANDSHAKE_TIMEOUT] =
+    g_param_spec_int ("handshake-timeout", NULL, NULL, 1, G_MAXINT / 2, OWL_DEFAULT_HANDSHAKE_TIMEOUT,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlSocketService:max-handshake-size:
+   *
+   * The most bytes of a request (its line and headers) the service's own
+   * listener reads before the upgrade; a larger request is answered with
+   * HTTP 431 and dropped.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_HANDSHAKE_SIZE] =
+    g_param_spec_int ("max-handshake-size", NULL, NULL, 1024, G_MAXINT, OWL_DEFAULT_MAX_HANDSHAKE_SIZE,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlSocketService:allowed-origins:
+   *
+   * Origins whose browsers may connect, such as `https://app.example`;
+   * `*` allows any. A request without an `Origin` header (not a browser)
+   * and a same-origin request always pass; any other is answered with HTTP
+   * 403. Modules may override it.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ALLOWED_ORIGINS] =
+    g_param_spec_boxed ("allowed-origins", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, PROP_FIRST_LIMIT, properties);
 
@@ -319,6 +429,24 @@ owl_socket_service_class_init (OwlSocketServiceClass *klass)
    *
    * Since: 0.1
    */
+  /**
+   * OwlSocketService:rate-limit:
+   *
+   * Messages per second a connection may send (a token bucket refilled at
+   * this rate); 0 for no limit. A message over it is not handled and is
+   * answered with a `rate-limited` error frame.
+   *
+   * Since: 0.1
+   */
+  /**
+   * OwlSocketService:rate-burst:
+   *
+   * The token bucket's size: how many messages may come at once. A
+   * connection that keeps sending after more than this many messages in a
+   * row were refused is closed with 1008.
+   *
+   * Since: 0.1
+   */
   owl_limits_install_properties (object_class, PROP_FIRST_LIMIT, FALSE);
 
   /**
@@ -368,6 +496,11 @@ owl_socket_service_init (OwlSocketService *self)
                                        (GDestroyNotify) g_hash_table_unref);
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   owl_limits_init (&self->limits, FALSE);
+  self->max_connections = OWL_DEFAULT_MAX_CONNECTIONS;
+  self->max_connections_per_ip = OWL_DEFAULT_MAX_CONNECTIONS_PER_IP;
+  self->listener_limits.handshake_timeout = OWL_DEFAULT_HANDSHAKE_TIMEOUT;
+  self->listener_limits.max_handshake_size = OWL_DEFAULT_MAX_HANDSHAKE_SIZE;
+  self->per_ip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->poller = owl_poller_ref_for_context (self->context);
   self->tick_id = owl_poller_add_tick (self->poller, service_tick, self);
 }
@@ -561,11 +694,81 @@ on_wrote_informational (SoupServerMessage *msg,
 
   g_hash_table_insert (self->connections, (gpointer) owl_connection_get_id (connection),
                        g_object_ref (connection));
+  adjust_ip (self, owl_request_get_remote_host (upgrade->request), +1);
   OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, owl_connection_get_id (connection),
                 "Accepted on module %s", owl_module_get_alias (upgrade->module));
 
   owl_module_emit_connection (upgrade->module, connection);
   owl_connection_start (connection);
+}
+
+/* The descriptor limit, raised to its hard value by listen(): connections
+ * beyond it could not even be accepted, so keep room for the rest of the
+ * process. */
+static guint
+effective_max_connections (OwlSocketService *self)
+{
+  struct rlimit rl;
+  guint max = self->max_connections;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 64)
+    max = MIN (max, rl.rlim_cur - 32);
+  return max;
+}
+
+static guint
+count_for_ip (OwlSocketService *self,
+              const char       *host)
+{
+  return host ? GPOINTER_TO_UINT (g_hash_table_lookup (self->per_ip, host)) : 0;
+}
+
+static void
+adjust_ip (OwlSocketService *self,
+           const char       *host,
+           gint              delta)
+{
+  guint n;
+
+  if (host == NULL)
+    return;
+  n = count_for_ip (self, host) + delta;
+  if (n == 0)
+    g_hash_table_remove (self->per_ip, host);
+  else
+    g_hash_table_insert (self->per_ip, g_strdup (host), GUINT_TO_POINTER (n));
+}
+
+/* No Origin (not a browser), the same origin, or one on the list. */
+static gboolean
+origin_allowed (OwlSocketService  *self,
+                OwlModule         *module,
+                SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *origin = soup_message_headers_get_one (headers, "Origin");
+  const char *host = soup_message_headers_get_one (headers, "Host");
+  const char *const *allowed = (const char *const *) owl_module_get_allowed_origins (module);
+
+  if (origin == NULL)
+    return TRUE;
+
+  if (host != NULL)
+    {
+      const char *scheme = g_uri_get_scheme (soup_server_message_get_uri (msg));
+      g_autofree char *same = g_strdup_printf ("%s://%s", g_strcmp0 (scheme, "https") == 0 ? "https" : "http", host);
+
+      if (g_ascii_strcasecmp (origin, same) == 0)
+        return TRUE;
+    }
+
+  if (allowed == NULL)
+    allowed = (const char *const *) self->allowed_origins;
+  for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
+    if (g_str_equal (allowed[i], "*") || g_ascii_strcasecmp (allowed[i], origin) == 0)
+      return TRUE;
+
+  return FALSE;
 }
 
 static gboolean
@@ -600,6 +803,25 @@ server_callback (SoupServer        *server,
   if (self->stopping)
     {
       respond_json (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, OWL_ERROR_UNAVAILABLE, "The service is shutting down");
+      return;
+    }
+
+  if (g_hash_table_size (self->connections) >= effective_max_connections (self))
+    {
+      respond_json (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, OWL_ERROR_UNAVAILABLE, "Too many connections");
+      return;
+    }
+
+  if (count_for_ip (self, soup_server_message_get_remote_host (msg)) >= (guint) self->max_connections_per_ip)
+    {
+      respond_json (msg, 429 /* Too Many Requests */, OWL_ERROR_RATE_LIMITED,
+                    "Too many connections from this address");
+      return;
+    }
+
+  if (!origin_allowed (self, module, msg))
+    {
+      respond_json (msg, SOUP_STATUS_FORBIDDEN, OWL_ERROR_FORBIDDEN, "Origin not allowed");
       return;
     }
 
@@ -671,6 +893,20 @@ resolve_host (const char  *host,
   return address;
 }
 
+/* A server holds a descriptor per connection: the soft limit (often 1024)
+ * is raised to the hard one, as servers commonly do. */
+static void
+raise_descriptor_limit (void)
+{
+  struct rlimit rl;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &rl);
+    }
+}
+
 /**
  * owl_socket_service_listen:
  * @self: a service
@@ -708,6 +944,8 @@ owl_socket_service_listen (OwlSocketService  *self,
       return FALSE;
     }
 
+  raise_descriptor_limit ();
+
   address = resolve_host (host, error);
   if (address == NULL)
     return FALSE;
@@ -726,7 +964,8 @@ owl_socket_service_listen (OwlSocketService  *self,
 
   server = soup_server_new ("server-header", "owlsock ", NULL);
 #ifdef HAVE_ACCEPT4
-  self->listener = owl_listener_new (socket, server, self->poller, self->context);
+  self->listener = owl_listener_new (socket, server, self->poller, self->context,
+                                     &self->listener_limits);
 #else
   if (!soup_server_listen_socket (server, socket, 0, error))
     return FALSE;
@@ -1060,6 +1299,7 @@ owl_socket_service_connection_closed (OwlSocketService *self,
     }
 
   owl_connection_detach_service (connection);
+  adjust_ip (self, owl_request_get_remote_host (owl_connection_get_request (connection)), -1);
   /* Drops the registry's reference; the caller holds its own. */
   g_hash_table_remove (self->connections, owl_connection_get_id (connection));
 }
@@ -1330,7 +1570,13 @@ owl_socket_service_stop (OwlSocketService *self)
 
   connections = g_hash_table_get_values (self->connections);
   for (GList *l = connections; l != NULL; l = l->next)
-    owl_connection_close (l->data, OWL_CLOSE_GOING_AWAY, "Server shutting down");
+    {
+      /* Clients learn why before the close (and may reconnect elsewhere). */
+      owl_connection_send_text (l->data,
+                                "{\"type\":\"system\",\"event\":\"shutdown\","
+                                "\"payload\":{\"reason\":\"Server shutting down\"}}", NULL);
+      owl_connection_close (l->data, OWL_CLOSE_GOING_AWAY, "Server shutting down");
+    }
 
   if (g_hash_table_size (self->connections) == 0 && self->stop_idle == 0)
     {

@@ -74,6 +74,15 @@ main (int   argc,
   g_autoptr(OwlSocketService) service = owl_socket_service_new (NULL);
   g_autoptr(GError) error = NULL;
 
+  /* The load generator is one address opening 10,000 connections, each
+   * sending as fast as it can: the defaults for the open internet would
+   * (rightly) refuse it. The limiter stays on, with a rate it never meets. */
+  g_object_set (service,
+                "max-connections", 100000,
+                "max-connections-per-ip", 100000,
+                "rate-limit", 1e9,
+                NULL);
+
   if (!add_module (service, "/echo", G_CALLBACK (on_echo), &error) ||
       !add_module (service, "/sub", G_CALLBACK (on_sub), &error) ||
       !add_module (service, "/pub", G_CALLBACK (on_pub), &error))

@@ -66,6 +66,8 @@ test_thousand_echo (OwlTestFixture *fixture,
       return;
     }
 
+  /* Every client comes from 127.0.0.1: lift the per-address cap. */
+  g_object_set (fixture->service, "max-connections-per-ip", N_CLIENTS, NULL);
   owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo/:n");
   owl_test_fixture_listen (fixture);
 
