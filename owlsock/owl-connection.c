@@ -418,6 +418,29 @@ owl_connection_init (OwlConnection *self)
 
 /* Sending ----------------------------------------------------------------- */
 
+/* Every frame the application or the protocol sends goes through these two,
+ * which count it in the service's statistics. */
+static void
+send_data (OwlConnection *self,
+           gboolean       binary,
+           const char    *data,
+           gsize          len)
+{
+  owl_transport_send_data (self->transport, binary, data, len);
+  if (self->service != NULL)
+    owl_socket_service_count (self->service, FALSE, len);
+}
+
+static void
+send_bytes (OwlConnection *self,
+            gboolean       binary,
+            GBytes        *bytes)
+{
+  owl_transport_send (self->transport, binary, bytes);
+  if (self->service != NULL)
+    owl_socket_service_count (self->service, FALSE, g_bytes_get_size (bytes));
+}
+
 static void
 send_error_frame (OwlConnection *self,
                   JsonNode      *id,
@@ -427,7 +450,7 @@ send_error_frame (OwlConnection *self,
   gsize len;
   g_autofree char *frame = owl_envelope_error_frame (id, code, message, &len);
 
-  owl_transport_send_data (self->transport, FALSE, frame, len);
+  send_data (self, FALSE, frame, len);
 }
 
 typedef struct
@@ -463,7 +486,7 @@ connection_op_run (gpointer data)
   if (op->close)
     close_on_context (op->connection, op->code, op->reason);
   else if (g_atomic_int_get (&op->connection->state) == OWL_CONNECTION_OPEN)
-    owl_transport_send (op->connection->transport, op->binary, op->bytes);
+    send_bytes (op->connection, op->binary, op->bytes);
 }
 
 /* Queues @op on the service's context; ops from one thread keep their order. */
@@ -510,7 +533,7 @@ owl_connection_send_take (OwlConnection  *self,
    * frame itself. */
   if (g_main_context_is_owner (self->context))
     {
-      owl_transport_send_data (self->transport, FALSE, data, len);
+      send_data (self, FALSE, data, len);
       g_free (data);
       return TRUE;
     }
@@ -526,7 +549,11 @@ owl_connection_send_shared (OwlConnection    *self,
                             OwlSharedMessage *message)
 {
   if (g_atomic_int_get (&self->state) == OWL_CONNECTION_OPEN)
-    owl_transport_send_shared (self->transport, message);
+    {
+      owl_transport_send_shared (self->transport, message);
+      if (self->service != NULL)
+        owl_socket_service_count (self->service, FALSE, g_bytes_get_size (message->payload));
+    }
 }
 
 /**
@@ -624,7 +651,7 @@ owl_connection_send_binary (OwlConnection  *self,
 
   if (g_main_context_is_owner (self->context))
     {
-      owl_transport_send (self->transport, TRUE, data);
+      send_bytes (self, TRUE, data);
       return TRUE;
     }
 
@@ -844,7 +871,7 @@ start_outgoing (OwlConnection       *self,
   id_node = json_node_init_string (json_node_alloc (), pending->id);
   frame = owl_envelope_frame (is_request ? "request" : "call", id_node,
                               "method", method, payload, is_request ? 0 : timeout_ms, &len);
-  owl_transport_send_data (self->transport, FALSE, frame, len);
+  send_data (self, FALSE, frame, len);
 }
 
 /**
@@ -1079,7 +1106,7 @@ dispatch_object (OwlConnection *self,
         owl_json_object_get_id (object, buf, &id);
         frame = owl_envelope_frame ("pong", id, NULL, NULL, NULL, 0, &len);
 
-        owl_transport_send_data (self->transport, FALSE, frame, len);
+        send_data (self, FALSE, frame, len);
       }
       break;
     case OWL_ENVELOPE_PONG:
@@ -1161,6 +1188,9 @@ handle_message (OwlConnection *self,
   /* Nothing reaches handlers once the server started closing. */
   if (g_atomic_int_get (&self->state) != OWL_CONNECTION_OPEN)
     return;
+
+  if (self->service != NULL)
+    owl_socket_service_count (self->service, TRUE, len);
 
   if (!take_token (self))
     return;

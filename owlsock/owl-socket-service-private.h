@@ -13,6 +13,10 @@ GMainContext *owl_socket_service_get_context         (OwlSocketService *self);
 void          owl_socket_service_connection_closed   (OwlSocketService *self,
                                                       OwlConnection    *connection);
 void          owl_socket_service_check_stopped       (OwlSocketService *self);
+/* Statistics: one message of @len bytes in (@incoming) or out. */
+void          owl_socket_service_count               (OwlSocketService *self,
+                                                      gboolean          incoming,
+                                                      gsize             len);
 void          owl_socket_service_room_add            (OwlSocketService *self,
                                                       const char       *room,
                                                       OwlConnection    *connection);

@@ -62,6 +62,17 @@ struct _OwlSocketService
   GStrv         allowed_origins;
   OwlListenerLimits listener_limits;
   GHashTable   *per_ip;       /* remote host -> open connections */
+  char         *metrics_path;
+
+  /* Statistics since the service was created. */
+  guint64       accepted;
+  guint64       messages_in;
+  guint64       messages_out;
+  guint64       bytes_in;
+  guint64       bytes_out;
+  guint64       dropped;      /* by connections that closed */
+  GHashTable   *rejected;     /* reason (static string) -> count */
+  GHashTable   *closes;       /* close code -> count */
   OwlPoller    *poller;
   guint         tick_id;
 
@@ -80,6 +91,7 @@ enum {
   PROP_HANDSHAKE_TIMEOUT,
   PROP_MAX_HANDSHAKE_SIZE,
   PROP_ALLOWED_ORIGINS,
+  PROP_METRICS_PATH,
   PROP_FIRST_LIMIT,
   N_PROPS = PROP_FIRST_LIMIT + OWL_N_LIMITS
 };
@@ -104,6 +116,14 @@ static void server_callback (SoupServer        *server,
                              const char        *path,
                              GHashTable        *query,
                              gpointer           user_data);
+
+static void set_metrics_path (OwlSocketService *self,
+                              const char       *path);
+static void metrics_callback (SoupServer        *server,
+                              SoupServerMessage *msg,
+                              const char        *path,
+                              GHashTable        *query,
+                              gpointer           user_data);
 
 static void
 owl_socket_service_dispose (GObject *object)
@@ -173,6 +193,9 @@ owl_socket_service_finalize (GObject *object)
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
   g_clear_pointer (&self->per_ip, g_hash_table_unref);
+  g_clear_pointer (&self->rejected, g_hash_table_unref);
+  g_clear_pointer (&self->closes, g_hash_table_unref);
+  g_clear_pointer (&self->metrics_path, g_free);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
 
@@ -213,6 +236,9 @@ owl_socket_service_get_property (GObject    *object,
     case PROP_ALLOWED_ORIGINS:
       g_value_set_boxed (value, self->allowed_origins);
       break;
+    case PROP_METRICS_PATH:
+      g_value_set_string (value, self->metrics_path);
+      break;
     default:
       if (!owl_limits_get_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -250,6 +276,9 @@ owl_socket_service_set_property (GObject      *object,
     case PROP_ALLOWED_ORIGINS:
       g_strfreev (self->allowed_origins);
       self->allowed_origins = g_value_dup_boxed (value);
+      break;
+    case PROP_METRICS_PATH:
+      set_metrics_path (self, g_value_get_string (value));
       break;
     default:
       {
@@ -369,6 +398,20 @@ owl_socket_service_class_init (OwlSocketServiceClass *klass)
   properties[PROP_ALLOWED_ORIGINS] =
     g_param_spec_boxed ("allowed-origins", NULL, NULL, G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlSocketService:metrics-path:
+   *
+   * A path such as `/metrics` where the service's own server (see
+   * [method@Owlsock.SocketService.listen]) answers with the statistics
+   * of [method@Owlsock.SocketService.dup_stats] in Prometheus' text
+   * format; %NULL (the default) for none.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_METRICS_PATH] =
+    g_param_spec_string ("metrics-path", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, PROP_FIRST_LIMIT, properties);
 
@@ -501,6 +544,8 @@ owl_socket_service_init (OwlSocketService *self)
   self->listener_limits.handshake_timeout = OWL_DEFAULT_HANDSHAKE_TIMEOUT;
   self->listener_limits.max_handshake_size = OWL_DEFAULT_MAX_HANDSHAKE_SIZE;
   self->per_ip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->rejected = g_hash_table_new (g_str_hash, g_str_equal);
+  self->closes = g_hash_table_new (NULL, NULL);
   self->poller = owl_poller_ref_for_context (self->context);
   self->tick_id = owl_poller_add_tick (self->poller, service_tick, self);
 }
@@ -570,6 +615,21 @@ respond_json (SoupServerMessage *msg,
 
   soup_server_message_set_status (msg, status, NULL);
   soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, len);
+}
+
+/* Counts a refused upgrade by @reason (a static string) and answers it. */
+static void
+reject (OwlSocketService  *self,
+        SoupServerMessage *msg,
+        const char        *reason,
+        guint              status,
+        OwlError           code,
+        const char        *message)
+{
+  guint64 n = GPOINTER_TO_SIZE (g_hash_table_lookup (self->rejected, reason));
+
+  g_hash_table_insert (self->rejected, (gpointer) reason, GSIZE_TO_POINTER (n + 1));
+  respond_json (msg, status, code, message);
 }
 
 /* Routing ------------------------------------------------------------------ */
@@ -695,6 +755,7 @@ on_wrote_informational (SoupServerMessage *msg,
   g_hash_table_insert (self->connections, (gpointer) owl_connection_get_id (connection),
                        g_object_ref (connection));
   adjust_ip (self, owl_request_get_remote_host (upgrade->request), +1);
+  self->accepted++;
   OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, owl_connection_get_id (connection),
                 "Accepted on module %s", owl_module_get_alias (upgrade->module));
 
@@ -796,45 +857,45 @@ server_callback (SoupServer        *server,
   module = find_module (self, g_uri_get_path (soup_server_message_get_uri (msg)), &params);
   if (module == NULL)
     {
-      respond_json (msg, SOUP_STATUS_NOT_FOUND, OWL_ERROR_NOT_FOUND, "No endpoint at this path");
+      reject (self, msg, "not-found", SOUP_STATUS_NOT_FOUND, OWL_ERROR_NOT_FOUND, "No endpoint at this path");
       return;
     }
 
   if (self->stopping)
     {
-      respond_json (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, OWL_ERROR_UNAVAILABLE, "The service is shutting down");
+      reject (self, msg, "stopping", SOUP_STATUS_SERVICE_UNAVAILABLE, OWL_ERROR_UNAVAILABLE, "The service is shutting down");
       return;
     }
 
   if (g_hash_table_size (self->connections) >= effective_max_connections (self))
     {
-      respond_json (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, OWL_ERROR_UNAVAILABLE, "Too many connections");
+      reject (self, msg, "max-connections", SOUP_STATUS_SERVICE_UNAVAILABLE, OWL_ERROR_UNAVAILABLE, "Too many connections");
       return;
     }
 
   if (count_for_ip (self, soup_server_message_get_remote_host (msg)) >= (guint) self->max_connections_per_ip)
     {
-      respond_json (msg, 429 /* Too Many Requests */, OWL_ERROR_RATE_LIMITED,
+      reject (self, msg, "max-connections-per-ip", 429 /* Too Many Requests */, OWL_ERROR_RATE_LIMITED,
                     "Too many connections from this address");
       return;
     }
 
   if (!origin_allowed (self, module, msg))
     {
-      respond_json (msg, SOUP_STATUS_FORBIDDEN, OWL_ERROR_FORBIDDEN, "Origin not allowed");
+      reject (self, msg, "origin", SOUP_STATUS_FORBIDDEN, OWL_ERROR_FORBIDDEN, "Origin not allowed");
       return;
     }
 
   if (!is_upgrade_request (msg))
     {
       soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Upgrade", "websocket");
-      respond_json (msg, 426 /* Upgrade Required */, OWL_ERROR_UNSUPPORTED, "This is a WebSocket endpoint");
+      reject (self, msg, "not-websocket", 426 /* Upgrade Required */, OWL_ERROR_UNSUPPORTED, "This is a WebSocket endpoint");
       return;
     }
 
   if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error))
     {
-      respond_json (msg, SOUP_STATUS_BAD_REQUEST, OWL_ERROR_MALFORMED, "Bad WebSocket handshake");
+      reject (self, msg, "bad-handshake", SOUP_STATUS_BAD_REQUEST, OWL_ERROR_MALFORMED, "Bad WebSocket handshake");
       return;
     }
 
@@ -977,6 +1038,8 @@ owl_socket_service_listen (OwlSocketService  *self,
 
   self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
   use_server (self, server, TRUE);
+  if (self->metrics_path != NULL)
+    soup_server_add_handler (self->server, self->metrics_path, metrics_callback, self, NULL);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
 
   return TRUE;
@@ -1297,6 +1360,14 @@ owl_socket_service_connection_closed (OwlSocketService *self,
         owl_socket_service_room_remove (self, room, connection);
       g_hash_table_remove_all (rooms);
     }
+
+  {
+    guint code = owl_connection_get_close_code (connection);
+    guint64 n = GPOINTER_TO_SIZE (g_hash_table_lookup (self->closes, GUINT_TO_POINTER (code)));
+
+    g_hash_table_insert (self->closes, GUINT_TO_POINTER (code), GSIZE_TO_POINTER (n + 1));
+    self->dropped += owl_connection_get_dropped_messages (connection);
+  }
 
   owl_connection_detach_service (connection);
   adjust_ip (self, owl_request_get_remote_host (owl_connection_get_request (connection)), -1);
@@ -1658,4 +1729,202 @@ owl_socket_service_is_stopping (OwlSocketService *self)
   g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
 
   return self->stopping;
+}
+
+/* Statistics ----------------------------------------------------------------- */
+
+void
+owl_socket_service_count (OwlSocketService *self,
+                          gboolean          incoming,
+                          gsize             len)
+{
+  if (incoming)
+    {
+      self->messages_in++;
+      self->bytes_in += len;
+    }
+  else
+    {
+      self->messages_out++;
+      self->bytes_out += len;
+    }
+}
+
+static guint64
+count_dropped (OwlSocketService *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint64 dropped = self->dropped;
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    dropped += owl_connection_get_dropped_messages (value);
+
+  return dropped;
+}
+
+static GVariant *
+counts_variant (GHashTable *table,
+                gboolean    codes)
+{
+  GVariantBuilder builder;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{st}"));
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      g_autofree char *name = codes ? g_strdup_printf ("%u", GPOINTER_TO_UINT (key)) : g_strdup (key);
+
+      g_variant_builder_add (&builder, "{st}", name, (guint64) GPOINTER_TO_SIZE (value));
+    }
+  return g_variant_builder_end (&builder);
+}
+
+/**
+ * owl_socket_service_dup_stats:
+ * @self: a service
+ *
+ * Takes a snapshot of the service's statistics since it was created, as a
+ * `a{sv}` dictionary: `connections-open` (u), `connections-accepted`,
+ * `messages-in`, `messages-out`, `bytes-in`, `bytes-out` and
+ * `dropped-messages` (all t), `rejected` (a{st}: refused upgrades by
+ * reason: `not-found`, `not-websocket`, `bad-handshake`, `stopping`,
+ * `max-connections`, `max-connections-per-ip`, `origin`) and `closes`
+ * (a{st}: closed connections by close code). Messages count every frame
+ * of data, the protocol's own included.
+ *
+ * Returns: (transfer full): the statistics
+ *
+ * Since: 0.1
+ */
+GVariant *
+owl_socket_service_dup_stats (OwlSocketService *self)
+{
+  GVariantBuilder builder;
+
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "connections-open",
+                         g_variant_new_uint32 (g_hash_table_size (self->connections)));
+  g_variant_builder_add (&builder, "{sv}", "connections-accepted", g_variant_new_uint64 (self->accepted));
+  g_variant_builder_add (&builder, "{sv}", "messages-in", g_variant_new_uint64 (self->messages_in));
+  g_variant_builder_add (&builder, "{sv}", "messages-out", g_variant_new_uint64 (self->messages_out));
+  g_variant_builder_add (&builder, "{sv}", "bytes-in", g_variant_new_uint64 (self->bytes_in));
+  g_variant_builder_add (&builder, "{sv}", "bytes-out", g_variant_new_uint64 (self->bytes_out));
+  g_variant_builder_add (&builder, "{sv}", "dropped-messages", g_variant_new_uint64 (count_dropped (self)));
+  g_variant_builder_add (&builder, "{sv}", "rejected", counts_variant (self->rejected, FALSE));
+  g_variant_builder_add (&builder, "{sv}", "closes", counts_variant (self->closes, TRUE));
+
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
+static void
+metric (GString    *out,
+        const char *name,
+        const char *type,
+        const char *help)
+{
+  g_string_append_printf (out, "# HELP owlsock_%s %s\n# TYPE owlsock_%s %s\n", name, help, name, type);
+}
+
+static void
+metric_counts (GString    *out,
+               const char *name,
+               const char *label,
+               GHashTable *table,
+               gboolean    codes)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      if (codes)
+        g_string_append_printf (out, "owlsock_%s{%s=\"%u\"} %" G_GUINT64_FORMAT "\n",
+                                name, label, GPOINTER_TO_UINT (key), (guint64) GPOINTER_TO_SIZE (value));
+      else
+        g_string_append_printf (out, "owlsock_%s{%s=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                                name, label, (const char *) key, (guint64) GPOINTER_TO_SIZE (value));
+    }
+}
+
+/**
+ * owl_socket_service_dup_metrics:
+ * @self: a service
+ *
+ * The statistics of [method@Owlsock.SocketService.dup_stats] in
+ * Prometheus' text exposition format, as the
+ * [property@Owlsock.SocketService:metrics-path] endpoint serves them.
+ *
+ * Returns: (transfer full): the metrics text
+ *
+ * Since: 0.1
+ */
+char *
+owl_socket_service_dup_metrics (OwlSocketService *self)
+{
+  GString *out = g_string_new (NULL);
+
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
+
+  metric (out, "connections_open", "gauge", "Open WebSocket connections.");
+  g_string_append_printf (out, "owlsock_connections_open %u\n", g_hash_table_size (self->connections));
+  metric (out, "connections_accepted_total", "counter", "Accepted WebSocket connections.");
+  g_string_append_printf (out, "owlsock_connections_accepted_total %" G_GUINT64_FORMAT "\n", self->accepted);
+  metric (out, "connections_rejected_total", "counter", "Refused upgrades, by reason.");
+  metric_counts (out, "connections_rejected_total", "reason", self->rejected, FALSE);
+  metric (out, "messages_total", "counter", "Messages, by direction.");
+  g_string_append_printf (out, "owlsock_messages_total{direction=\"in\"} %" G_GUINT64_FORMAT "\n", self->messages_in);
+  g_string_append_printf (out, "owlsock_messages_total{direction=\"out\"} %" G_GUINT64_FORMAT "\n", self->messages_out);
+  metric (out, "bytes_total", "counter", "Message bytes, by direction.");
+  g_string_append_printf (out, "owlsock_bytes_total{direction=\"in\"} %" G_GUINT64_FORMAT "\n", self->bytes_in);
+  g_string_append_printf (out, "owlsock_bytes_total{direction=\"out\"} %" G_GUINT64_FORMAT "\n", self->bytes_out);
+  metric (out, "closes_total", "counter", "Closed connections, by close code.");
+  metric_counts (out, "closes_total", "code", self->closes, TRUE);
+  metric (out, "dropped_messages_total", "counter", "Messages dropped under backpressure.");
+  g_string_append_printf (out, "owlsock_dropped_messages_total %" G_GUINT64_FORMAT "\n", count_dropped (self));
+
+  return g_string_free (out, FALSE);
+}
+
+static void
+metrics_callback (SoupServer        *server,
+                  SoupServerMessage *msg,
+                  const char        *path,
+                  GHashTable        *query,
+                  gpointer           user_data)
+{
+  char *text;
+
+  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
+      return;
+    }
+
+  text = owl_socket_service_dup_metrics (user_data);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "text/plain; version=0.0.4", SOUP_MEMORY_TAKE, text, strlen (text));
+}
+
+/* Only on a server the service owns: an application's own server is its
+ * to expose. */
+static void
+set_metrics_path (OwlSocketService *self,
+                  const char       *path)
+{
+  if (g_strcmp0 (path, self->metrics_path) == 0)
+    return;
+
+  if (self->server != NULL && self->owns_server && self->metrics_path != NULL)
+    soup_server_remove_handler (self->server, self->metrics_path);
+  g_free (self->metrics_path);
+  self->metrics_path = g_strdup (path);
+  if (self->server != NULL && self->owns_server && self->metrics_path != NULL)
+    soup_server_add_handler (self->server, self->metrics_path, metrics_callback, self, NULL);
 }

@@ -100,4 +100,9 @@ gboolean          owl_socket_service_stop_finish     (OwlSocketService  *self,
 OWL_AVAILABLE_IN_ALL
 gboolean          owl_socket_service_is_stopping     (OwlSocketService  *self);
 
+OWL_AVAILABLE_IN_ALL
+GVariant         *owl_socket_service_dup_stats       (OwlSocketService  *self);
+OWL_AVAILABLE_IN_ALL
+char             *owl_socket_service_dup_metrics     (OwlSocketService  *self);
+
 G_END_DECLS
