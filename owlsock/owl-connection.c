@@ -9,6 +9,7 @@
 #include "owl-connection-private.h"
 #include "owl-enums.h"
 #include "owl-envelope-private.h"
+#include "owl-fd-stream-private.h"
 #include "owl-json-private.h"
 #include "owl-mailbox-private.h"
 #include "owl-module-private.h"
@@ -1415,6 +1416,8 @@ owl_connection_new (OwlSocketService       *service,
     {
       g_autoptr(SoupWebsocketConnection) websocket = NULL;
 
+      /* TLS: libsoup keeps the stream, so the handshake bounds end here. */
+      owl_fd_stream_mark_upgraded (stream);
       websocket = soup_websocket_connection_new (stream, uri, SOUP_WEBSOCKET_CONNECTION_SERVER,
                                                  owl_request_get_origin (request), NULL, NULL);
       self->transport = owl_transport_new_soup (websocket, &transport_limits, &transport_callbacks, self);

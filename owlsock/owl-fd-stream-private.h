@@ -22,6 +22,10 @@ G_DECLARE_FINAL_TYPE (OwlFdStream, owl_fd_stream, OWL, FD_STREAM, GIOStream)
  * connection is shut down: libsoup buffers headers without a bound. */
 GIOStream *owl_fd_stream_new       (int        fd,
                                     gsize      max_read);
+/* After a 101 on a stream owlsock cannot take over (TLS): the handshake
+ * bounds no longer apply to the OwlFdStream found under @stolen, if any. */
+void         owl_fd_stream_mark_upgraded (GIOStream *stolen);
+
 /* A small handle on the stream's descriptor that does not keep the stream
  * (and libsoup's objects around it) alive: for the handshake timeout. */
 typedef struct _OwlFdHandle OwlFdHandle;

@@ -17,10 +17,11 @@
 /* The descriptor is shared by both halves and closed once, by the stream. */
 typedef struct
 {
-  gint  ref_count;
-  int   fd;        /* -1 once closed or stolen */
-  gsize read;
-  gsize max_read;
+  gint     ref_count;
+  int      fd;        /* -1 once closed or stolen */
+  gsize    read;
+  gsize    max_read;  /* 0 once upgraded */
+  gboolean upgraded;
 } FdBox;
 
 static FdBox *
@@ -453,7 +454,32 @@ owl_fd_handle_unref (OwlFdHandle *handle)
 gboolean
 owl_fd_handle_is_done (OwlFdHandle *handle)
 {
-  return ((FdBox *) handle)->fd < 0;
+  return ((FdBox *) handle)->fd < 0 || ((FdBox *) handle)->upgraded;
+}
+
+/* libsoup wraps the accepted stream (SoupIOStream's base-iostream), and TLS
+ * wraps ours (GTlsConnection's base-io-stream). */
+void
+owl_fd_stream_mark_upgraded (GIOStream *stolen)
+{
+  g_autoptr(GIOStream) base = NULL;
+  g_autoptr(GIOStream) inner = NULL;
+
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (stolen), "base-iostream") == NULL)
+    return;
+  g_object_get (stolen, "base-iostream", &base, NULL);
+  if (G_IS_TLS_CONNECTION (base))
+    g_object_get (base, "base-io-stream", &inner, NULL);
+  else
+    inner = g_steal_pointer (&base);
+
+  if (OWL_IS_FD_STREAM (inner))
+    {
+      OwlFdStream *self = OWL_FD_STREAM (inner);
+
+      self->box->upgraded = TRUE;
+      self->box->max_read = 0;
+    }
 }
 
 void

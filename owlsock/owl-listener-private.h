@@ -19,6 +19,7 @@ typedef struct
 {
   gint handshake_timeout;   /* seconds until the request must have come */
   gint max_handshake_size;  /* bytes of request before the upgrade */
+  GTlsCertificate *tls_certificate;  /* set: every connection is TLS */
 } OwlListenerLimits;
 
 /* @socket is a bound, listening socket; each accepted connection goes to

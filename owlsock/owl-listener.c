@@ -81,6 +81,23 @@ hand_over (OwlListener             *self,
 
   g_ptr_array_add (self->pending, owl_fd_handle_ref (owl_fd_stream_get_handle (OWL_FD_STREAM (stream))));
   g_array_append_val (self->pending_since, now);
+
+  /* wss: the TLS handshake runs on the first read, inside libsoup's I/O;
+   * the certificate is read at each accept, so a reload applies to the
+   * next connection and leaves open ones alone. */
+  if (self->limits->tls_certificate != NULL)
+    {
+      GIOStream *tls = g_tls_server_connection_new (stream, self->limits->tls_certificate, &error);
+
+      if (tls == NULL)
+        {
+          g_warning ("Cannot start TLS: %s", error->message);
+          return;
+        }
+      g_object_unref (stream);
+      stream = tls;
+    }
+
   if (!soup_server_accept_iostream (self->server, stream, local, remote, &error))
     g_debug ("Could not accept a connection: %s", error->message);
 }

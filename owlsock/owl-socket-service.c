@@ -196,6 +196,7 @@ owl_socket_service_finalize (GObject *object)
   g_clear_pointer (&self->rejected, g_hash_table_unref);
   g_clear_pointer (&self->closes, g_hash_table_unref);
   g_clear_pointer (&self->metrics_path, g_free);
+  g_clear_object (&self->listener_limits.tls_certificate);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
 
@@ -1927,4 +1928,66 @@ set_metrics_path (OwlSocketService *self,
   self->metrics_path = g_strdup (path);
   if (self->server != NULL && self->owns_server && self->metrics_path != NULL)
     soup_server_add_handler (self->server, self->metrics_path, metrics_callback, self, NULL);
+}
+
+/* TLS ---------------------------------------------------------------------------- */
+
+/**
+ * owl_socket_service_set_tls_certificate:
+ * @self: a service
+ * @certificate: (nullable): the certificate, with its private key; %NULL
+ *   for plain connections
+ *
+ * Makes the service's own listener (see
+ * [method@Owlsock.SocketService.listen]) speak TLS: clients connect with
+ * `wss://`. Calling it again replaces the certificate for the connections
+ * that come next; open connections keep theirs. It needs GIO's TLS
+ * backend (Debian's `glib-networking`) at run time.
+ *
+ * Since: 0.1
+ */
+void
+owl_socket_service_set_tls_certificate (OwlSocketService *self,
+                                        GTlsCertificate  *certificate)
+{
+  g_return_if_fail (OWL_IS_SOCKET_SERVICE (self));
+  g_return_if_fail (certificate == NULL || G_IS_TLS_CERTIFICATE (certificate));
+
+  g_set_object (&self->listener_limits.tls_certificate, certificate);
+}
+
+/**
+ * owl_socket_service_load_tls_files:
+ * @self: a service
+ * @cert_file: (type filename): a PEM certificate (chain)
+ * @key_file: (type filename): its PEM private key
+ * @error: return location for an error
+ *
+ * Loads a certificate and key and uses them as
+ * [method@Owlsock.SocketService.set_tls_certificate] does; call it again
+ * to reload renewed files without dropping open connections. On failure
+ * the certificate in use stays.
+ *
+ * Returns: %TRUE if the files were loaded
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_load_tls_files (OwlSocketService  *self,
+                                   const char        *cert_file,
+                                   const char        *key_file,
+                                   GError           **error)
+{
+  g_autoptr(GTlsCertificate) certificate = NULL;
+
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+  g_return_val_if_fail (cert_file != NULL, FALSE);
+  g_return_val_if_fail (key_file != NULL, FALSE);
+
+  certificate = g_tls_certificate_new_from_files (cert_file, key_file, error);
+  if (certificate == NULL)
+    return FALSE;
+
+  owl_socket_service_set_tls_certificate (self, certificate);
+  return TRUE;
 }

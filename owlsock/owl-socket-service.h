@@ -101,6 +101,15 @@ OWL_AVAILABLE_IN_ALL
 gboolean          owl_socket_service_is_stopping     (OwlSocketService  *self);
 
 OWL_AVAILABLE_IN_ALL
+void              owl_socket_service_set_tls_certificate (OwlSocketService *self,
+                                                          GTlsCertificate  *certificate);
+OWL_AVAILABLE_IN_ALL
+gboolean          owl_socket_service_load_tls_files  (OwlSocketService  *self,
+                                                      const char        *cert_file,
+                                                      const char        *key_file,
+                                                      GError           **error);
+
+OWL_AVAILABLE_IN_ALL
 GVariant         *owl_socket_service_dup_stats       (OwlSocketService  *self);
 OWL_AVAILABLE_IN_ALL
 char             *owl_socket_service_dup_metrics     (OwlSocketService  *self);

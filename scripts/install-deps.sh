@@ -17,6 +17,7 @@ packages=(
   libjson-glib-dev
   zlib1g-dev               # permessage-deflate
   glib-networking          # TLS for GIO at run time
+  openssl                  # the TLS tests make their certificates
   # introspection and the API reference
   gobject-introspection
   libgirepository1.0-dev
