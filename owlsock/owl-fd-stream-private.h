@@ -18,10 +18,12 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (OwlFdStream, owl_fd_stream, OWL, FD_STREAM, GIOStream)
 
 /* Takes ownership of @fd, a non-blocking connected socket. Once more than
- * @max_read bytes were read (0: no cap), the peer is answered 431 and the
- * connection is shut down: libsoup buffers headers without a bound. */
+ * @max_read bytes were read (0: no cap), the connection is shut down
+ * (libsoup buffers headers without a bound), after a plain HTTP 431 when
+ * @answer_431 (not under TLS, where plain text would break the stream). */
 GIOStream *owl_fd_stream_new       (int        fd,
-                                    gsize      max_read);
+                                    gsize      max_read,
+                                    gboolean   answer_431);
 /* After a 101 on a stream owlsock cannot take over (TLS): the handshake
  * bounds no longer apply to the OwlFdStream found under @stolen, if any. */
 void         owl_fd_stream_mark_upgraded (GIOStream *stolen);

@@ -21,6 +21,7 @@ typedef struct
   int      fd;        /* -1 once closed or stolen */
   gsize    read;
   gsize    max_read;  /* 0 once upgraded */
+  gboolean answer_431;
   gboolean upgraded;
 } FdBox;
 
@@ -118,7 +119,8 @@ input_read (OwlFdInput    *self,
           char buf[sizeof answer + 8];
           int len = g_snprintf (buf, sizeof buf, answer, (int) (sizeof OWL_431_BODY - 1));
 
-          send (self->box->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+          if (self->box->answer_431)
+            send (self->box->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
           shutdown (self->box->fd, SHUT_RDWR);
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE, "Request is too large");
           return -1;
@@ -398,8 +400,9 @@ owl_fd_stream_init (OwlFdStream *self)
 }
 
 GIOStream *
-owl_fd_stream_new (int   fd,
-                   gsize max_read)
+owl_fd_stream_new (int      fd,
+                   gsize    max_read,
+                   gboolean answer_431)
 {
   OwlFdStream *self = g_object_new (OWL_TYPE_FD_STREAM, NULL);
 
@@ -407,6 +410,7 @@ owl_fd_stream_new (int   fd,
   self->box->ref_count = 1;
   self->box->fd = fd;
   self->box->max_read = max_read;
+  self->box->answer_431 = answer_431;
   self->input = g_object_new (owl_fd_input_get_type (), NULL);
   self->input->box = fd_box_ref (self->box);
   self->output = g_object_new (owl_fd_output_get_type (), NULL);

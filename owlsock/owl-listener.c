@@ -30,6 +30,7 @@ struct _OwlListener
   OwlPoller      *poller;
   GMainContext   *context;
   OwlPollerWatch *watch;
+  gboolean        starved;   /* out of descriptors, warned once */
   GSource        *backoff;
   /* The listening address, when it is one address (not a wildcard): the
    * local address of every accepted connection, without a getsockname(). */
@@ -52,7 +53,10 @@ hand_over (OwlListener             *self,
            socklen_t                addr_len)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GIOStream) stream = owl_fd_stream_new (fd, self->limits->max_handshake_size);
+  /* Under TLS the cap counts encrypted bytes (the TLS handshake too), and
+   * a plain 431 cannot be sent: the connection is simply dropped. */
+  g_autoptr(GIOStream) stream = owl_fd_stream_new (fd, self->limits->max_handshake_size,
+                                                   self->limits->tls_certificate == NULL);
   gint64 now = g_get_monotonic_time ();
   g_autoptr(GSocketAddress) remote = g_socket_address_new_from_native ((gpointer) addr, addr_len);
   g_autoptr(GSocketAddress) local = NULL;
@@ -154,6 +158,7 @@ on_listener_ready (gpointer user_data,
 
       if (fd >= 0)
         {
+          self->starved = FALSE;
           hand_over (self, fd, (struct sockaddr *) &addr, addr_len);
           continue;
         }
@@ -169,8 +174,10 @@ on_listener_ready (gpointer user_data,
         case ENOBUFS:
         case ENOMEM:
           /* Level-triggered: without a pause this would spin. */
-          g_warning ("Out of descriptors or memory accepting connections; retrying in %d ms",
-                     OWL_LISTENER_BACKOFF);
+          if (!self->starved)
+            g_warning ("Out of descriptors or memory accepting connections; retrying every %d ms",
+                       OWL_LISTENER_BACKOFF);
+          self->starved = TRUE;
           owl_poller_set_events (self->poller, self->watch, 0);
           self->backoff = g_timeout_source_new (OWL_LISTENER_BACKOFF);
           g_source_set_callback (self->backoff, resume_cb, self, NULL);
