@@ -56,7 +56,7 @@ test_stats_count (OwlTestFixture *fixture,
                   gconstpointer   data)
 {
   g_autoptr(GVariant) stats = NULL;
-  g_autofree char *body = NULL;
+  g_autofree char *printed = NULL;
   g_autofree char *metrics = NULL;
   OwlTestClient *client;
   OwlTestClient *foreign;
@@ -83,7 +83,8 @@ test_stats_count (OwlTestFixture *fixture,
   owl_test_record_wait_closed (conn);
 
   stats = owl_socket_service_dup_stats (fixture->service);
-  g_test_message ("stats: %s", g_variant_print (stats, TRUE));
+  printed = g_variant_print (stats, TRUE);
+  g_test_message ("stats: %s", printed);
   g_assert_cmpuint (stat_u64 (stats, "connections-open"), ==, 0);
   g_assert_cmpuint (stat_u64 (stats, "connections-accepted"), ==, 1);
   g_assert_cmpuint (stat_u64 (stats, "messages-in"), ==, 2);
