@@ -270,6 +270,22 @@ echo_on_connection (OwlModule     *module,
 }
 
 OwlModule *
+owl_test_fixture_add_echo_module_with (OwlTestFixture *fixture,
+                                       const char     *alias,
+                                       const char     *path,
+                                       const char     *first_property,
+                                       ...)
+{
+  OwlModule *module = owl_test_fixture_add_echo_module (fixture, alias, path);
+  va_list args;
+
+  va_start (args, first_property);
+  g_object_set_valist (G_OBJECT (module), first_property, args);
+  va_end (args);
+  return module;
+}
+
+OwlModule *
 owl_test_fixture_add_echo_module (OwlTestFixture *fixture,
                                   const char     *alias,
                                   const char     *path)

@@ -105,6 +105,12 @@ OwlModule      *owl_test_fixture_add_module  (OwlTestFixture  *fixture,
 OwlModule      *owl_test_fixture_add_echo_module (OwlTestFixture *fixture,
                                                   const char     *alias,
                                                   const char     *path);
+/* An echo module with these properties set (a NULL-terminated list). */
+OwlModule      *owl_test_fixture_add_echo_module_with (OwlTestFixture *fixture,
+                                                       const char     *alias,
+                                                       const char     *path,
+                                                       const char     *first_property,
+                                                       ...) G_GNUC_NULL_TERMINATED;
 void            owl_test_fixture_listen      (OwlTestFixture  *fixture);
 OwlConnection  *owl_test_fixture_wait_accepted_at (OwlTestFixture *fixture,
                                                    guint           index,

@@ -47,29 +47,6 @@ padded_json (gsize size)
   return g_string_free (s, FALSE);
 }
 
-static OwlModule *
-add_echo_module_with (OwlTestFixture *fixture,
-                      const char     *alias,
-                      const char     *path,
-                      const char     *first_property,
-                      ...) G_GNUC_NULL_TERMINATED;
-
-static OwlModule *
-add_echo_module_with (OwlTestFixture *fixture,
-                      const char     *alias,
-                      const char     *path,
-                      const char     *first_property,
-                      ...)
-{
-  OwlModule *module = owl_test_fixture_add_echo_module (fixture, alias, path);
-  va_list args;
-
-  va_start (args, first_property);
-  g_object_set_valist (G_OBJECT (module), first_property, args);
-  va_end (args);
-  return module;
-}
-
 /* Protocol violations ------------------------------------------------------ */
 
 typedef struct
@@ -176,7 +153,7 @@ test_violation (OwlTestFixture *fixture,
   guint status = 0;
   gint code;
 
-  add_echo_module_with (fixture, "echo", "/ws/echo", "deflate", v->deflate, NULL);
+  owl_test_fixture_add_echo_module_with (fixture, "echo", "/ws/echo", "deflate", v->deflate, NULL);
   owl_test_fixture_listen (fixture);
 
   raw = owl_test_raw_connect_full (fixture->port, "/ws/echo",
@@ -291,7 +268,7 @@ static void
 setup_small_limit (OwlTestFixture *fixture)
 {
   owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
-  add_echo_module_with (fixture, "small", "/ws/small",
+  owl_test_fixture_add_echo_module_with (fixture, "small", "/ws/small",
                         "max-message-size", (gint64) SMALL_LIMIT, NULL);
   owl_test_fixture_listen (fixture);
 }
@@ -365,7 +342,7 @@ test_size_service_default (OwlTestFixture *fixture,
 
   g_object_set (fixture->service, "max-message-size", (gint64) 1024, NULL);
   owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
-  add_echo_module_with (fixture, "roomy", "/ws/roomy", "max-message-size", (gint64) 4096, NULL);
+  owl_test_fixture_add_echo_module_with (fixture, "roomy", "/ws/roomy", "max-message-size", (gint64) 4096, NULL);
   owl_test_fixture_listen (fixture);
 
   raw = owl_test_raw_connect (fixture->port, "/ws/roomy");
@@ -573,7 +550,7 @@ test_depth_boundary (OwlTestFixture *fixture,
   const char *depth3 = "{\"type\":\"x\",\"a\":[[1]]}";
   const char *depth4 = "{\"type\":\"x\",\"a\":[[[1]]]}";
 
-  add_echo_module_with (fixture, "shallow", "/ws/shallow", "max-json-depth", 3, NULL);
+  owl_test_fixture_add_echo_module_with (fixture, "shallow", "/ws/shallow", "max-json-depth", 3, NULL);
   owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
   owl_test_fixture_listen (fixture);
 

@@ -44,29 +44,6 @@ assert_client_echoes (OwlTestClient *client,
   g_assert_cmpint (owl_test_json_get_int (node, "n"), ==, index);
 }
 
-static OwlModule *
-add_echo_module_with (OwlTestFixture *fixture,
-                      const char     *alias,
-                      const char     *path,
-                      const char     *first_property,
-                      ...) G_GNUC_NULL_TERMINATED;
-
-static OwlModule *
-add_echo_module_with (OwlTestFixture *fixture,
-                      const char     *alias,
-                      const char     *path,
-                      const char     *first_property,
-                      ...)
-{
-  OwlModule *module = owl_test_fixture_add_echo_module (fixture, alias, path);
-  va_list args;
-
-  va_start (args, first_property);
-  g_object_set_valist (G_OBJECT (module), first_property, args);
-  va_end (args);
-  return module;
-}
-
 /* The upgrade request for @path, with @extra_headers (each line ending in
  * "\r\n"; may be NULL); @terminate FALSE leaves off the blank line. */
 static char *
@@ -966,9 +943,9 @@ test_origins_module (OwlTestFixture *fixture,
   g_autofree char *same = NULL;
 
   g_object_set (fixture->service, "allowed-origins", service_list, NULL);
-  add_echo_module_with (fixture, "open", "/ws/open", "allowed-origins", any, NULL);
-  add_echo_module_with (fixture, "strict", "/ws/strict", "allowed-origins", strict_list, NULL);
-  add_echo_module_with (fixture, "inherit", "/ws/inherit", "allowed-origins", NULL, NULL);
+  owl_test_fixture_add_echo_module_with (fixture, "open", "/ws/open", "allowed-origins", any, NULL);
+  owl_test_fixture_add_echo_module_with (fixture, "strict", "/ws/strict", "allowed-origins", strict_list, NULL);
+  owl_test_fixture_add_echo_module_with (fixture, "inherit", "/ws/inherit", "allowed-origins", NULL, NULL);
   owl_test_fixture_listen (fixture);
   same = g_strdup_printf ("http://127.0.0.1:%u", fixture->port);
 
@@ -1246,8 +1223,8 @@ test_rate_module (OwlTestFixture *fixture,
   gint code;
 
   g_object_set (fixture->service, "rate-limit", 5.0, "rate-burst", 5, NULL);
-  add_echo_module_with (fixture, "free", "/ws/free", "rate-limit", 0.0, NULL);
-  add_echo_module_with (fixture, "tight", "/ws/tight", "rate-burst", 2, NULL);
+  owl_test_fixture_add_echo_module_with (fixture, "free", "/ws/free", "rate-limit", 0.0, NULL);
+  owl_test_fixture_add_echo_module_with (fixture, "tight", "/ws/tight", "rate-burst", 2, NULL);
   owl_test_fixture_listen (fixture);
 
   for (guint i = 0; i < 30; i++)
