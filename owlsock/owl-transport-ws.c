@@ -1005,8 +1005,9 @@ static const OwlTransportClass ws_class = {
 /* The descriptor behind a stream SoupServer handed over, if it is a plain
  * socket, owned by the caller from now on (-1 if not: a TLS stream keeps
  * going through libsoup). owlsock's listener gives libsoup OwlFdStreams,
- * whose descriptor is simply taken back. libsoup's own listener tags a stolen stream with its GSocket: duplicate
- * that descriptor, and close the stream after reading what it buffered. */
+ * whose descriptor is simply taken back. libsoup's own listener tags a
+ * stolen stream with its GSocket: duplicate that descriptor, and close the
+ * stream after reading what it buffered. */
 static int
 take_descriptor (GIOStream *stream,
                  gboolean  *close_stream)
