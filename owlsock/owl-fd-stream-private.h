@@ -27,6 +27,9 @@ GIOStream *owl_fd_stream_new       (int        fd,
 /* After a 101 on a stream owlsock cannot take over (TLS): the handshake
  * bounds no longer apply to the OwlFdStream found under @stolen, if any. */
 void         owl_fd_stream_mark_upgraded (GIOStream *stolen);
+/* The descriptor of the OwlFdStream under a TLS connection under @stolen,
+ * still owned by it (-1 if there is none). */
+int          owl_fd_stream_peek_tls_fd   (GIOStream *stolen);
 
 /* A small handle on the stream's descriptor that does not keep the stream
  * (and libsoup's objects around it) alive: for the handshake timeout. */

@@ -463,27 +463,49 @@ owl_fd_handle_is_done (OwlFdHandle *handle)
 
 /* libsoup wraps the accepted stream (SoupIOStream's base-iostream), and TLS
  * wraps ours (GTlsConnection's base-io-stream). */
-void
-owl_fd_stream_mark_upgraded (GIOStream *stolen)
+static OwlFdStream *
+find_fd_stream (GIOStream *stolen,
+                gboolean  *tls)
 {
   g_autoptr(GIOStream) base = NULL;
   g_autoptr(GIOStream) inner = NULL;
 
+  *tls = FALSE;
   if (g_object_class_find_property (G_OBJECT_GET_CLASS (stolen), "base-iostream") == NULL)
-    return;
+    return NULL;
   g_object_get (stolen, "base-iostream", &base, NULL);
   if (G_IS_TLS_CONNECTION (base))
-    g_object_get (base, "base-io-stream", &inner, NULL);
+    {
+      *tls = TRUE;
+      g_object_get (base, "base-io-stream", &inner, NULL);
+    }
   else
     inner = g_steal_pointer (&base);
 
-  if (OWL_IS_FD_STREAM (inner))
-    {
-      OwlFdStream *self = OWL_FD_STREAM (inner);
+  /* The stolen stream keeps both alive; no reference is returned. */
+  return OWL_IS_FD_STREAM (inner) ? OWL_FD_STREAM (inner) : NULL;
+}
 
+void
+owl_fd_stream_mark_upgraded (GIOStream *stolen)
+{
+  gboolean tls;
+  OwlFdStream *self = find_fd_stream (stolen, &tls);
+
+  if (self != NULL)
+    {
       self->box->upgraded = TRUE;
       self->box->max_read = 0;
     }
+}
+
+int
+owl_fd_stream_peek_tls_fd (GIOStream *stolen)
+{
+  gboolean tls;
+  OwlFdStream *self = find_fd_stream (stolen, &tls);
+
+  return self != NULL && tls ? self->box->fd : -1;
 }
 
 void

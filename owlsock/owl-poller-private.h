@@ -41,6 +41,10 @@ OwlPollerWatch *owl_poller_add             (OwlPoller        *self,
 void            owl_poller_set_events      (OwlPoller        *self,
                                             OwlPollerWatch   *watch,
                                             guint             events);
+/* Calls the watch's callback with OWL_POLL_IN on the next dispatch, as if
+ * its descriptor were readable (for data buffered above the socket). */
+void            owl_poller_kick            (OwlPoller        *self,
+                                            OwlPollerWatch   *watch);
 /* Safe from inside the watch's own callback; the callback is not called
  * again after this returns. */
 void            owl_poller_remove          (OwlPoller        *self,

@@ -24,6 +24,7 @@ struct _OwlPollerWatch
   OwlPollerFunc  func;
   gpointer       user_data;
   gboolean       removed;
+  gboolean       kicked;
 #ifndef HAVE_EPOLL
   gpointer       tag;
 #endif
@@ -51,6 +52,7 @@ struct _OwlPoller
   GArray       *ticks;      /* OwlPollerTick */
   guint         next_tick_id;
   GPtrArray    *graveyard;  /* removed watches, freed after dispatch */
+  GPtrArray    *kicked;     /* watches to call on the next dispatch */
   guint         dispatching;
 #ifdef HAVE_EPOLL
   int           epfd;
@@ -62,6 +64,30 @@ struct _OwlPoller
 
 static GMutex pollers_mutex;
 static GHashTable *pollers;  /* GMainContext -> OwlPoller (not owned) */
+
+/* Runs the kicked watches (taken as a batch: a callback may kick again,
+ * for the dispatch after). */
+static void
+run_kicked (OwlPoller *self)
+{
+  g_autoptr(GPtrArray) batch = NULL;
+
+  if (self->kicked->len == 0)
+    return;
+
+  batch = g_steal_pointer (&self->kicked);
+  self->kicked = g_ptr_array_new ();
+  g_source_set_ready_time (self->source, -1);
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      OwlPollerWatch *watch = g_ptr_array_index (batch, i);
+
+      watch->kicked = FALSE;
+      if (!watch->removed)
+        watch->func (watch->user_data, OWL_POLL_IN);
+    }
+}
 
 static void
 bury_dead (OwlPoller *self)
@@ -90,8 +116,6 @@ poller_dispatch (GSource     *source,
   int n;
 
   n = epoll_wait (self->epfd, events, G_N_ELEMENTS (events), 0);
-  if (n <= 0)
-    return G_SOURCE_CONTINUE;
 
   self->dispatching++;
   for (int i = 0; i < n; i++)
@@ -110,6 +134,7 @@ poller_dispatch (GSource     *source,
         mask |= OWL_POLL_ERR | OWL_POLL_IN;
       watch->func (watch->user_data, mask);
     }
+  run_kicked (self);
   self->dispatching--;
   bury_dead (self);
 
@@ -152,6 +177,7 @@ poller_dispatch (GSource     *source,
         mask |= OWL_POLL_ERR | OWL_POLL_IN;
       watch->func (watch->user_data, mask);
     }
+  run_kicked (self);
   self->dispatching--;
   bury_dead (self);
 
@@ -207,6 +233,7 @@ owl_poller_new (GMainContext *context)
   self->context = g_main_context_ref (context);
   self->ticks = g_array_new (FALSE, FALSE, sizeof (OwlPollerTick));
   self->graveyard = g_ptr_array_new_with_free_func (g_free);
+  self->kicked = g_ptr_array_new ();
 
   self->source = g_source_new (&poller_source_funcs, sizeof (OwlPollerSource));
   ((OwlPollerSource *) self->source)->poller = self;
@@ -271,6 +298,7 @@ owl_poller_unref (OwlPoller *self)
   g_ptr_array_unref (self->watches);
 #endif
   g_ptr_array_unref (self->graveyard);
+  g_ptr_array_unref (self->kicked);
   g_array_unref (self->ticks);
   g_main_context_unref (self->context);
   g_free (self);
@@ -340,9 +368,23 @@ owl_poller_remove (OwlPoller      *self,
   g_ptr_array_remove_fast (self->watches, watch);
 #endif
 
+  if (watch->kicked)
+    g_ptr_array_remove_fast (self->kicked, watch);
+
   /* An event for it may still sit in the batch being dispatched. */
   g_ptr_array_add (self->graveyard, watch);
   bury_dead (self);
+}
+
+void
+owl_poller_kick (OwlPoller      *self,
+                 OwlPollerWatch *watch)
+{
+  if (watch->removed || watch->kicked)
+    return;
+  watch->kicked = TRUE;
+  g_ptr_array_add (self->kicked, watch);
+  g_source_set_ready_time (self->source, 0);
 }
 
 guint

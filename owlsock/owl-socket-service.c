@@ -908,9 +908,11 @@ server_callback (SoupServer        *server,
   soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL);
 
   /* permessage-deflate is owlsock's (libsoup's own inflates without a cap),
-   * and only on plain streams, which owlsock's frame layer takes over. */
+   * so only on streams owlsock's frame layer takes over: plain ones, and
+   * TLS on the service's own listener. */
   if (owl_module_get_deflate (module) &&
-      g_strcmp0 (g_uri_get_scheme (soup_server_message_get_uri (msg)), "https") != 0)
+      (self->listener != NULL ||
+       g_strcmp0 (g_uri_get_scheme (soup_server_message_get_uri (msg)), "https") != 0))
     {
       g_autofree char *response = NULL;
       const char *offer = soup_message_headers_get_list (soup_server_message_get_request_headers (msg),

@@ -53,6 +53,12 @@ typedef struct
   OwlTransport        parent;
 
   int                 fd;
+  /* TLS: bytes go through the stream libsoup handed over (its filter and
+   * the GTlsConnection); the descriptor, still the OwlFdStream's, only
+   * tells readiness. NULL: plain, straight on the descriptor. */
+  GIOStream            *stream;
+  GPollableInputStream *in;
+  GPollableOutputStream *out;
   GMainContext       *context;
   OwlPoller          *poller;
   OwlPollerWatch     *watch;
@@ -86,6 +92,59 @@ typedef struct
   guint               busy;
   gboolean            freed;
 } OwlTransportWs;
+
+/* recv() and writev() with errno, through TLS when there is a stream. */
+static ssize_t
+io_recv (OwlTransportWs *self,
+         guint8         *buf,
+         gsize           len)
+{
+  g_autoptr(GError) error = NULL;
+  gssize n;
+
+  if (self->in == NULL)
+    return recv (self->fd, buf, len, 0);
+
+  n = g_pollable_input_stream_read_nonblocking (self->in, buf, len, NULL, &error);
+  if (n < 0)
+    errno = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ? EAGAIN : EIO;
+  return n;
+}
+
+static ssize_t
+io_writev (OwlTransportWs     *self,
+           const struct iovec *iov,
+           int                 n_iov)
+{
+  GOutputVector vectors[32];
+  g_autoptr(GError) error = NULL;
+  gsize written = 0;
+
+  if (self->out == NULL)
+    {
+      /* sendmsg() for MSG_NOSIGNAL: a peer gone must not raise SIGPIPE. */
+      struct msghdr msg = { .msg_iov = (struct iovec *) iov, .msg_iovlen = n_iov };
+
+      return sendmsg (self->fd, &msg, MSG_NOSIGNAL);
+    }
+
+  n_iov = MIN (n_iov, (int) G_N_ELEMENTS (vectors));
+  for (int i = 0; i < n_iov; i++)
+    vectors[i] = (GOutputVector) { iov[i].iov_base, iov[i].iov_len };
+
+  switch (g_pollable_output_stream_writev_nonblocking (self->out, vectors, n_iov, &written, NULL, &error))
+    {
+    case G_POLLABLE_RETURN_OK:
+      return written;
+    case G_POLLABLE_RETURN_WOULD_BLOCK:
+      errno = EAGAIN;
+      return -1;
+    case G_POLLABLE_RETURN_FAILED:
+    default:
+      errno = EIO;
+      return -1;
+    }
+}
 
 static void ws_finish       (OwlTransportWs *self,
                              guint16         code,
@@ -208,7 +267,7 @@ ws_flush (OwlTransportWs *self)
           n_iov++;
         }
 
-      n = writev (self->fd, iov, n_iov);
+      n = io_writev (self, iov, n_iov);
       if (n < 0)
         {
           if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -254,7 +313,7 @@ ws_uncork (OwlTransportWs *self)
       ssize_t n;
 
       do
-        n = send (self->fd, buf->data, buf->len, MSG_NOSIGNAL);
+        n = io_writev (self, &(struct iovec) { buf->data, buf->len }, 1);
       while (n < 0 && errno == EINTR);
 
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
@@ -352,7 +411,7 @@ ws_write_frame (OwlTransportWs *self,
         iov[n_iov++] = (struct iovec) { (void *) data, len };
 
       do
-        n = writev (self->fd, iov, n_iov);
+        n = io_writev (self, iov, n_iov);
       while (n < 0 && errno == EINTR);
 
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
@@ -544,6 +603,10 @@ typedef struct
   GQueue          queue;
   gsize           discarded;
   gboolean        shut;
+  /* TLS: bytes go through the stream; the descriptor is the stream's. */
+  GIOStream             *stream;
+  GPollableInputStream  *in;
+  GPollableOutputStream *out;
 } WsLinger;
 
 static void
@@ -555,7 +618,13 @@ linger_end (WsLinger *linger)
   g_source_unref (linger->timeout);
   g_queue_clear_full (&linger->queue, ws_chunk_free);
   shutdown (linger->fd, SHUT_RDWR);
-  close (linger->fd);
+  if (linger->stream != NULL)
+    {
+      g_io_stream_close (linger->stream, NULL, NULL);
+      g_object_unref (linger->stream);
+    }
+  else
+    close (linger->fd);
   g_free (linger);
 }
 
@@ -578,7 +647,18 @@ on_linger_ready (gpointer user_data,
       WsChunk *chunk = g_queue_peek_head (&linger->queue);
       gsize size;
       const guint8 *data = g_bytes_get_data (chunk->bytes, &size);
-      ssize_t n = send (linger->fd, data + chunk->offset, size - chunk->offset, MSG_NOSIGNAL);
+      g_autoptr(GError) error = NULL;
+      ssize_t n;
+
+      if (linger->out != NULL)
+        {
+          n = g_pollable_output_stream_write_nonblocking (linger->out, data + chunk->offset,
+                                                          size - chunk->offset, NULL, &error);
+          if (n < 0)
+            errno = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ? EAGAIN : EIO;
+        }
+      else
+        n = send (linger->fd, data + chunk->offset, size - chunk->offset, MSG_NOSIGNAL);
 
       if (n < 0)
         {
@@ -601,7 +681,17 @@ on_linger_ready (gpointer user_data,
 
   if (events & OWL_POLL_IN)
     {
-      ssize_t n = recv (linger->fd, scratch, sizeof scratch, 0);
+      g_autoptr(GError) error = NULL;
+      ssize_t n;
+
+      if (linger->in != NULL)
+        {
+          n = g_pollable_input_stream_read_nonblocking (linger->in, scratch, sizeof scratch, NULL, &error);
+          if (n < 0)
+            errno = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ? EAGAIN : EIO;
+        }
+      else
+        n = recv (linger->fd, scratch, sizeof scratch, 0);
 
       if (n > 0)
         linger->discarded += n;
@@ -617,6 +707,9 @@ ws_linger (OwlTransportWs *self)
   WsLinger *linger = g_new0 (WsLinger, 1);
 
   linger->fd = self->fd;
+  linger->stream = g_steal_pointer (&self->stream);
+  linger->in = g_steal_pointer (&self->in);
+  linger->out = g_steal_pointer (&self->out);
   linger->poller = owl_poller_ref_for_context (self->context);
   linger->queue = self->queue;
   g_queue_init (&self->queue);
@@ -643,6 +736,18 @@ ws_release_socket (OwlTransportWs *self,
     }
   if (self->fd >= 0 && (linger || self->queue.length > 0))
     ws_linger (self);
+  if (self->stream != NULL)
+    {
+      /* TLS: the descriptor is the OwlFdStream's; closing the stream
+       * closes it. */
+      if (self->fd >= 0)
+        shutdown (self->fd, SHUT_RDWR);
+      self->fd = -1;
+      g_io_stream_close (self->stream, NULL, NULL);
+      self->in = NULL;
+      self->out = NULL;
+      g_clear_object (&self->stream);
+    }
   if (self->fd >= 0)
     {
       /* shutdown() ends the TCP connection even if another descriptor of
@@ -795,7 +900,7 @@ ws_read (OwlTransportWs *self)
   ssize_t n;
 
   do
-    n = recv (self->fd, buf, OWL_WS_READ_BUDGET, 0);
+    n = io_recv (self, buf, OWL_WS_READ_BUDGET);
   while (n < 0 && errno == EINTR);
 
   if (n > 0)
@@ -806,6 +911,17 @@ ws_read (OwlTransportWs *self)
 }
 
 static void ws_really_free (OwlTransportWs *self);
+
+/* TLS may hold decrypted bytes the descriptor no longer shows (epoll is
+ * level-triggered on the socket, not on the TLS buffer): come back for
+ * them on the next dispatch. */
+static void
+ws_kick_if_buffered (OwlTransportWs *self)
+{
+  if (self->in != NULL && self->watch != NULL && self->state != WS_DONE &&
+      g_pollable_input_stream_is_readable (self->in))
+    owl_poller_kick (self->poller, self->watch);
+}
 
 static void
 on_socket_ready (gpointer user_data,
@@ -830,7 +946,10 @@ on_socket_ready (gpointer user_data,
     }
 
   if ((events & OWL_POLL_IN) && self->state != WS_DONE)
-    ws_read (self);
+    {
+      ws_read (self);
+      ws_kick_if_buffered (self);
+    }
 
   ws_cork_end (cork);
   self->busy--;
@@ -1046,22 +1165,36 @@ owl_transport_new_ws (GIOStream                   *stream,
   GInputStream *input = g_io_stream_get_input_stream (stream);
   OwlFrameReaderConfig config = { 0, };
   gboolean close_stream;
+  gboolean tls = FALSE;
   guint8 *buf;
   gssize n;
   int fd;
 
   /* Our own descriptor: every GIO and libsoup object of the upgrade can go,
    * which is most of an idle connection's memory. What libsoup buffered
-   * past the request is read first, through the stream. */
+   * past the request is read first, through the stream. TLS over owlsock's
+   * listener keeps the stream and watches its descriptor. */
   fd = take_descriptor (stream, &close_stream);
   if (fd < 0)
-    return NULL;
+    {
+      fd = owl_fd_stream_peek_tls_fd (stream);
+      if (fd < 0)
+        return NULL;
+      tls = TRUE;
+      owl_fd_stream_mark_upgraded (stream);
+    }
 
   self = g_new0 (OwlTransportWs, 1);
   self->parent.klass = &ws_class;
   self->parent.callbacks = callbacks;
   self->parent.user_data = user_data;
   self->fd = fd;
+  if (tls)
+    {
+      self->stream = g_object_ref (stream);
+      self->in = G_POLLABLE_INPUT_STREAM (input);
+      self->out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream));
+    }
   self->limits = *limits;
   if (limits->deflate != NULL)
     {
@@ -1103,8 +1236,11 @@ owl_transport_new_ws (GIOStream                   *stream,
     g_io_stream_close (stream, NULL, NULL);
 
   if (self->state != WS_DONE)
-    self->watch = owl_poller_add (self->poller, self->fd, OWL_POLL_IN | (self->queued ? OWL_POLL_OUT : 0),
-                                  on_socket_ready, self);
+    {
+      self->watch = owl_poller_add (self->poller, self->fd, OWL_POLL_IN | (self->queued ? OWL_POLL_OUT : 0),
+                                    on_socket_ready, self);
+      ws_kick_if_buffered (self);
+    }
   else if (self->closed_due && self->closed_idle == NULL)
     {
       self->closed_idle = g_idle_source_new ();

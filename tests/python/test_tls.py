@@ -69,6 +69,22 @@ class TlsTest(unittest.IsolatedAsyncioTestCase):
         async with websockets.connect(self.url, ssl=trusting(self.first[0]), open_timeout=5) as ws:
             await self.echo(ws, '{"type":"hello"}')
 
+    async def test_frame_layer_limits(self):
+        """wss runs on owlsock's own frame layer too: a 2 MiB message sent in 64 KiB
+        fragments passes no frame limit but the whole-message one (1 MiB): close 1009,
+        which libsoup's per-frame cap would not give."""
+        async with websockets.connect(self.url, ssl=trusting(self.first[0]), open_timeout=5,
+                                      max_size=None) as ws:
+            await self.echo(ws, '{"before":1}')
+            fragments = ['x' * (64 * 1024)] * 32
+            try:
+                await bounded(ws.send(fragments), 'sending the fragments')
+            except websockets.exceptions.ConnectionClosed:
+                pass
+            with self.assertRaises(websockets.exceptions.ConnectionClosed):
+                await bounded(ws.recv(), 'the close')
+            self.assertEqual(ws.close_code, 1009)
+
     async def test_untrusted_refused(self):
         """A client that trusts another certificate refuses the server."""
         with self.assertRaises(ssl.SSLCertVerificationError):
