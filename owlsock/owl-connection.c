@@ -10,6 +10,7 @@
 #include "owl-enums.h"
 #include "owl-envelope-private.h"
 #include "owl-fd-stream-private.h"
+#include "owl-frame-private.h"
 #include "owl-json-private.h"
 #include "owl-mailbox-private.h"
 #include "owl-module-private.h"
@@ -706,24 +707,6 @@ close_on_context (OwlConnection *self,
   owl_transport_close (self->transport, code, reason);
 }
 
-/* RFC 6455 7.4: codes an endpoint may send. */
-static gboolean
-close_code_is_sendable (guint16 code)
-{
-  if (code >= 3000 && code <= 4999)
-    return TRUE;
-
-  switch (code)
-    {
-    case 1000: case 1001: case 1002: case 1003: case 1007:
-    case 1008: case 1009: case 1010: case 1011: case 1012:
-    case 1013: case 1014:
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
-
 /**
  * owl_connection_close:
  * @self: a connection
@@ -748,7 +731,7 @@ owl_connection_close (OwlConnection *self,
 
   g_return_if_fail (OWL_IS_CONNECTION (self));
 
-  if (!close_code_is_sendable (code))
+  if (!owl_frame_close_code_is_valid (code))
     code = OWL_CLOSE_NORMAL;
   cut = truncate_reason (reason);
 

@@ -75,6 +75,70 @@ wait_fd (int           fd,
   return !g_cancellable_set_error_if_cancelled (cancellable, error);
 }
 
+/* Answers 431 (on plain streams) and shuts the connection once more than
+ * the cap was read before the upgrade. */
+static gboolean
+check_read_cap (FdBox   *box,
+                gssize   n,
+                GError **error)
+{
+#define OWL_431_BODY "{\"code\":\"too-big\",\"message\":\"Request is too large\"}"
+  static const char answer[] =
+    "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    "Content-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+    OWL_431_BODY;
+  char buf[sizeof answer + 8];
+  int len;
+
+  if (box->max_read == 0 || (box->read += n) <= box->max_read)
+    return TRUE;
+
+  if (box->answer_431)
+    {
+      len = g_snprintf (buf, sizeof buf, answer, (int) (sizeof OWL_431_BODY - 1));
+      send (box->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+  shutdown (box->fd, SHUT_RDWR);
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE, "Request is too large");
+  return FALSE;
+}
+
+/* One recv() or send(), retried on EINTR, and on EAGAIN too when @blocking
+ * (after waiting for the descriptor). */
+static gssize
+fd_io (FdBox         *box,
+       gboolean       writing,
+       void          *buffer,
+       gsize          count,
+       gboolean       blocking,
+       GCancellable  *cancellable,
+       GError       **error)
+{
+  for (;;)
+    {
+      ssize_t n;
+
+      if (box->fd < 0)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "Stream is closed");
+          return -1;
+        }
+      n = writing ? send (box->fd, buffer, count, MSG_NOSIGNAL) : recv (box->fd, buffer, count, 0);
+      if (n >= 0)
+        return writing || check_read_cap (box, n, error) ? n : -1;
+      if (errno == EINTR)
+        continue;
+      if ((errno == EAGAIN || errno == EWOULDBLOCK) && blocking)
+        {
+          if (!wait_fd (box->fd, writing ? POLLOUT : POLLIN, cancellable, error))
+            return -1;
+          continue;
+        }
+      set_io_error (error, errno);
+      return -1;
+    }
+}
+
 /* Input ------------------------------------------------------------------------ */
 
 typedef struct
@@ -92,62 +156,13 @@ G_DEFINE_TYPE_WITH_CODE (OwlFdInput, owl_fd_input, G_TYPE_INPUT_STREAM,
                          G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM, owl_fd_input_pollable_init))
 
 static gssize
-input_read (OwlFdInput    *self,
-            void          *buffer,
-            gsize          count,
-            gboolean       blocking,
-            GCancellable  *cancellable,
-            GError       **error)
-{
-  for (;;)
-    {
-      ssize_t n;
-
-      if (self->box->fd < 0)
-        {
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "Stream is closed");
-          return -1;
-        }
-      n = recv (self->box->fd, buffer, count, 0);
-      if (n >= 0 && self->box->max_read > 0 && (self->box->read += n) > self->box->max_read)
-        {
-#define OWL_431_BODY "{\"code\":\"too-big\",\"message\":\"Request is too large\"}"
-          static const char answer[] =
-            "HTTP/1.1 431 Request Header Fields Too Large\r\n"
-            "Content-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
-            OWL_431_BODY;
-          char buf[sizeof answer + 8];
-          int len = g_snprintf (buf, sizeof buf, answer, (int) (sizeof OWL_431_BODY - 1));
-
-          if (self->box->answer_431)
-            send (self->box->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-          shutdown (self->box->fd, SHUT_RDWR);
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE, "Request is too large");
-          return -1;
-        }
-      if (n >= 0)
-        return n;
-      if (errno == EINTR)
-        continue;
-      if ((errno == EAGAIN || errno == EWOULDBLOCK) && blocking)
-        {
-          if (!wait_fd (self->box->fd, POLLIN, cancellable, error))
-            return -1;
-          continue;
-        }
-      set_io_error (error, errno);
-      return -1;
-    }
-}
-
-static gssize
 owl_fd_input_read_fn (GInputStream  *stream,
                       void          *buffer,
                       gsize          count,
                       GCancellable  *cancellable,
                       GError       **error)
 {
-  return input_read ((OwlFdInput *) stream, buffer, count, TRUE, cancellable, error);
+  return fd_io (((OwlFdInput *) stream)->box, FALSE, buffer, count, TRUE, cancellable, error);
 }
 
 static gssize
@@ -156,7 +171,7 @@ owl_fd_input_read_nonblocking (GPollableInputStream  *stream,
                                gsize                  count,
                                GError               **error)
 {
-  return input_read ((OwlFdInput *) stream, buffer, count, FALSE, NULL, error);
+  return fd_io (((OwlFdInput *) stream)->box, FALSE, buffer, count, FALSE, NULL, error);
 }
 
 static gboolean
@@ -229,46 +244,13 @@ G_DEFINE_TYPE_WITH_CODE (OwlFdOutput, owl_fd_output, G_TYPE_OUTPUT_STREAM,
                          G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_OUTPUT_STREAM, owl_fd_output_pollable_init))
 
 static gssize
-output_write (OwlFdOutput   *self,
-              const void    *buffer,
-              gsize          count,
-              gboolean       blocking,
-              GCancellable  *cancellable,
-              GError       **error)
-{
-  for (;;)
-    {
-      ssize_t n;
-
-      if (self->box->fd < 0)
-        {
-          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "Stream is closed");
-          return -1;
-        }
-      n = send (self->box->fd, buffer, count, MSG_NOSIGNAL);
-      if (n >= 0)
-        return n;
-      if (errno == EINTR)
-        continue;
-      if ((errno == EAGAIN || errno == EWOULDBLOCK) && blocking)
-        {
-          if (!wait_fd (self->box->fd, POLLOUT, cancellable, error))
-            return -1;
-          continue;
-        }
-      set_io_error (error, errno);
-      return -1;
-    }
-}
-
-static gssize
 owl_fd_output_write_fn (GOutputStream  *stream,
                         const void     *buffer,
                         gsize           count,
                         GCancellable   *cancellable,
                         GError        **error)
 {
-  return output_write ((OwlFdOutput *) stream, buffer, count, TRUE, cancellable, error);
+  return fd_io (((OwlFdOutput *) stream)->box, TRUE, (void *) buffer, count, TRUE, cancellable, error);
 }
 
 static gssize
@@ -277,7 +259,7 @@ owl_fd_output_write_nonblocking (GPollableOutputStream  *stream,
                                  gsize                   count,
                                  GError                **error)
 {
-  return output_write ((OwlFdOutput *) stream, buffer, count, FALSE, NULL, error);
+  return fd_io (((OwlFdOutput *) stream)->box, TRUE, (void *) buffer, count, FALSE, NULL, error);
 }
 
 static gboolean

@@ -23,8 +23,6 @@ void        owl_mailbox_unref (OwlMailbox     *self);
  * were posted. */
 void        owl_mailbox_post  (OwlMailbox     *self,
                                gpointer        op);
-/* Whether the calling thread may touch objects of the context directly. */
-gboolean    owl_mailbox_is_home (OwlMailbox   *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlMailbox, owl_mailbox_unref)
 

@@ -62,12 +62,6 @@ owl_mailbox_unref (OwlMailbox *self)
   g_free (self);
 }
 
-gboolean
-owl_mailbox_is_home (OwlMailbox *self)
-{
-  return g_main_context_is_owner (self->context);
-}
-
 static gboolean
 drain (gpointer data)
 {

@@ -125,6 +125,31 @@ static void metrics_callback (SoupServer        *server,
                               GHashTable        *query,
                               gpointer           user_data);
 
+/* Stops serving: an owned server stops listening, an application's server
+ * loses the service's handlers (it keeps serving its own paths). */
+static void
+release_server (OwlSocketService *self)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  if (self->server == NULL)
+    return;
+
+  if (self->owns_server)
+    {
+      g_clear_pointer (&self->listener, owl_listener_free);
+      soup_server_disconnect (self->server);
+    }
+  else
+    {
+      g_hash_table_iter_init (&iter, self->prefixes);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        soup_server_remove_handler (self->server, key);
+    }
+  g_clear_object (&self->server);
+}
+
 static void
 owl_socket_service_dispose (GObject *object)
 {
@@ -146,24 +171,7 @@ owl_socket_service_dispose (GObject *object)
       g_hash_table_remove_all (self->connections);
     }
 
-  if (self->server != NULL)
-    {
-      if (self->owns_server)
-        {
-          g_clear_pointer (&self->listener, owl_listener_free);
-          soup_server_disconnect (self->server);
-        }
-      else
-        {
-          GHashTableIter piter;
-          gpointer key;
-
-          g_hash_table_iter_init (&piter, self->prefixes);
-          while (g_hash_table_iter_next (&piter, &key, NULL))
-            soup_server_remove_handler (self->server, key);
-        }
-    }
-  g_clear_object (&self->server);
+  release_server (self);
 
   if (self->modules != NULL)
     {
@@ -1320,24 +1328,7 @@ stop_complete (OwlSocketService *self)
 
   self->stopping = FALSE;
 
-  if (self->server != NULL)
-    {
-      if (self->owns_server)
-        {
-          g_clear_pointer (&self->listener, owl_listener_free);
-          soup_server_disconnect (self->server);
-        }
-      else
-        {
-          GHashTableIter iter;
-          gpointer key;
-
-          g_hash_table_iter_init (&iter, self->prefixes);
-          while (g_hash_table_iter_next (&iter, &key, NULL))
-            soup_server_remove_handler (self->server, key);
-        }
-      g_clear_object (&self->server);
-    }
+  release_server (self);
 
   tasks = g_steal_pointer (&self->stop_tasks);
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);

@@ -83,7 +83,6 @@ typedef struct
   void    (*send)         (OwlTransport *self, gboolean binary, GBytes *bytes);
   void    (*send_data)    (OwlTransport *self, gboolean binary, const char *data, gsize len);
   void    (*close)        (OwlTransport *self, guint16 code, const char *reason);
-  void    (*abort)        (OwlTransport *self);
   gsize   (*get_buffered) (OwlTransport *self);
   guint64 (*get_dropped)  (OwlTransport *self);
   void    (*tick)         (OwlTransport *self, gint64 now_us);
@@ -147,13 +146,6 @@ owl_transport_close (OwlTransport *self,
                      const char   *reason)
 {
   self->klass->close (self, code, reason);
-}
-
-/* Drops the connection at once, without a handshake. */
-static inline void
-owl_transport_abort (OwlTransport *self)
-{
-  self->klass->abort (self);
 }
 
 static inline gsize

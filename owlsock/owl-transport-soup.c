@@ -64,7 +64,6 @@ static void     soup_send         (OwlTransport *transport, gboolean binary, GBy
 static void     soup_send_shared  (OwlTransport *transport, OwlSharedMessage *message);
 static void     soup_send_data    (OwlTransport *transport, gboolean binary, const char *data, gsize len);
 static void     soup_close        (OwlTransport *transport, guint16 code, const char *reason);
-static void     soup_abort        (OwlTransport *transport);
 static gsize    soup_get_buffered (OwlTransport *transport);
 static guint64  soup_get_dropped  (OwlTransport *transport);
 static void     soup_tick         (OwlTransport *transport, gint64 now_us);
@@ -75,7 +74,6 @@ static const OwlTransportClass soup_class = {
   .send_shared = soup_send_shared,
   .send_data = soup_send_data,
   .close = soup_close,
-  .abort = soup_abort,
   .get_buffered = soup_get_buffered,
   .get_dropped = soup_get_dropped,
   .tick = soup_tick,
@@ -181,17 +179,6 @@ soup_close (OwlTransport *transport,
     return;
 
   soup_websocket_connection_close (self->conn, code, reason);
-}
-
-static void
-soup_abort (OwlTransport *transport)
-{
-  OwlTransportSoup *self = (OwlTransportSoup *) transport;
-
-  if (self->closed)
-    return;
-
-  g_io_stream_close (soup_websocket_connection_get_io_stream (self->conn), NULL, NULL);
 }
 
 /* libsoup 3.2 does not show its queue. */

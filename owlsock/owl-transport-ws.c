@@ -1039,16 +1039,6 @@ ws_close (OwlTransport *transport,
     }
 }
 
-static void
-ws_abort (OwlTransport *transport)
-{
-  OwlTransportWs *self = (OwlTransportWs *) transport;
-
-  g_queue_clear_full (&self->queue, ws_chunk_free);
-  self->queued = 0;
-  ws_finish (self, 1006, "", FALSE);
-}
-
 static gsize
 ws_get_buffered (OwlTransport *transport)
 {
@@ -1115,7 +1105,6 @@ static const OwlTransportClass ws_class = {
   .send_shared = ws_send_shared,
   .send_data = ws_send_data,
   .close = ws_close,
-  .abort = ws_abort,
   .get_buffered = ws_get_buffered,
   .get_dropped = ws_get_dropped,
   .tick = ws_tick,
