@@ -13,6 +13,7 @@
 #include "owl-frame-private.h"
 #include "owl-json-private.h"
 #include "owl-mailbox-private.h"
+#include "owl-request-private.h"
 #include "owl-module-private.h"
 #include "owl-socket-service-private.h"
 #include "owl-transport-private.h"
@@ -64,6 +65,9 @@ struct _OwlConnection
   gint64              tokens_at;
   guint               refused_in_a_row;
 
+  /* auth-expiring went out for the current identity. */
+  gboolean            auth_noticed;
+
   /* Set from any thread, read from any thread. */
   gint                state;
   guint16             close_code;
@@ -106,6 +110,7 @@ enum {
   PROP_STATE,
   PROP_BUFFERED_AMOUNT,
   PROP_DROPPED_MESSAGES,
+  PROP_AUTH,
   N_PROPS
 };
 
@@ -213,6 +218,9 @@ owl_connection_get_property (GObject    *object,
     case PROP_DROPPED_MESSAGES:
       g_value_set_uint64 (value, owl_connection_get_dropped_messages (self));
       break;
+    case PROP_AUTH:
+      g_value_set_object (value, owl_request_get_auth (self->request));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -295,6 +303,19 @@ owl_connection_class_init (OwlConnectionClass *klass)
   properties[PROP_DROPPED_MESSAGES] =
     g_param_spec_uint64 ("dropped-messages", NULL, NULL, 0, G_MAXUINT64, 0,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlConnection:auth:
+   *
+   * The identity a guard accepted for the connection, or %NULL on a module
+   * without guards. A token refresh replaces it (with one for the same
+   * user) and notifies.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_AUTH] =
+    g_param_spec_object ("auth", NULL, NULL, OWL_TYPE_AUTH,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -1072,6 +1093,215 @@ dispatch_answer (OwlConnection *self,
     pending_complete (self, id, json_object_get_member (object, "payload"), NULL);
 }
 
+/* Token refresh ------------------------------------------------------------ */
+
+/* One in-band `auth` message on its way through the module's guard and
+ * gates. The identity it brings replaces the connection's only if it is
+ * the same user and every gate lets it through; otherwise the old identity
+ * stays and the client is told why. */
+typedef struct
+{
+  OwlConnection *connection;
+  OwlRequest    *request;
+  JsonNode      *id;
+  OwlAuth       *auth;
+  guint          next_gate;
+} OwlRefresh;
+
+static void
+refresh_free (OwlRefresh *refresh)
+{
+  g_object_unref (refresh->connection);
+  g_clear_object (&refresh->request);
+  g_clear_pointer (&refresh->id, json_node_unref);
+  g_clear_object (&refresh->auth);
+  g_free (refresh);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlRefresh, refresh_free)
+
+static JsonNode *
+auth_payload (OwlAuth *auth)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  const char * const *scopes = owl_auth_get_scopes (auth);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "userId");
+  json_builder_add_string_value (builder, owl_auth_get_user_id (auth));
+  if (owl_auth_get_entity_id (auth) != NULL)
+    {
+      json_builder_set_member_name (builder, "entityId");
+      json_builder_add_string_value (builder, owl_auth_get_entity_id (auth));
+    }
+  json_builder_set_member_name (builder, "scopes");
+  json_builder_begin_array (builder);
+  for (guint i = 0; scopes != NULL && scopes[i] != NULL; i++)
+    json_builder_add_string_value (builder, scopes[i]);
+  json_builder_end_array (builder);
+  if (owl_auth_get_expires_at (auth) != 0)
+    {
+      json_builder_set_member_name (builder, "expiresAt");
+      json_builder_add_int_value (builder, owl_auth_get_expires_at (auth));
+    }
+  json_builder_end_object (builder);
+  return json_builder_get_root (builder);
+}
+
+static void
+refresh_fail (OwlRefresh   *refresh,
+              const GError *error)
+{
+  OwlConnection *self = refresh->connection;
+  gsize len;
+  g_autofree char *frame = NULL;
+
+  if (g_atomic_int_get (&self->state) != OWL_CONNECTION_OPEN)
+    return;
+  OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Token refresh refused: %s",
+                error->domain == OWL_ERROR ? owl_error_code_to_string (error->code) : "failed");
+  if (error->domain == OWL_ERROR && error->code != OWL_ERROR_INTERNAL)
+    frame = owl_envelope_error_frame (refresh->id, error->code, error->message, &len);
+  else
+    frame = owl_envelope_error_frame (refresh->id, OWL_ERROR_AUTH_FAILED, "Authentication failed", &len);
+  send_data (self, FALSE, frame, len);
+}
+
+static void
+refresh_apply (OwlRefresh *refresh)
+{
+  OwlConnection *self = refresh->connection;
+  g_autoptr(JsonNode) payload = NULL;
+  g_autofree char *frame = NULL;
+  gsize len;
+
+  if (g_atomic_int_get (&self->state) != OWL_CONNECTION_OPEN)
+    return;
+
+  owl_request_set_auth (self->request, refresh->auth);
+  self->auth_noticed = FALSE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTH]);
+  OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Token refreshed");
+
+  payload = auth_payload (refresh->auth);
+  frame = owl_envelope_frame ("auth", refresh->id, "stage", "authenticated", payload, 0, &len);
+  send_data (self, FALSE, frame, len);
+}
+
+static void refresh_next_gate (OwlRefresh *refresh);
+
+static void
+refresh_gate_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(OwlRefresh) refresh = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!owl_gate_authorize_finish (OWL_GATE (source), result, &error))
+    {
+      refresh_fail (refresh, error);
+      return;
+    }
+  refresh->next_gate++;
+  refresh_next_gate (g_steal_pointer (&refresh));
+}
+
+static void
+refresh_next_gate (OwlRefresh *refresh)
+{
+  OwlConnection *self = refresh->connection;
+  const char * const *gates = owl_module_get_gates (self->module);
+  OwlGate *gate = NULL;
+
+  if (gates != NULL && gates[refresh->next_gate] != NULL && self->service != NULL)
+    gate = owl_socket_service_lookup_gate (self->service, gates[refresh->next_gate]);
+
+  if (gate == NULL)
+    {
+      refresh_apply (refresh);
+      refresh_free (refresh);
+      return;
+    }
+
+  owl_gate_authorize_async (gate, refresh->request, refresh->auth, NULL, refresh_gate_cb,
+                            refresh /* owned by the callback from here */);
+}
+
+static void
+refresh_guard_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(OwlRefresh) refresh = user_data;
+  g_autoptr(GError) error = NULL;
+  OwlAuth *current = owl_request_get_auth (refresh->connection->request);
+
+  refresh->auth = owl_guard_authenticate_finish (OWL_GUARD (source), result, &error);
+  if (refresh->auth == NULL)
+    {
+      refresh_fail (refresh, error);
+      return;
+    }
+
+  if (!g_str_equal (owl_auth_get_user_id (refresh->auth), owl_auth_get_user_id (current)))
+    {
+      g_autoptr(GError) other = g_error_new_literal (OWL_ERROR, OWL_ERROR_FORBIDDEN,
+                                                     "The token is for another user");
+      refresh_fail (refresh, other);
+      return;
+    }
+
+  owl_request_set_auth (refresh->request, refresh->auth);
+  refresh_next_gate (g_steal_pointer (&refresh));
+}
+
+/* {type: "auth", stage: "authenticate", payload: {token}} */
+static void
+handle_auth (OwlConnection *self,
+             JsonObject    *object)
+{
+  g_autoptr(OwlRefresh) refresh = g_new0 (OwlRefresh, 1);
+  const char *stage = owl_json_object_get_string (object, "stage");
+  JsonNode *payload = json_object_get_member (object, "payload");
+  const char *token = NULL;
+  OwlGuard *guard = NULL;
+  OwlRequest *request;
+  JsonNode *id;
+  char buf[32];
+
+  refresh->connection = g_object_ref (self);
+  owl_json_object_get_id (object, buf, &id);
+  refresh->id = id ? json_node_copy (id) : NULL;
+
+  if (payload != NULL && JSON_NODE_HOLDS_OBJECT (payload))
+    token = owl_json_object_get_string (json_node_get_object (payload), "token");
+  if (g_strcmp0 (stage, "authenticate") != 0 || token == NULL || token[0] == '\0')
+    {
+      send_error_frame (self, refresh->id, OWL_ERROR_MALFORMED,
+                        "Expected {type: \"auth\", stage: \"authenticate\", payload: {token}}");
+      return;
+    }
+
+  if (owl_request_get_auth (self->request) == NULL)
+    {
+      send_error_frame (self, refresh->id, OWL_ERROR_UNSUPPORTED, "This endpoint has no guards");
+      return;
+    }
+
+  refresh->request = owl_request_new_with_token (self->request, token);
+  if (self->service != NULL)
+    guard = owl_socket_service_match_guard (self->service, self->module, refresh->request);
+  if (guard == NULL)
+    {
+      send_error_frame (self, refresh->id, OWL_ERROR_AUTH_FAILED, "No guard takes this token");
+      return;
+    }
+
+  request = refresh->request;
+  owl_guard_authenticate_async (guard, request, NULL, refresh_guard_cb, g_steal_pointer (&refresh));
+}
+
 static void
 dispatch_object (OwlConnection *self,
                  JsonNode      *root)
@@ -1118,6 +1348,9 @@ dispatch_object (OwlConnection *self,
           g_signal_emit (self, signals[EVENT], g_quark_try_string (event), event,
                          json_object_get_member (object, "payload"));
       }
+      break;
+    case OWL_ENVELOPE_AUTH:
+      handle_auth (self, object);
       break;
     case OWL_ENVELOPE_APP:
     default:
@@ -1409,12 +1642,54 @@ owl_connection_new (OwlSocketService       *service,
   return self;
 }
 
+/* Tells the client before its identity expires, and closes with 4001 when
+ * it did not refresh in time. */
+static void
+check_auth_expiry (OwlConnection *self)
+{
+  OwlAuth *auth = owl_request_get_auth (self->request);
+  gint64 expires_at, now, notice;
+
+  if (auth == NULL || (expires_at = owl_auth_get_expires_at (auth)) == 0 || self->service == NULL)
+    return;
+
+  now = g_get_real_time () / G_USEC_PER_SEC;
+  if (now >= expires_at)
+    {
+      OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Closing: the token expired");
+      close_on_context (self, OWL_CLOSE_AUTH_EXPIRED, "Token expired");
+      return;
+    }
+
+  notice = owl_socket_service_get_auth_expiry_notice (self->service);
+  if (!self->auth_noticed && now >= expires_at - notice)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) payload = NULL;
+      g_autofree char *frame = NULL;
+      gsize len;
+
+      self->auth_noticed = TRUE;
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "expiresAt");
+      json_builder_add_int_value (builder, expires_at);
+      json_builder_set_member_name (builder, "expiresIn");
+      json_builder_add_int_value (builder, expires_at - now);
+      json_builder_end_object (builder);
+      payload = json_builder_get_root (builder);
+      frame = owl_envelope_frame ("system", NULL, "event", "auth-expiring", payload, 0, &len);
+      send_data (self, FALSE, frame, len);
+    }
+}
+
 void
 owl_connection_tick (OwlConnection *self,
                      gint64         now_us)
 {
   if (self->transport != NULL)
     owl_transport_tick (self->transport, now_us);
+  if (g_atomic_int_get (&self->state) == OWL_CONNECTION_OPEN)
+    check_auth_expiry (self);
 }
 
 /**
@@ -1536,6 +1811,26 @@ owl_connection_get_request (OwlConnection *self)
   g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
 
   return self->request;
+}
+
+/**
+ * owl_connection_get_auth:
+ * @self: a connection
+ *
+ * Gets the identity a guard accepted for the connection: the same as
+ * `owl_request_get_auth (owl_connection_get_request (self))`.
+ *
+ * Returns: (transfer none) (nullable): the identity, or %NULL on a module
+ *   without guards
+ *
+ * Since: 0.1
+ */
+OwlAuth *
+owl_connection_get_auth (OwlConnection *self)
+{
+  g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
+
+  return owl_request_get_auth (self->request);
 }
 
 /**

@@ -92,10 +92,22 @@ typedef enum
  */
 #define OWL_CLOSE_INTERNAL 1011
 
+/**
+ * OWL_CLOSE_AUTH_EXPIRED:
+ *
+ * Close code 4001: the connection's token expired and the client did not
+ * refresh it.
+ *
+ * Since: 0.1
+ */
+#define OWL_CLOSE_AUTH_EXPIRED 4001
+
 OWL_AVAILABLE_IN_ALL
 const char         *owl_connection_get_id          (OwlConnection *self);
 OWL_AVAILABLE_IN_ALL
 OwlRequest         *owl_connection_get_request     (OwlConnection *self);
+OWL_AVAILABLE_IN_ALL
+OwlAuth            *owl_connection_get_auth        (OwlConnection *self);
 OWL_AVAILABLE_IN_ALL
 OwlModule          *owl_connection_get_module      (OwlConnection *self);
 OWL_AVAILABLE_IN_ALL

@@ -23,6 +23,7 @@ typedef enum
   OWL_ENVELOPE_REQUEST,
   OWL_ENVELOPE_RESPONSE,
   OWL_ENVELOPE_EVENT,
+  OWL_ENVELOPE_AUTH,
 } OwlEnvelopeType;
 
 OwlEnvelopeType  owl_envelope_classify     (JsonObject  *object);

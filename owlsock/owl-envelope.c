@@ -32,6 +32,10 @@ owl_envelope_classify (JsonObject *object)
 
   switch (type[0])
     {
+    case 'a':
+      if (g_str_equal (type, "auth"))
+        return OWL_ENVELOPE_AUTH;
+      break;
     case 'c':
       if (g_str_equal (type, "call"))
         return OWL_ENVELOPE_CALL;

@@ -42,6 +42,10 @@ void         owl_fd_handle_unref      (OwlFdHandle *handle);
 gboolean     owl_fd_handle_is_done    (OwlFdHandle *handle);
 /* Shuts the connection down (libsoup then sees it end and lets it go). */
 void         owl_fd_handle_abort      (OwlFdHandle *handle);
+/* The whole request was read and the service waits on a guard: the
+ * handshake timer lets go (the service bounds that wait itself). */
+void         owl_fd_handle_hold       (OwlFdHandle *handle);
+gboolean     owl_fd_handle_is_held    (OwlFdHandle *handle);
 /* The descriptor behind @stream's input, if @stream is (a filter over) an
  * OwlFdStream's; the stream no longer closes it. -1 otherwise. */
 int        owl_fd_stream_steal_fd  (GInputStream *input);

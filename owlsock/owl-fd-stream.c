@@ -23,6 +23,7 @@ typedef struct
   gsize    max_read;  /* 0 once upgraded */
   gboolean answer_431;
   gboolean upgraded;
+  gboolean held;      /* the request is in; a guard is deciding */
 } FdBox;
 
 static FdBox *
@@ -488,6 +489,18 @@ owl_fd_stream_peek_tls_fd (GIOStream *stolen)
   OwlFdStream *self = find_fd_stream (stolen, &tls);
 
   return self != NULL && tls ? self->box->fd : -1;
+}
+
+void
+owl_fd_handle_hold (OwlFdHandle *handle)
+{
+  ((FdBox *) handle)->held = TRUE;
+}
+
+gboolean
+owl_fd_handle_is_held (OwlFdHandle *handle)
+{
+  return ((FdBox *) handle)->held;
 }
 
 void

@@ -30,6 +30,8 @@ OwlListener *owl_listener_new  (GSocket                 *socket,
                                 GMainContext            *context,
                                 const OwlListenerLimits *limits);
 void         owl_listener_free (OwlListener *self);
+void         owl_listener_hold (OwlListener    *self,
+                                GSocketAddress *remote);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlListener, owl_listener_free)
 

@@ -40,6 +40,8 @@ struct _OwlListener
    * when the handshake timeout passes (slowloris). */
   GPtrArray      *pending;      /* OwlFdHandle */
   GArray         *pending_since;
+  GPtrArray      *pending_peer;  /* "host:port", for owl_listener_hold() */
+  GHashTable     *by_peer;       /* "host:port" -> OwlFdHandle (not owned) */
   guint           tick_id;
 };
 
@@ -83,8 +85,15 @@ hand_over (OwlListener             *self,
    * simply refuses the option). */
   setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-  g_ptr_array_add (self->pending, owl_fd_handle_ref (owl_fd_stream_get_handle (OWL_FD_STREAM (stream))));
-  g_array_append_val (self->pending_since, now);
+  {
+    OwlFdHandle *handle = owl_fd_stream_get_handle (OWL_FD_STREAM (stream));
+    char *peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+
+    g_ptr_array_add (self->pending, owl_fd_handle_ref (handle));
+    g_array_append_val (self->pending_since, now);
+    g_ptr_array_add (self->pending_peer, peer);
+    g_hash_table_replace (self->by_peer, peer, handle);
+  }
 
   /* wss: the TLS handshake runs on the first read, inside libsoup's I/O;
    * the certificate is read at each accept, so a reload applies to the
@@ -120,16 +129,19 @@ listener_tick (gpointer user_data,
       OwlFdHandle *handle = g_ptr_array_index (self->pending, i);
       gint64 since = g_array_index (self->pending_since, gint64, i);
 
-      if (!owl_fd_handle_is_done (handle) && now - since < timeout)
+      if (!owl_fd_handle_is_done (handle) && !owl_fd_handle_is_held (handle) && now - since < timeout)
         {
           i++;
           continue;
         }
       /* Aborting does not close the descriptor (libsoup holds the stream);
        * libsoup sees the connection end and closes it. */
-      owl_fd_handle_abort (handle);
+      if (!owl_fd_handle_is_held (handle))
+        owl_fd_handle_abort (handle);
+      g_hash_table_remove (self->by_peer, g_ptr_array_index (self->pending_peer, i));
       g_ptr_array_remove_index_fast (self->pending, i);
       g_array_remove_index_fast (self->pending_since, i);
+      g_ptr_array_remove_index_fast (self->pending_peer, i);
     }
 }
 
@@ -205,6 +217,8 @@ owl_listener_new (GSocket                 *socket,
   self->limits = limits;
   self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) owl_fd_handle_unref);
   self->pending_since = g_array_new (FALSE, FALSE, sizeof (gint64));
+  self->pending_peer = g_ptr_array_new_with_free_func (g_free);
+  self->by_peer = g_hash_table_new (g_str_hash, g_str_equal);
   self->tick_id = owl_poller_add_tick (poller, listener_tick, self);
   self->local = g_socket_get_local_address (socket, NULL);
   if (self->local != NULL &&
@@ -232,9 +246,25 @@ owl_listener_free (OwlListener *self)
   owl_poller_remove_tick (self->poller, self->tick_id);
   g_ptr_array_unref (self->pending);
   g_array_unref (self->pending_since);
+  g_hash_table_unref (self->by_peer);
+  g_ptr_array_unref (self->pending_peer);
   g_socket_close (self->socket, NULL);
   g_object_unref (self->socket);
   g_object_unref (self->server);
   g_clear_object (&self->local);
   g_free (self);
+}
+
+/* The request from @remote is complete and a guard is deciding about it:
+ * stop its handshake timer, since the wait is the server's, not the
+ * client's. */
+void
+owl_listener_hold (OwlListener    *self,
+                   GSocketAddress *remote)
+{
+  g_autofree char *peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
+  OwlFdHandle *handle = g_hash_table_lookup (self->by_peer, peer);
+
+  if (handle != NULL)
+    owl_fd_handle_hold (handle);
 }

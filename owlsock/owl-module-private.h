@@ -19,6 +19,9 @@ OwlSocketService *owl_module_get_service     (OwlModule        *self);
 const OwlLimits  *owl_module_get_limits      (OwlModule        *self);
 gboolean          owl_module_get_deflate     (OwlModule        *self);
 GStrv             owl_module_get_allowed_origins (OwlModule    *self);
+const char * const *owl_module_get_guards    (OwlModule        *self);
+const char * const *owl_module_get_gates     (OwlModule        *self);
+const char * const *owl_module_get_protocols (OwlModule        *self);
 void              owl_module_set_service     (OwlModule        *self,
                                               OwlSocketService *service);
 void              owl_module_emit_connection (OwlModule        *self,

@@ -35,6 +35,9 @@ struct _OwlModule
   OwlLimits             limits;    /* -1: as the service */
   gboolean              deflate;
   GStrv                 allowed_origins;  /* NULL: as the service */
+  GStrv                 guards;           /* aliases on the service */
+  GStrv                 gates;
+  GStrv                 protocols;
 
   OwlConnectionHandler  handler;
   gpointer              handler_data;
@@ -47,6 +50,9 @@ enum {
   PROP_PATH,
   PROP_DEFLATE,
   PROP_ALLOWED_ORIGINS,
+  PROP_GUARDS,
+  PROP_GATES,
+  PROP_PROTOCOLS,
   PROP_FIRST_LIMIT,
   N_PROPS = PROP_FIRST_LIMIT + OWL_N_LIMITS
 };
@@ -90,6 +96,9 @@ owl_module_finalize (GObject *object)
   g_clear_pointer (&self->route, owl_route_free);
   g_clear_error (&self->route_error);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
+  g_clear_pointer (&self->guards, g_strfreev);
+  g_clear_pointer (&self->gates, g_strfreev);
+  g_clear_pointer (&self->protocols, g_strfreev);
 
   G_OBJECT_CLASS (owl_module_parent_class)->finalize (object);
 }
@@ -116,10 +125,36 @@ owl_module_get_property (GObject    *object,
     case PROP_ALLOWED_ORIGINS:
       g_value_set_boxed (value, self->allowed_origins);
       break;
+    case PROP_GUARDS:
+      g_value_set_boxed (value, self->guards);
+      break;
+    case PROP_GATES:
+      g_value_set_boxed (value, self->gates);
+      break;
+    case PROP_PROTOCOLS:
+      g_value_set_boxed (value, self->protocols);
+      break;
     default:
       if (!owl_limits_get_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+static void
+set_strv (GStrv        *field,
+          GObject      *object,
+          GParamSpec   *pspec,
+          const GValue *value)
+{
+  const char * const *strv = g_value_get_boxed (value);
+
+  if (*field == NULL && strv == NULL)
+    return;
+  if (*field != NULL && strv != NULL && g_strv_equal ((const char * const *) *field, strv))
+    return;
+  g_strfreev (*field);
+  *field = g_strdupv ((char **) strv);
+  g_object_notify_by_pspec (object, pspec);
 }
 
 static void
@@ -148,6 +183,19 @@ owl_module_set_property (GObject      *object,
     case PROP_ALLOWED_ORIGINS:
       g_strfreev (self->allowed_origins);
       self->allowed_origins = g_value_dup_boxed (value);
+      break;
+    case PROP_GUARDS:
+    case PROP_GATES:
+      /* The aliases are checked against the service when it adds the module. */
+      if (self->service != NULL)
+        {
+          g_critical ("Set %s of module %s before adding it to a service", pspec->name, self->alias);
+          break;
+        }
+      set_strv (prop_id == PROP_GUARDS ? &self->guards : &self->gates, object, pspec, value);
+      break;
+    case PROP_PROTOCOLS:
+      set_strv (&self->protocols, object, pspec, value);
       break;
     default:
       {
@@ -231,6 +279,51 @@ owl_module_class_init (OwlModuleClass *klass)
   properties[PROP_ALLOWED_ORIGINS] =
     g_param_spec_boxed ("allowed-origins", NULL, NULL, G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlModule:guards:
+   *
+   * Aliases of guards registered on the service
+   * ([method@Owlsock.SocketService.add_guard]), in the order they are asked:
+   * the first whose [vfunc@Owlsock.Guard.match] is true authenticates the
+   * request. %NULL (the default) leaves the module open to anyone. An alias
+   * the service does not have makes [method@Owlsock.SocketService.add_module]
+   * fail. Set before the module is added.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_GUARDS] =
+    g_param_spec_boxed ("guards", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * OwlModule:gates:
+   *
+   * Aliases of gates registered on the service
+   * ([method@Owlsock.SocketService.add_gate]); every one must let an
+   * authenticated request through. A module with gates needs guards. Set
+   * before the module is added.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_GATES] =
+    g_param_spec_boxed ("gates", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * OwlModule:protocols:
+   *
+   * The WebSocket subprotocols the module speaks. The handshake selects the
+   * first entry of the client's `Sec-WebSocket-Protocol` list that is here;
+   * when none is, no subprotocol is selected and the upgrade goes on. An
+   * `owlsock.bearer.<token>` entry carries a token and is never selected.
+   * The default is `owlsock`, which browsers offer beside the token entry.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PROTOCOLS] =
+    g_param_spec_boxed ("protocols", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, PROP_FIRST_LIMIT, properties);
 
@@ -328,7 +421,10 @@ owl_module_class_init (OwlModuleClass *klass)
 static void
 owl_module_init (OwlModule *self)
 {
+  static const char *default_protocols[] = { "owlsock", NULL };
+
   owl_limits_init (&self->limits, TRUE);
+  self->protocols = g_strdupv ((char **) default_protocols);
 }
 
 /**
@@ -467,4 +563,22 @@ owl_module_emit_connection (OwlModule     *self,
     self->handler (self, connection, self->handler_data);
 
   g_signal_emit (self, signals[CONNECTION], 0, connection);
+}
+
+const char * const *
+owl_module_get_guards (OwlModule *self)
+{
+  return (const char * const *) self->guards;
+}
+
+const char * const *
+owl_module_get_gates (OwlModule *self)
+{
+  return (const char * const *) self->gates;
+}
+
+const char * const *
+owl_module_get_protocols (OwlModule *self)
+{
+  return (const char * const *) self->protocols;
 }

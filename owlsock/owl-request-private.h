@@ -11,5 +11,10 @@ G_BEGIN_DECLS
 
 OwlRequest *owl_request_new (SoupServerMessage *msg,
                              GHashTable        *params);
+OwlRequest *owl_request_new_with_token (OwlRequest *base,
+                                        const char *token);
+void        owl_request_set_auth       (OwlRequest *self,
+                                        OwlAuth    *auth);
+gboolean    owl_request_is_bearer_protocol (const char *protocol);
 
 G_END_DECLS

@@ -3,7 +3,13 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <string.h>
+
 #include "owl-request-private.h"
+
+/* The subprotocol entry that carries a token, for browsers, which cannot set
+ * an Authorization header on a WebSocket. */
+#define OWL_BEARER_PROTOCOL_PREFIX "owlsock.bearer."
 
 /**
  * OwlRequest:
@@ -27,6 +33,9 @@ struct _OwlRequest
   GSocketAddress     *remote_address;  /* made on first use */
   char               *remote_host;
   guint16             remote_port;
+  gboolean            token_found;     /* token below is looked up */
+  char               *token;
+  OwlAuth            *auth;
 };
 
 /* A request lives as long as its connection, so what few handlers read is
@@ -46,6 +55,8 @@ owl_request_finalize (GObject *object)
   g_clear_pointer (&self->headers, soup_message_headers_unref);
   g_clear_object (&self->remote_address);
   g_clear_pointer (&self->remote_host, g_free);
+  g_clear_pointer (&self->token, g_free);
+  g_clear_object (&self->auth);
 
   G_OBJECT_CLASS (owl_request_parent_class)->finalize (object);
 }
@@ -85,6 +96,34 @@ owl_request_new (SoupServerMessage *msg,
     self->remote_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote));
 
   return self;
+}
+
+/* A request for a token refresh on @base's connection: the same path,
+ * params, headers and peer, but the token the client sent in-band. */
+OwlRequest *
+owl_request_new_with_token (OwlRequest *base,
+                            const char *token)
+{
+  OwlRequest *self = g_object_new (OWL_TYPE_REQUEST, NULL);
+
+  self->path = g_strdup (base->path);
+  if (base->params != NULL)
+    self->params = g_hash_table_ref (base->params);
+  self->raw_query = g_strdup (base->raw_query);
+  self->headers = soup_message_headers_ref (base->headers);
+  self->remote_host = g_strdup (base->remote_host);
+  self->remote_port = base->remote_port;
+  self->token_found = TRUE;
+  self->token = g_strdup (token);
+
+  return self;
+}
+
+void
+owl_request_set_auth (OwlRequest *self,
+                      OwlAuth    *auth)
+{
+  g_set_object (&self->auth, auth);
 }
 
 /**
@@ -286,4 +325,99 @@ owl_request_get_remote_host (OwlRequest *self)
   g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
 
   return self->remote_host;
+}
+
+/**
+ * owl_request_get_auth:
+ * @self: a request
+ *
+ * Gets the identity the module's guard accepted for this request. Gates and
+ * connection handlers see it; guards see %NULL.
+ *
+ * Returns: (transfer none) (nullable): the identity, or %NULL on a module
+ *   without guards
+ *
+ * Since: 0.1
+ */
+OwlAuth *
+owl_request_get_auth (OwlRequest *self)
+{
+  g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
+
+  return self->auth;
+}
+
+static char *
+find_bearer_header (SoupMessageHeaders *headers)
+{
+  const char *value = soup_message_headers_get_one (headers, "Authorization");
+
+  if (value == NULL || g_ascii_strncasecmp (value, "Bearer ", 7) != 0)
+    return NULL;
+  value += 7;
+  while (*value == ' ')
+    value++;
+  return *value ? g_strdup (value) : NULL;
+}
+
+static char *
+find_bearer_protocol (SoupMessageHeaders *headers)
+{
+  const char *value = soup_message_headers_get_list (headers, "Sec-WebSocket-Protocol");
+  g_auto(GStrv) entries = NULL;
+
+  if (value == NULL)
+    return NULL;
+  entries = g_strsplit (value, ",", -1);
+  for (guint i = 0; entries[i] != NULL; i++)
+    {
+      const char *entry = g_strstrip (entries[i]);
+
+      if (g_str_has_prefix (entry, OWL_BEARER_PROTOCOL_PREFIX) &&
+          entry[strlen (OWL_BEARER_PROTOCOL_PREFIX)] != '\0')
+        return g_strdup (entry + strlen (OWL_BEARER_PROTOCOL_PREFIX));
+    }
+  return NULL;
+}
+
+/**
+ * owl_request_get_token:
+ * @self: a request
+ *
+ * Finds the bearer token the client sent, looking in this order at the
+ * `Authorization: Bearer` header, a `Sec-WebSocket-Protocol` entry
+ * `owlsock.bearer.<token>` (browsers cannot set headers; that entry is never
+ * echoed back as the selected subprotocol) and the `token` query parameter
+ * (what `@owlmeans/client-socket` sends). After an in-band refresh, the token
+ * of the refresh.
+ *
+ * A token is a credential: never log it.
+ *
+ * Returns: (nullable): the token, or %NULL if the client sent none
+ *
+ * Since: 0.1
+ */
+const char *
+owl_request_get_token (OwlRequest *self)
+{
+  g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
+
+  if (!self->token_found)
+    {
+      self->token_found = TRUE;
+      self->token = find_bearer_header (self->headers);
+      if (self->token == NULL)
+        self->token = find_bearer_protocol (self->headers);
+      if (self->token == NULL)
+        self->token = g_strdup (owl_request_get_query_param (self, "token"));
+      if (self->token != NULL && self->token[0] == '\0')
+        g_clear_pointer (&self->token, g_free);
+    }
+  return self->token;
+}
+
+gboolean
+owl_request_is_bearer_protocol (const char *protocol)
+{
+  return g_str_has_prefix (protocol, OWL_BEARER_PROTOCOL_PREFIX);
 }

@@ -13,6 +13,7 @@
 #include <libsoup/soup.h>
 
 #include "owl-version-macros.h"
+#include "owl-auth.h"
 
 G_BEGIN_DECLS
 
@@ -44,5 +45,9 @@ OWL_AVAILABLE_IN_ALL
 GSocketAddress     *owl_request_get_remote_address (OwlRequest *self);
 OWL_AVAILABLE_IN_ALL
 const char         *owl_request_get_remote_host    (OwlRequest *self);
+OWL_AVAILABLE_IN_ALL
+OwlAuth            *owl_request_get_auth           (OwlRequest *self);
+OWL_AVAILABLE_IN_ALL
+const char         *owl_request_get_token          (OwlRequest *self);
 
 G_END_DECLS

@@ -24,6 +24,11 @@ void          owl_socket_service_room_remove         (OwlSocketService *self,
                                                       const char       *room,
                                                       OwlConnection    *connection);
 
+OwlGuard     *owl_socket_service_match_guard         (OwlSocketService *self,
+                                                      OwlModule        *module,
+                                                      OwlRequest       *request);
+gint64        owl_socket_service_get_auth_expiry_notice (OwlSocketService *self);
+
 /* Structured logging with the connection id as a field; formats nothing when
  * the default writer would drop the line. */
 #define OWL_CONN_LOG(level, conn_id, ...)                                  \

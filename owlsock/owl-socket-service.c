@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "owl-attempt-private.h"
 #include "owl-connection-private.h"
 #include "owl-envelope-private.h"
 #include "owl-deflate-private.h"
@@ -61,7 +62,13 @@ struct _OwlSocketService
   gint          max_connections_per_ip;
   GStrv         allowed_origins;
   OwlListenerLimits listener_limits;
-  GHashTable   *per_ip;       /* remote host -> open connections */
+  GHashTable   *per_ip;       /* remote host -> open connections and upgrades */
+  GHashTable   *per_user;     /* user id -> open connections and upgrades */
+  gint          max_connections_per_user;
+  guint         n_upgrading;  /* upgrades between the first check and the 101 */
+  gint          auth_expiry_notice;
+  GHashTable   *guards;       /* alias -> OwlGuard */
+  GHashTable   *gates;        /* alias -> OwlGate */
   char         *metrics_path;
 
   /* Statistics since the service was created. */
@@ -88,6 +95,8 @@ enum {
   PROP_N_CONNECTIONS,
   PROP_MAX_CONNECTIONS,
   PROP_MAX_CONNECTIONS_PER_IP,
+  PROP_MAX_CONNECTIONS_PER_USER,
+  PROP_AUTH_EXPIRY_NOTICE,
   PROP_HANDSHAKE_TIMEOUT,
   PROP_MAX_HANDSHAKE_SIZE,
   PROP_ALLOWED_ORIGINS,
@@ -106,7 +115,7 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (OwlSocketService, owl_socket_service, G_TYPE_OBJECT)
 
-static void adjust_ip      (OwlSocketService *self,
+static void adjust_count   (GHashTable       *table,
                             const char       *host,
                             gint              delta);
 static void broadcast_run  (gpointer data);
@@ -201,6 +210,9 @@ owl_socket_service_finalize (GObject *object)
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
   g_clear_pointer (&self->per_ip, g_hash_table_unref);
+  g_clear_pointer (&self->per_user, g_hash_table_unref);
+  g_clear_pointer (&self->guards, g_hash_table_unref);
+  g_clear_pointer (&self->gates, g_hash_table_unref);
   g_clear_pointer (&self->rejected, g_hash_table_unref);
   g_clear_pointer (&self->closes, g_hash_table_unref);
   g_clear_pointer (&self->metrics_path, g_free);
@@ -235,6 +247,12 @@ owl_socket_service_get_property (GObject    *object,
       break;
     case PROP_MAX_CONNECTIONS_PER_IP:
       g_value_set_int (value, self->max_connections_per_ip);
+      break;
+    case PROP_MAX_CONNECTIONS_PER_USER:
+      g_value_set_int (value, self->max_connections_per_user);
+      break;
+    case PROP_AUTH_EXPIRY_NOTICE:
+      g_value_set_int (value, self->auth_expiry_notice);
       break;
     case PROP_HANDSHAKE_TIMEOUT:
       g_value_set_int (value, self->listener_limits.handshake_timeout);
@@ -275,6 +293,12 @@ owl_socket_service_set_property (GObject      *object,
       break;
     case PROP_MAX_CONNECTIONS_PER_IP:
       self->max_connections_per_ip = g_value_get_int (value);
+      break;
+    case PROP_MAX_CONNECTIONS_PER_USER:
+      self->max_connections_per_user = g_value_get_int (value);
+      break;
+    case PROP_AUTH_EXPIRY_NOTICE:
+      self->auth_expiry_notice = g_value_get_int (value);
       break;
     case PROP_HANDSHAKE_TIMEOUT:
       self->listener_limits.handshake_timeout = g_value_get_int (value);
@@ -367,6 +391,32 @@ owl_socket_service_class_init (OwlSocketServiceClass *klass)
    */
   properties[PROP_MAX_CONNECTIONS_PER_IP] =
     g_param_spec_int ("max-connections-per-ip", NULL, NULL, 1, G_MAXINT, OWL_DEFAULT_MAX_CONNECTIONS_PER_IP,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlSocketService:max-connections-per-user:
+   *
+   * The most connections open at once for one authenticated user (the
+   * [property@Owlsock.Auth:user-id] a guard found); an upgrade beyond it is
+   * answered with HTTP 429, after the guard and before the gates.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MAX_CONNECTIONS_PER_USER] =
+    g_param_spec_int ("max-connections-per-user", NULL, NULL, 1, G_MAXINT, OWL_DEFAULT_MAX_CONNECTIONS_PER_USER,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlSocketService:auth-expiry-notice:
+   *
+   * Seconds before an identity's [property@Owlsock.Auth:expires-at] when
+   * its connection receives the `system` event `auth-expiring`, so the
+   * client can refresh its token before the connection is closed with 4001.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_AUTH_EXPIRY_NOTICE] =
+    g_param_spec_int ("auth-expiry-notice", NULL, NULL, 0, G_MAXINT / 2, OWL_DEFAULT_AUTH_EXPIRY_NOTICE,
                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
   /**
@@ -553,6 +603,11 @@ owl_socket_service_init (OwlSocketService *self)
   self->listener_limits.handshake_timeout = OWL_DEFAULT_HANDSHAKE_TIMEOUT;
   self->listener_limits.max_handshake_size = OWL_DEFAULT_MAX_HANDSHAKE_SIZE;
   self->per_ip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->per_user = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->max_connections_per_user = OWL_DEFAULT_MAX_CONNECTIONS_PER_USER;
+  self->auth_expiry_notice = OWL_DEFAULT_AUTH_EXPIRY_NOTICE;
+  self->guards = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->gates = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->rejected = g_hash_table_new (g_str_hash, g_str_equal);
   self->closes = g_hash_table_new (NULL, NULL);
   self->poller = owl_poller_ref_for_context (self->context);
@@ -711,25 +766,71 @@ use_server (OwlSocketService *self,
 #define OWL_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER TRUE
 #define OWL_DEFLATE_SERVER_MAX_WINDOW_BITS     12
 
+/* One upgrade request on its way through guards, gates and schemas to the
+ * 101. It holds its slots in the connection limits from the first check on,
+ * so requests whose guards answer later cannot overrun a limit together;
+ * the connection takes the slots over at the 101. */
 typedef struct
 {
-  OwlSocketService *service;
-  OwlModule        *module;
-  OwlRequest       *request;
-  gboolean          deflate;
-  OwlDeflateParams  deflate_params;
+  gint               ref_count;
+  OwlSocketService  *service;
+  OwlModule         *module;
+  OwlRequest        *request;
+  SoupServerMessage *msg;          /* while deciding */
+  GCancellable      *cancellable;  /* for guards and gates */
+  GSource           *timeout;
+  gulong             disconnected_id;
+  guint              next_gate;
+  gboolean           paused;
+  gboolean           holds_total;
+  gboolean           holds_ip;
+  char              *holds_user;   /* the user id counted */
+  gboolean           deflate;
+  OwlDeflateParams   deflate_params;
 } OwlUpgrade;
 
-static void
-upgrade_free (gpointer data,
-              GClosure *closure)
+static OwlUpgrade *
+upgrade_ref (OwlUpgrade *upgrade)
 {
-  OwlUpgrade *upgrade = data;
+  upgrade->ref_count++;
+  return upgrade;
+}
 
+/* Gives back the slots the upgrade holds in the connection limits. */
+static void
+upgrade_release (OwlUpgrade *upgrade)
+{
+  OwlSocketService *self = upgrade->service;
+
+  if (upgrade->holds_total)
+    self->n_upgrading--;
+  if (upgrade->holds_ip)
+    adjust_count (self->per_ip, owl_request_get_remote_host (upgrade->request), -1);
+  if (upgrade->holds_user != NULL)
+    adjust_count (self->per_user, upgrade->holds_user, -1);
+  upgrade->holds_total = upgrade->holds_ip = FALSE;
+  g_clear_pointer (&upgrade->holds_user, g_free);
+}
+
+static void
+upgrade_unref (OwlUpgrade *upgrade)
+{
+  if (--upgrade->ref_count > 0)
+    return;
+
+  upgrade_release (upgrade);
   g_object_unref (upgrade->service);
   g_object_unref (upgrade->module);
   g_object_unref (upgrade->request);
+  g_clear_object (&upgrade->cancellable);
   g_free (upgrade);
+}
+
+static void
+upgrade_closure_free (gpointer  data,
+                      GClosure *closure)
+{
+  upgrade_unref (data);
 }
 
 /* The 101 went out: from here on the stream is ours. */
@@ -761,9 +862,15 @@ on_wrote_informational (SoupServerMessage *msg,
       return;
     }
 
+  /* The connection holds the upgrade's slots from here; closing gives them
+   * back (owl_socket_service_connection_closed). */
+  if (upgrade->holds_total)
+    self->n_upgrading--;
+  upgrade->holds_total = upgrade->holds_ip = FALSE;
+  g_clear_pointer (&upgrade->holds_user, g_free);
+
   g_hash_table_insert (self->connections, (gpointer) owl_connection_get_id (connection),
                        g_object_ref (connection));
-  adjust_ip (self, owl_request_get_remote_host (upgrade->request), +1);
   self->accepted++;
   OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, owl_connection_get_id (connection),
                 "Accepted on module %s", owl_module_get_alias (upgrade->module));
@@ -787,26 +894,26 @@ effective_max_connections (OwlSocketService *self)
 }
 
 static guint
-count_for_ip (OwlSocketService *self,
-              const char       *host)
+count_in (GHashTable *table,
+          const char *key)
 {
-  return host ? GPOINTER_TO_UINT (g_hash_table_lookup (self->per_ip, host)) : 0;
+  return key ? GPOINTER_TO_UINT (g_hash_table_lookup (table, key)) : 0;
 }
 
 static void
-adjust_ip (OwlSocketService *self,
-           const char       *host,
-           gint              delta)
+adjust_count (GHashTable *table,
+              const char *key,
+              gint        delta)
 {
   guint n;
 
-  if (host == NULL)
+  if (key == NULL)
     return;
-  n = count_for_ip (self, host) + delta;
+  n = count_in (table, key) + delta;
   if (n == 0)
-    g_hash_table_remove (self->per_ip, host);
+    g_hash_table_remove (table, key);
   else
-    g_hash_table_insert (self->per_ip, g_strdup (host), GUINT_TO_POINTER (n));
+    g_hash_table_insert (table, g_strdup (key), GUINT_TO_POINTER (n));
 }
 
 /* No Origin (not a browser), the same origin, or one on the list. */
@@ -850,6 +957,342 @@ is_upgrade_request (SoupServerMessage *msg)
          soup_message_headers_header_equals (headers, "Upgrade", "websocket");
 }
 
+/* The decision is made: let libsoup go on with the message. */
+static void
+upgrade_complete (OwlUpgrade *upgrade)
+{
+  SoupServerMessage *msg = g_steal_pointer (&upgrade->msg);
+
+  if (upgrade->timeout != NULL)
+    {
+      g_source_destroy (upgrade->timeout);
+      g_clear_pointer (&upgrade->timeout, g_source_unref);
+    }
+  g_clear_signal_handler (&upgrade->disconnected_id, msg);
+  if (upgrade->paused)
+    soup_server_message_unpause (msg);
+  g_object_unref (msg);
+}
+
+static void
+upgrade_refuse (OwlUpgrade   *upgrade,
+                const char   *reason,
+                guint         status,
+                const GError *error)
+{
+  OwlError code = error->domain == OWL_ERROR ? error->code : OWL_ERROR_INTERNAL;
+
+  if (status == SOUP_STATUS_UNAUTHORIZED)
+    soup_message_headers_replace (soup_server_message_get_response_headers (upgrade->msg),
+                                  "WWW-Authenticate",
+                                  owl_request_get_token (upgrade->request) != NULL
+                                  ? "Bearer error=\"invalid_token\"" : "Bearer");
+  reject (upgrade->service, upgrade->msg, reason, status, code,
+          code == OWL_ERROR_INTERNAL ? "Internal error" : error->message);
+  upgrade_release (upgrade);
+  upgrade_complete (upgrade);
+}
+
+static void
+upgrade_refuse_literal (OwlUpgrade *upgrade,
+                        const char *reason,
+                        guint       status,
+                        OwlError    code,
+                        const char *message)
+{
+  g_autoptr(GError) error = g_error_new_literal (OWL_ERROR, code, message);
+
+  upgrade_refuse (upgrade, reason, status, error);
+}
+
+/* The first of the client's subprotocols the module speaks; never a token. */
+static const char *
+choose_protocol (OwlUpgrade *upgrade)
+{
+  const char *const *ours = owl_module_get_protocols (upgrade->module);
+  const char *offer = soup_message_headers_get_list (soup_server_message_get_request_headers (upgrade->msg),
+                                                     "Sec-WebSocket-Protocol");
+  g_auto(GStrv) entries = NULL;
+
+  if (offer == NULL || ours == NULL)
+    return NULL;
+  entries = g_strsplit (offer, ",", -1);
+  for (guint i = 0; entries[i] != NULL; i++)
+    {
+      const char *entry = g_strstrip (entries[i]);
+
+      if (!owl_request_is_bearer_protocol (entry) && g_strv_contains (ours, entry))
+        for (guint j = 0; ours[j] != NULL; j++)
+          if (g_str_equal (ours[j], entry))
+            return ours[j];
+    }
+  return NULL;
+}
+
+static void
+upgrade_accept (OwlUpgrade *upgrade)
+{
+  OwlSocketService *self = upgrade->service;
+  SoupServerMessage *msg = upgrade->msg;
+  const char *protocol = choose_protocol (upgrade);
+
+  soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL);
+  if (protocol != NULL)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "Sec-WebSocket-Protocol", protocol);
+
+  /* permessage-deflate is owlsock's (libsoup's own inflates without a cap),
+   * so only on streams owlsock's frame layer takes over: plain ones, and
+   * TLS on the service's own listener. */
+  if (owl_module_get_deflate (upgrade->module) &&
+      (self->listener != NULL ||
+       g_strcmp0 (g_uri_get_scheme (soup_server_message_get_uri (msg)), "https") != 0))
+    {
+      g_autofree char *response = NULL;
+      const char *offer = soup_message_headers_get_list (soup_server_message_get_request_headers (msg),
+                                                         "Sec-WebSocket-Extensions");
+
+      if (offer != NULL &&
+          owl_deflate_negotiate (offer, OWL_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER,
+                                 OWL_DEFLATE_SERVER_MAX_WINDOW_BITS,
+                                 &upgrade->deflate_params, &response))
+        {
+          upgrade->deflate = TRUE;
+          soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                        "Sec-WebSocket-Extensions", response);
+        }
+    }
+  g_signal_connect_data (msg, "wrote-informational", G_CALLBACK (on_wrote_informational),
+                         upgrade_ref (upgrade), upgrade_closure_free, 0);
+  upgrade_complete (upgrade);
+}
+
+/* Step 4 of DESIGN.md, after the guard: the query and params schemas. */
+static void
+upgrade_check_schemas (OwlUpgrade *upgrade)
+{
+  OwlSocketService *self = upgrade->service;
+
+  /* A stop or a removal may have begun while a guard or gate thought. */
+  if (self->stopping)
+    {
+      upgrade_refuse_literal (upgrade, "stopping", SOUP_STATUS_SERVICE_UNAVAILABLE,
+                              OWL_ERROR_UNAVAILABLE, "The service is shutting down");
+      return;
+    }
+  if (owl_module_get_service (upgrade->module) != self)
+    {
+      upgrade_refuse_literal (upgrade, "not-found", SOUP_STATUS_NOT_FOUND,
+                              OWL_ERROR_NOT_FOUND, "No endpoint at this path");
+      return;
+    }
+
+  upgrade_accept (upgrade);
+}
+
+static void run_gate (OwlUpgrade *upgrade);
+
+static guint
+status_for_error (const GError *error,
+                  guint         fallback)
+{
+  if (error->domain != OWL_ERROR)
+    return fallback;
+  switch (error->code)
+    {
+    case OWL_ERROR_FORBIDDEN:
+      return SOUP_STATUS_FORBIDDEN;
+    case OWL_ERROR_RATE_LIMITED:
+      return 429;
+    case OWL_ERROR_UNAVAILABLE:
+    case OWL_ERROR_TIMEOUT:
+      return SOUP_STATUS_SERVICE_UNAVAILABLE;
+    case OWL_ERROR_INTERNAL:
+      return SOUP_STATUS_INTERNAL_SERVER_ERROR;
+    default:
+      return fallback;
+    }
+}
+
+static void
+on_gate_done (OwlAttempt   *attempt,
+              OwlAuth      *auth,
+              const GError *error,
+              gpointer      user_data)
+{
+  OwlUpgrade *upgrade = user_data;
+
+  if (upgrade->msg == NULL)
+    ;  /* gone, or timed out */
+  else if (error != NULL)
+    upgrade_refuse (upgrade, "gate", status_for_error (error, SOUP_STATUS_FORBIDDEN), error);
+  else
+    {
+      upgrade->next_gate++;
+      run_gate (upgrade);
+    }
+  upgrade_unref (upgrade);
+}
+
+static void
+run_gate (OwlUpgrade *upgrade)
+{
+  const char *const *gates = owl_module_get_gates (upgrade->module);
+  g_autoptr(OwlAttempt) attempt = NULL;
+  OwlGate *gate;
+
+  if (gates == NULL || gates[upgrade->next_gate] == NULL)
+    {
+      upgrade_check_schemas (upgrade);
+      return;
+    }
+
+  gate = g_hash_table_lookup (upgrade->service->gates, gates[upgrade->next_gate]);
+  attempt = owl_attempt_new (upgrade->request, owl_request_get_auth (upgrade->request), TRUE,
+                             upgrade->cancellable, on_gate_done, upgrade_ref (upgrade));
+  OWL_GATE_GET_CLASS (gate)->authorize (gate, attempt);
+}
+
+static void
+on_guard_done (OwlAttempt   *attempt,
+               OwlAuth      *auth,
+               const GError *error,
+               gpointer      user_data)
+{
+  OwlUpgrade *upgrade = user_data;
+  OwlSocketService *self = upgrade->service;
+
+  if (upgrade->msg == NULL)
+    ;  /* gone, or timed out */
+  else if (error != NULL)
+    upgrade_refuse (upgrade, "auth", status_for_error (error, SOUP_STATUS_UNAUTHORIZED), error);
+  else if (count_in (self->per_user, owl_auth_get_user_id (auth)) >= (guint) self->max_connections_per_user)
+    upgrade_refuse_literal (upgrade, "max-connections-per-user", 429, OWL_ERROR_RATE_LIMITED,
+                            "Too many connections for this user");
+  else
+    {
+      upgrade->holds_user = g_strdup (owl_auth_get_user_id (auth));
+      adjust_count (self->per_user, upgrade->holds_user, +1);
+      owl_request_set_auth (upgrade->request, auth);
+      run_gate (upgrade);
+    }
+  upgrade_unref (upgrade);
+}
+
+/* Step 3 of DESIGN.md: the first guard that matches decides; for the
+ * upgrade and for a token refresh alike. */
+OwlGuard *
+owl_socket_service_match_guard (OwlSocketService *self,
+                                OwlModule        *module,
+                                OwlRequest       *request)
+{
+  const char *const *guards = owl_module_get_guards (module);
+
+  for (guint i = 0; guards != NULL && guards[i] != NULL; i++)
+    {
+      OwlGuard *guard = g_hash_table_lookup (self->guards, guards[i]);
+
+      if (owl_guard_match (guard, request))
+        return guard;
+    }
+  return NULL;
+}
+
+gint64
+owl_socket_service_get_auth_expiry_notice (OwlSocketService *self)
+{
+  return self->auth_expiry_notice;
+}
+
+static void
+run_guards (OwlUpgrade *upgrade)
+{
+  g_autoptr(OwlAttempt) attempt = NULL;
+  OwlGuard *guard;
+
+  if (owl_module_get_guards (upgrade->module) == NULL)
+    {
+      run_gate (upgrade);
+      return;
+    }
+
+  guard = owl_socket_service_match_guard (upgrade->service, upgrade->module, upgrade->request);
+  if (guard == NULL)
+    {
+      upgrade_refuse_literal (upgrade, "auth", SOUP_STATUS_UNAUTHORIZED, OWL_ERROR_AUTH_FAILED,
+                              "Credentials required");
+      return;
+    }
+
+  attempt = owl_attempt_new (upgrade->request, NULL, FALSE, upgrade->cancellable,
+                             on_guard_done, upgrade_ref (upgrade));
+  OWL_GUARD_GET_CLASS (guard)->authenticate (guard, attempt);
+}
+
+static void
+on_upgrade_disconnected (SoupServerMessage *msg,
+                         gpointer           user_data)
+{
+  OwlUpgrade *upgrade = user_data;
+
+  /* libsoup has let go of the message: nothing to answer or unpause. */
+  g_clear_signal_handler (&upgrade->disconnected_id, msg);
+  upgrade->paused = FALSE;
+  g_cancellable_cancel (upgrade->cancellable);
+  upgrade_release (upgrade);
+  upgrade_complete (upgrade);
+}
+
+static gboolean
+on_upgrade_timeout (gpointer user_data)
+{
+  OwlUpgrade *upgrade = user_data;
+
+  g_cancellable_cancel (upgrade->cancellable);
+  upgrade_refuse_literal (upgrade, "auth-timeout", SOUP_STATUS_SERVICE_UNAVAILABLE,
+                          OWL_ERROR_TIMEOUT, "Authentication took too long");
+  return G_SOURCE_REMOVE;
+}
+
+/* Guards and gates that answer later: hold the message, and bound the wait
+ * by the handshake timeout. */
+static void
+upgrade_wait (OwlUpgrade *upgrade)
+{
+  soup_server_message_pause (upgrade->msg);
+  upgrade->paused = TRUE;
+  if (upgrade->service->listener != NULL && soup_server_message_get_remote_address (upgrade->msg) != NULL)
+    owl_listener_hold (upgrade->service->listener, soup_server_message_get_remote_address (upgrade->msg));
+  upgrade->disconnected_id = g_signal_connect (upgrade->msg, "disconnected",
+                                               G_CALLBACK (on_upgrade_disconnected), upgrade);
+  upgrade->timeout = g_timeout_source_new_seconds (upgrade->service->listener_limits.handshake_timeout);
+  g_source_set_callback (upgrade->timeout, on_upgrade_timeout, upgrade, NULL);
+  g_source_set_static_name (upgrade->timeout, "[owlsock] authentication timeout");
+  g_source_attach (upgrade->timeout, upgrade->service->context);
+}
+
+static OwlUpgrade *
+upgrade_new (OwlSocketService  *self,
+             OwlModule         *module,
+             SoupServerMessage *msg,
+             GHashTable        *params)
+{
+  OwlUpgrade *upgrade = g_new0 (OwlUpgrade, 1);
+
+  upgrade->ref_count = 1;
+  upgrade->service = g_object_ref (self);
+  upgrade->module = g_object_ref (module);
+  upgrade->request = owl_request_new (msg, params);
+  upgrade->msg = g_object_ref (msg);
+  upgrade->cancellable = g_cancellable_new ();
+
+  self->n_upgrading++;
+  upgrade->holds_total = TRUE;
+  adjust_count (self->per_ip, owl_request_get_remote_host (upgrade->request), +1);
+  upgrade->holds_ip = TRUE;
+  return upgrade;
+}
+
 static void
 server_callback (SoupServer        *server,
                  SoupServerMessage *msg,
@@ -876,13 +1319,13 @@ server_callback (SoupServer        *server,
       return;
     }
 
-  if (g_hash_table_size (self->connections) >= effective_max_connections (self))
+  if (g_hash_table_size (self->connections) + self->n_upgrading >= effective_max_connections (self))
     {
       reject (self, msg, "max-connections", SOUP_STATUS_SERVICE_UNAVAILABLE, OWL_ERROR_UNAVAILABLE, "Too many connections");
       return;
     }
 
-  if (count_for_ip (self, soup_server_message_get_remote_host (msg)) >= (guint) self->max_connections_per_ip)
+  if (count_in (self->per_ip, soup_server_message_get_remote_host (msg)) >= (guint) self->max_connections_per_ip)
     {
       reject (self, msg, "max-connections-per-ip", 429 /* Too Many Requests */, OWL_ERROR_RATE_LIMITED,
                     "Too many connections from this address");
@@ -908,36 +1351,11 @@ server_callback (SoupServer        *server,
       return;
     }
 
-  upgrade = g_new0 (OwlUpgrade, 1);
-  upgrade->service = g_object_ref (self);
-  upgrade->module = g_object_ref (module);
-  upgrade->request = owl_request_new (msg, g_steal_pointer (&params));
-
-  soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL);
-
-  /* permessage-deflate is owlsock's (libsoup's own inflates without a cap),
-   * so only on streams owlsock's frame layer takes over: plain ones, and
-   * TLS on the service's own listener. */
-  if (owl_module_get_deflate (module) &&
-      (self->listener != NULL ||
-       g_strcmp0 (g_uri_get_scheme (soup_server_message_get_uri (msg)), "https") != 0))
-    {
-      g_autofree char *response = NULL;
-      const char *offer = soup_message_headers_get_list (soup_server_message_get_request_headers (msg),
-                                                         "Sec-WebSocket-Extensions");
-
-      if (offer != NULL &&
-          owl_deflate_negotiate (offer, OWL_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER,
-                                 OWL_DEFLATE_SERVER_MAX_WINDOW_BITS,
-                                 &upgrade->deflate_params, &response))
-        {
-          upgrade->deflate = TRUE;
-          soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                        "Sec-WebSocket-Extensions", response);
-        }
-    }
-  g_signal_connect_data (msg, "wrote-informational", G_CALLBACK (on_wrote_informational),
-                         upgrade, upgrade_free, 0);
+  upgrade = upgrade_new (self, module, msg, g_steal_pointer (&params));
+  run_guards (upgrade);
+  if (upgrade->msg != NULL)
+    upgrade_wait (upgrade);
+  upgrade_unref (upgrade);
 }
 
 /* Listening ----------------------------------------------------------------- */
@@ -1128,6 +1546,64 @@ owl_socket_service_get_server (OwlSocketService *self)
 
 /* Modules ------------------------------------------------------------------ */
 
+static gboolean
+add_alias (GHashTable  *table,
+           const char  *kind,
+           const char  *alias,
+           gpointer     object,
+           GError     **error)
+{
+  if (g_hash_table_contains (table, alias))
+    {
+      g_set_error (error, OWL_ERROR, OWL_ERROR_EXISTS, "A %s with alias '%s' exists", kind, alias);
+      return FALSE;
+    }
+  g_hash_table_insert (table, g_strdup (alias), g_object_ref (object));
+  return TRUE;
+}
+
+static gboolean
+check_alias_list (GHashTable          *table,
+                  const char          *kind,
+                  OwlModule           *module,
+                  const char * const  *aliases,
+                  GError             **error)
+{
+  for (guint i = 0; aliases != NULL && aliases[i] != NULL; i++)
+    if (!g_hash_table_contains (table, aliases[i]))
+      {
+        g_set_error (error, OWL_ERROR, OWL_ERROR_NOT_FOUND,
+                     "Module '%s' names %s '%s', which the service does not have",
+                     owl_module_get_alias (module), kind, aliases[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* Unknown aliases fail here, where the mistake is made, not at the first
+ * request. */
+static gboolean
+check_aliases (OwlSocketService  *self,
+               OwlModule         *module,
+               GError           **error)
+{
+  const char * const *guards = owl_module_get_guards (module);
+  const char * const *gates = owl_module_get_gates (module);
+
+  if (!check_alias_list (self->guards, "guard", module, guards, error) ||
+      !check_alias_list (self->gates, "gate", module, gates, error))
+    return FALSE;
+
+  if (gates != NULL && gates[0] != NULL && (guards == NULL || guards[0] == NULL))
+    {
+      g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+                   "Module '%s' has gates but no guard to authenticate for them",
+                   owl_module_get_alias (module));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * owl_socket_service_add_module:
  * @self: a service
@@ -1187,11 +1663,109 @@ owl_socket_service_add_module (OwlSocketService  *self,
         }
     }
 
+  if (!check_aliases (self, module, error))
+    return FALSE;
+
   g_ptr_array_add (self->modules, g_object_ref (module));
   owl_module_set_service (module, self);
   register_prefix (self, owl_route_get_prefix (route));
 
   return TRUE;
+}
+
+/**
+ * owl_socket_service_add_guard:
+ * @self: a service
+ * @alias: the name modules use for the guard in [property@Owlsock.Module:guards]
+ * @guard: a guard
+ * @error: return location for an error
+ *
+ * Registers @guard under @alias. Add guards before the modules that name
+ * them.
+ *
+ * Returns: %TRUE if the guard was added, %FALSE if @alias is taken
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_add_guard (OwlSocketService  *self,
+                              const char        *alias,
+                              OwlGuard          *guard,
+                              GError           **error)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+  g_return_val_if_fail (alias != NULL, FALSE);
+  g_return_val_if_fail (OWL_IS_GUARD (guard), FALSE);
+
+  return add_alias (self->guards, "guard", alias, guard, error);
+}
+
+/**
+ * owl_socket_service_add_gate:
+ * @self: a service
+ * @alias: the name modules use for the gate in [property@Owlsock.Module:gates]
+ * @gate: a gate
+ * @error: return location for an error
+ *
+ * Registers @gate under @alias. Add gates before the modules that name them.
+ *
+ * Returns: %TRUE if the gate was added, %FALSE if @alias is taken
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_add_gate (OwlSocketService  *self,
+                             const char        *alias,
+                             OwlGate           *gate,
+                             GError           **error)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+  g_return_val_if_fail (alias != NULL, FALSE);
+  g_return_val_if_fail (OWL_IS_GATE (gate), FALSE);
+
+  return add_alias (self->gates, "gate", alias, gate, error);
+}
+
+/**
+ * owl_socket_service_lookup_guard:
+ * @self: a service
+ * @alias: a guard alias
+ *
+ * Finds a guard of the service by its alias.
+ *
+ * Returns: (transfer none) (nullable): the guard with @alias
+ *
+ * Since: 0.1
+ */
+OwlGuard *
+owl_socket_service_lookup_guard (OwlSocketService *self,
+                                 const char       *alias)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
+  g_return_val_if_fail (alias != NULL, NULL);
+
+  return g_hash_table_lookup (self->guards, alias);
+}
+
+/**
+ * owl_socket_service_lookup_gate:
+ * @self: a service
+ * @alias: a gate alias
+ *
+ * Finds a gate of the service by its alias.
+ *
+ * Returns: (transfer none) (nullable): the gate with @alias
+ *
+ * Since: 0.1
+ */
+OwlGate *
+owl_socket_service_lookup_gate (OwlSocketService *self,
+                                const char       *alias)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
+  g_return_val_if_fail (alias != NULL, NULL);
+
+  return g_hash_table_lookup (self->gates, alias);
 }
 
 /**
@@ -1364,7 +1938,14 @@ owl_socket_service_connection_closed (OwlSocketService *self,
   }
 
   owl_connection_detach_service (connection);
-  adjust_ip (self, owl_request_get_remote_host (owl_connection_get_request (connection)), -1);
+  {
+    OwlRequest *request = owl_connection_get_request (connection);
+    OwlAuth *auth = owl_request_get_auth (request);
+
+    adjust_count (self->per_ip, owl_request_get_remote_host (request), -1);
+    if (auth != NULL)
+      adjust_count (self->per_user, owl_auth_get_user_id (auth), -1);
+  }
   /* Drops the registry's reference; the caller holds its own. */
   g_hash_table_remove (self->connections, owl_connection_get_id (connection));
 }

@@ -16,6 +16,8 @@
 #include "owl-version-macros.h"
 #include "owl-connection.h"
 #include "owl-module.h"
+#include "owl-guard.h"
+#include "owl-gate.h"
 
 G_BEGIN_DECLS
 
@@ -58,6 +60,22 @@ gboolean          owl_socket_service_add_module      (OwlSocketService  *self,
 OWL_AVAILABLE_IN_ALL
 gboolean          owl_socket_service_remove_module   (OwlSocketService  *self,
                                                       OwlModule         *module);
+OWL_AVAILABLE_IN_ALL
+gboolean          owl_socket_service_add_guard       (OwlSocketService  *self,
+                                                      const char        *alias,
+                                                      OwlGuard          *guard,
+                                                      GError           **error);
+OWL_AVAILABLE_IN_ALL
+gboolean          owl_socket_service_add_gate        (OwlSocketService  *self,
+                                                      const char        *alias,
+                                                      OwlGate           *gate,
+                                                      GError           **error);
+OWL_AVAILABLE_IN_ALL
+OwlGuard         *owl_socket_service_lookup_guard    (OwlSocketService  *self,
+                                                      const char        *alias);
+OWL_AVAILABLE_IN_ALL
+OwlGate          *owl_socket_service_lookup_gate     (OwlSocketService  *self,
+                                                      const char        *alias);
 OWL_AVAILABLE_IN_ALL
 OwlModule        *owl_socket_service_lookup_module   (OwlSocketService  *self,
                                                       const char        *alias);

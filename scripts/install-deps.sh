@@ -16,6 +16,8 @@ packages=(
   libsoup-3.0-dev
   libjson-glib-dev
   zlib1g-dev               # permessage-deflate
+  libgnutls28-dev          # JWT signatures (ES256, EdDSA)
+  python3-jwt              # the tests mint tokens the way other stacks do
   glib-networking          # TLS for GIO at run time
   openssl                  # the TLS tests make their certificates
   # introspection and the API reference

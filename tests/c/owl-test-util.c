@@ -232,12 +232,12 @@ owl_test_track_module (OwlTestFixture *fixture,
   g_signal_connect (module, "connection", G_CALLBACK (track_connection_cb), fixture);
 }
 
-OwlModule *
-owl_test_fixture_add_module (OwlTestFixture *fixture,
-                             const char     *alias,
-                             const char     *path)
+/* Adds @module (transfer full), set up as the caller wants it. */
+static OwlModule *
+add_prepared_module (OwlTestFixture *fixture,
+                     OwlModule      *module_owned)
 {
-  g_autoptr(OwlModule) module = owl_module_new (alias, path);
+  g_autoptr(OwlModule) module = module_owned;
   g_autoptr(GError) error = NULL;
   gboolean added;
 
@@ -247,6 +247,14 @@ owl_test_fixture_add_module (OwlTestFixture *fixture,
   g_assert_true (added);
   /* The service holds the module now. */
   return module;
+}
+
+OwlModule *
+owl_test_fixture_add_module (OwlTestFixture *fixture,
+                             const char     *alias,
+                             const char     *path)
+{
+  return add_prepared_module (fixture, owl_module_new (alias, path));
 }
 
 static void
@@ -276,13 +284,15 @@ owl_test_fixture_add_echo_module_with (OwlTestFixture *fixture,
                                        const char     *first_property,
                                        ...)
 {
-  OwlModule *module = owl_test_fixture_add_echo_module (fixture, alias, path);
+  OwlModule *module = owl_module_new (alias, path);
   va_list args;
 
+  /* Before the module is added: guards and gates are checked then. */
   va_start (args, first_property);
   g_object_set_valist (G_OBJECT (module), first_property, args);
   va_end (args);
-  return module;
+  g_signal_connect (module, "connection", G_CALLBACK (echo_on_connection), NULL);
+  return add_prepared_module (fixture, module);
 }
 
 OwlModule *
@@ -375,9 +385,10 @@ client_connected_cb (GObject      *source,
 }
 
 OwlTestClient *
-owl_test_client_connect_msg (OwlTestFixture *fixture,
-                             SoupMessage    *msg,
-                             const char     *origin)
+owl_test_client_connect_protocols (OwlTestFixture *fixture,
+                                   SoupMessage    *msg,
+                                   const char     *origin,
+                                   char          **protocols)
 {
   OwlTestClient *client = g_new0 (OwlTestClient, 1);
 
@@ -385,10 +396,18 @@ owl_test_client_connect_msg (OwlTestFixture *fixture,
   client->texts = g_ptr_array_new_with_free_func (g_free);
   client->msg = g_object_ref (msg);
   g_ptr_array_add (fixture->clients, client);
-  soup_session_websocket_connect_async (fixture->session, client->msg, origin, NULL,
+  soup_session_websocket_connect_async (fixture->session, client->msg, origin, protocols,
                                         G_PRIORITY_DEFAULT, NULL,
                                         client_connected_cb, client);
   return client;
+}
+
+OwlTestClient *
+owl_test_client_connect_msg (OwlTestFixture *fixture,
+                             SoupMessage    *msg,
+                             const char     *origin)
+{
+  return owl_test_client_connect_protocols (fixture, msg, origin, NULL);
 }
 
 OwlTestClient *
@@ -527,14 +546,11 @@ http_done_cb (GObject      *source,
 }
 
 guint
-owl_test_http_get (SoupSession  *session,
-                   guint16       port,
-                   const char   *path,
-                   gboolean      upgrade,
-                   char        **body_out)
+owl_test_http_send (SoupSession  *session,
+                    SoupMessage  *msg,
+                    gboolean      upgrade,
+                    char        **body_out)
 {
-  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", port, path);
-  g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
   SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
   HttpResult res = { NULL, NULL, FALSE };
 
@@ -558,6 +574,19 @@ owl_test_http_get (SoupSession  *session,
     }
   g_bytes_unref (res.body);
   return soup_message_get_status (msg);
+}
+
+guint
+owl_test_http_get (SoupSession  *session,
+                   guint16       port,
+                   const char   *path,
+                   gboolean      upgrade,
+                   char        **body_out)
+{
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", port, path);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+
+  return owl_test_http_send (session, msg, upgrade, body_out);
 }
 
 /* Raw TCP client */

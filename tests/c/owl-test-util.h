@@ -139,6 +139,10 @@ void            owl_test_record_wait_messages_at (OwlConnection *connection,
 OwlTestClient  *owl_test_client_connect_msg  (OwlTestFixture  *fixture,
                                               SoupMessage     *msg,
                                               const char      *origin);
+OwlTestClient  *owl_test_client_connect_protocols (OwlTestFixture *fixture,
+                                                   SoupMessage    *msg,
+                                                   const char     *origin,
+                                                   char          **protocols);
 OwlTestClient  *owl_test_client_connect_begin (OwlTestFixture *fixture,
                                                guint16         port,
                                                const char     *path,
@@ -179,6 +183,10 @@ void            owl_test_client_free         (OwlTestClient   *client);
 
 /* HTTP without a WebSocket client: status of a GET, with or without the
  * upgrade headers; body_out gets the response body. */
+guint           owl_test_http_send           (SoupSession     *session,
+                                              SoupMessage     *msg,
+                                              gboolean         upgrade,
+                                              char           **body_out);
 guint           owl_test_http_get            (SoupSession     *session,
                                               guint16          port,
                                               const char      *path,
