@@ -14,6 +14,7 @@
 #include "owl-json-private.h"
 #include "owl-mailbox-private.h"
 #include "owl-request-private.h"
+#include "owl-schema-private.h"
 #include "owl-module-private.h"
 #include "owl-socket-service-private.h"
 #include "owl-transport-private.h"
@@ -1302,6 +1303,44 @@ handle_auth (OwlConnection *self,
   owl_guard_authenticate_async (guard, request, NULL, refresh_guard_cb, g_steal_pointer (&refresh));
 }
 
+/* The module's message schema: a failing message is answered with a
+ * `validation` error naming the JSON pointer and keyword, and dropped. */
+static gboolean
+check_message_schema (OwlConnection *self,
+                      JsonObject    *object,
+                      JsonNode      *root)
+{
+  OwlSchema *schema = owl_module_get_message_schema (self->module);
+  g_autofree char *pointer = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *frame = NULL;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) details = NULL;
+  const char *keyword = NULL;
+  JsonNode *id;
+  char buf[32];
+  gsize len;
+
+  if (schema == NULL || owl_schema_check (schema, root, &pointer, &keyword, &message))
+    return TRUE;
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "pointer");
+  json_builder_add_string_value (builder, pointer);
+  json_builder_set_member_name (builder, "keyword");
+  json_builder_add_string_value (builder, keyword);
+  json_builder_end_object (builder);
+  details = json_builder_get_root (builder);
+
+  owl_json_object_get_id (object, buf, &id);
+  text = g_strdup_printf ("%s: %s: %s", pointer[0] ? pointer : "(root)", keyword, message);
+  frame = owl_envelope_error_frame_with_details (id, OWL_ERROR_VALIDATION, text, details, &len);
+  send_data (self, FALSE, frame, len);
+  return FALSE;
+}
+
 static void
 dispatch_object (OwlConnection *self,
                  JsonNode      *root)
@@ -1354,7 +1393,8 @@ dispatch_object (OwlConnection *self,
       break;
     case OWL_ENVELOPE_APP:
     default:
-      g_signal_emit (self, signals[MESSAGE], 0, root);
+      if (check_message_schema (self, object, root))
+        g_signal_emit (self, signals[MESSAGE], 0, root);
       break;
     }
 }

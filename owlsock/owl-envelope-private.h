@@ -35,6 +35,11 @@ char            *owl_envelope_error_frame  (JsonNode    *id,
                                             OwlError     code,
                                             const char  *message,
                                             gsize       *len);
+char            *owl_envelope_error_frame_with_details (JsonNode   *id,
+                                                        OwlError    code,
+                                                        const char *message,
+                                                        JsonNode   *details,
+                                                        gsize      *len);
 char            *owl_envelope_error_frame_from_gerror (JsonNode     *id,
                                                        const GError *error,
                                                        gsize        *len);

@@ -152,6 +152,18 @@ owl_envelope_error_frame (JsonNode   *id,
                           const char *message,
                           gsize      *len)
 {
+  return owl_envelope_error_frame_with_details (id, code, message, NULL, len);
+}
+
+/* @details: (transfer none) (nullable): structure for clients that want it,
+ * such as the JSON pointer and keyword of a `validation` error. */
+char *
+owl_envelope_error_frame_with_details (JsonNode   *id,
+                                       OwlError    code,
+                                       const char *message,
+                                       JsonNode   *details,
+                                       gsize      *len)
+{
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *type_name = error_type_name (code);
@@ -171,6 +183,11 @@ owl_envelope_error_frame (JsonNode   *id,
   json_builder_add_string_value (builder, owl_error_code_to_string (code));
   json_builder_set_member_name (builder, "recoverable");
   json_builder_add_boolean_value (builder, owl_error_code_is_recoverable (code));
+  if (details != NULL)
+    {
+      json_builder_set_member_name (builder, "details");
+      json_builder_add_value (builder, json_node_copy (details));
+    }
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);

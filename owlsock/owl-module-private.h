@@ -6,6 +6,7 @@
 #pragma once
 
 #include "owl-module.h"
+#include "owl-schema.h"
 #include "owl-limits-private.h"
 #include "owl-route-private.h"
 
@@ -22,6 +23,9 @@ GStrv             owl_module_get_allowed_origins (OwlModule    *self);
 const char * const *owl_module_get_guards    (OwlModule        *self);
 const char * const *owl_module_get_gates     (OwlModule        *self);
 const char * const *owl_module_get_protocols (OwlModule        *self);
+OwlSchema        *owl_module_get_message_schema (OwlModule     *self);
+OwlSchema        *owl_module_get_query_schema   (OwlModule     *self);
+OwlSchema        *owl_module_get_params_schema  (OwlModule     *self);
 void              owl_module_set_service     (OwlModule        *self,
                                               OwlSocketService *service);
 void              owl_module_emit_connection (OwlModule        *self,

@@ -38,6 +38,9 @@ struct _OwlModule
   GStrv                 guards;           /* aliases on the service */
   GStrv                 gates;
   GStrv                 protocols;
+  OwlSchema            *message_schema;
+  OwlSchema            *query_schema;
+  OwlSchema            *params_schema;
 
   OwlConnectionHandler  handler;
   gpointer              handler_data;
@@ -53,6 +56,9 @@ enum {
   PROP_GUARDS,
   PROP_GATES,
   PROP_PROTOCOLS,
+  PROP_MESSAGE_SCHEMA,
+  PROP_QUERY_SCHEMA,
+  PROP_PARAMS_SCHEMA,
   PROP_FIRST_LIMIT,
   N_PROPS = PROP_FIRST_LIMIT + OWL_N_LIMITS
 };
@@ -99,6 +105,9 @@ owl_module_finalize (GObject *object)
   g_clear_pointer (&self->guards, g_strfreev);
   g_clear_pointer (&self->gates, g_strfreev);
   g_clear_pointer (&self->protocols, g_strfreev);
+  g_clear_object (&self->message_schema);
+  g_clear_object (&self->query_schema);
+  g_clear_object (&self->params_schema);
 
   G_OBJECT_CLASS (owl_module_parent_class)->finalize (object);
 }
@@ -133,6 +142,15 @@ owl_module_get_property (GObject    *object,
       break;
     case PROP_PROTOCOLS:
       g_value_set_boxed (value, self->protocols);
+      break;
+    case PROP_MESSAGE_SCHEMA:
+      g_value_set_object (value, self->message_schema);
+      break;
+    case PROP_QUERY_SCHEMA:
+      g_value_set_object (value, self->query_schema);
+      break;
+    case PROP_PARAMS_SCHEMA:
+      g_value_set_object (value, self->params_schema);
       break;
     default:
       if (!owl_limits_get_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value))
@@ -196,6 +214,18 @@ owl_module_set_property (GObject      *object,
       break;
     case PROP_PROTOCOLS:
       set_strv (&self->protocols, object, pspec, value);
+      break;
+    case PROP_MESSAGE_SCHEMA:
+      if (g_set_object (&self->message_schema, g_value_get_object (value)))
+        g_object_notify_by_pspec (object, pspec);
+      break;
+    case PROP_QUERY_SCHEMA:
+      if (g_set_object (&self->query_schema, g_value_get_object (value)))
+        g_object_notify_by_pspec (object, pspec);
+      break;
+    case PROP_PARAMS_SCHEMA:
+      if (g_set_object (&self->params_schema, g_value_get_object (value)))
+        g_object_notify_by_pspec (object, pspec);
       break;
     default:
       {
@@ -324,6 +354,47 @@ owl_module_class_init (OwlModuleClass *klass)
   properties[PROP_PROTOCOLS] =
     g_param_spec_boxed ("protocols", NULL, NULL, G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * OwlModule:message-schema:
+   *
+   * A JSON Schema for the application's own messages (any `type` the
+   * protocol does not own): the seed's `filter(body(schema))`. A message
+   * that fails it is answered with an `error` frame of code `validation`
+   * whose `details` name the JSON pointer and the keyword; the handler never
+   * sees it and the connection stays open.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MESSAGE_SCHEMA] =
+    g_param_spec_object ("message-schema", NULL, NULL, OWL_TYPE_SCHEMA,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * OwlModule:query-schema:
+   *
+   * A JSON Schema for the upgrade request's query, seen as an object of
+   * strings (`?room=a&limit=5` is `{"room": "a", "limit": "5"}`); a request
+   * that fails it is answered with HTTP 400, after the guards and gates.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_QUERY_SCHEMA] =
+    g_param_spec_object ("query-schema", NULL, NULL, OWL_TYPE_SCHEMA,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * OwlModule:params-schema:
+   *
+   * A JSON Schema for the route params, seen as an object of strings
+   * (`/ws/game/:id` at `/ws/game/42` is `{"id": "42"}`); a request that
+   * fails it is answered with HTTP 400, after the guards and gates.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PARAMS_SCHEMA] =
+    g_param_spec_object ("params-schema", NULL, NULL, OWL_TYPE_SCHEMA,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, PROP_FIRST_LIMIT, properties);
 
@@ -581,4 +652,22 @@ const char * const *
 owl_module_get_protocols (OwlModule *self)
 {
   return (const char * const *) self->protocols;
+}
+
+OwlSchema *
+owl_module_get_message_schema (OwlModule *self)
+{
+  return self->message_schema;
+}
+
+OwlSchema *
+owl_module_get_query_schema (OwlModule *self)
+{
+  return self->query_schema;
+}
+
+OwlSchema *
+owl_module_get_params_schema (OwlModule *self)
+{
+  return self->params_schema;
 }

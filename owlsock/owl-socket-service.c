@@ -1067,6 +1067,38 @@ upgrade_accept (OwlUpgrade *upgrade)
   upgrade_complete (upgrade);
 }
 
+/* The query or the params, as an object of strings, against @schema; a
+ * failure is answered with 400. */
+static gboolean
+check_strings (OwlUpgrade *upgrade,
+               const char *what,
+               OwlSchema  *schema,
+               GHashTable *strings)
+{
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (schema == NULL)
+    return TRUE;
+
+  object = json_object_new ();
+  g_hash_table_iter_init (&iter, strings);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    json_object_set_string_member (object, key, value);
+  node = json_node_init_object (json_node_alloc (), object);
+
+  if (owl_schema_validate (schema, node, &error))
+    return TRUE;
+
+  message = g_strdup_printf ("The %s does not match the schema: %s", what, error->message);
+  upgrade_refuse_literal (upgrade, "schema", SOUP_STATUS_BAD_REQUEST, OWL_ERROR_VALIDATION, message);
+  return FALSE;
+}
+
 /* Step 4 of DESIGN.md, after the guard: the query and params schemas. */
 static void
 upgrade_check_schemas (OwlUpgrade *upgrade)
@@ -1086,6 +1118,12 @@ upgrade_check_schemas (OwlUpgrade *upgrade)
                               OWL_ERROR_NOT_FOUND, "No endpoint at this path");
       return;
     }
+
+  if (!check_strings (upgrade, "query", owl_module_get_query_schema (upgrade->module),
+                      owl_request_get_query (upgrade->request)) ||
+      !check_strings (upgrade, "params", owl_module_get_params_schema (upgrade->module),
+                      owl_request_get_params (upgrade->request)))
+    return;
 
   upgrade_accept (upgrade);
 }

@@ -15,6 +15,7 @@
 # include "owl-guard.h"
 # include "owl-gate.h"
 # include "owl-jwt-guard.h"
+# include "owl-schema.h"
 # include "owl-call.h"
 # include "owl-connection.h"
 # include "owl-module.h"

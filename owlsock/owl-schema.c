@@ -1,0 +1,1741 @@
+/* owl-schema.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <math.h>
+#include <string.h>
+
+#include "owl-error.h"
+#include "owl-json-private.h"
+#include "owl-schema-private.h"
+
+/**
+ * OwlSchema:
+ *
+ * A JSON Schema, compiled once and then used to validate messages.
+ *
+ * The schema is a subset of JSON Schema 2020-12: `type`, `enum`, `const`,
+ * `minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
+ * `exclusiveMinimum`, `exclusiveMaximum`, `properties`, `required`,
+ * `additionalProperties`, `items`, `minItems`, `maxItems`, `allOf`, `anyOf`,
+ * `oneOf`, and `$ref` to `#` or to `#/$defs/name`. The annotations `$schema`,
+ * `$id`, `$comment`, `title`, `description`, `default`, `examples`,
+ * `deprecated`, `readOnly` and `writeOnly` are accepted and ignored; `$defs`
+ * holds schemas that are checked even when nothing refers to them.
+ *
+ * Anything else is refused when the schema is made, so that a misspelt or
+ * unsupported keyword never silently lets messages through. Lengths count
+ * Unicode characters, numbers compare by value (`1` equals `1.0`, which is an
+ * integer), and `pattern` is an unanchored regular expression search.
+ *
+ * A schema is immutable: it may validate from several threads at once.
+ *
+ * Since: 0.1
+ */
+
+/* Instance types as bits; an integral number carries both NUMBER and INTEGER. */
+enum
+{
+  TYPE_NULL    = 1 << 0,
+  TYPE_BOOLEAN = 1 << 1,
+  TYPE_OBJECT  = 1 << 2,
+  TYPE_ARRAY   = 1 << 3,
+  TYPE_NUMBER  = 1 << 4,
+  TYPE_INTEGER = 1 << 5,
+  TYPE_STRING  = 1 << 6,
+};
+
+/* In the order of the bits above. */
+static const char * const type_names[] = {
+  "null", "boolean", "object", "array", "number", "integer", "string",
+};
+
+typedef enum
+{
+  CHECK_TYPE,
+  CHECK_CONST,
+  CHECK_ENUM,
+  CHECK_MIN_LENGTH,
+  CHECK_MAX_LENGTH,
+  CHECK_PATTERN,
+  CHECK_MINIMUM,
+  CHECK_MAXIMUM,
+  CHECK_EXCLUSIVE_MINIMUM,
+  CHECK_EXCLUSIVE_MAXIMUM,
+  CHECK_PROPERTIES,
+  CHECK_REQUIRED,
+  CHECK_ADDITIONAL_PROPERTIES,
+  CHECK_ITEMS,
+  CHECK_MIN_ITEMS,
+  CHECK_MAX_ITEMS,
+  CHECK_ALL_OF,
+  CHECK_ANY_OF,
+  CHECK_ONE_OF,
+  CHECK_REF,
+} CheckKind;
+
+typedef struct _Node Node;
+typedef struct _Check Check;
+
+typedef struct
+{
+  gboolean is_int;
+  gint64   i;
+  double   d;
+} Number;
+
+typedef struct
+{
+  char *name;
+  Node *schema;
+} Property;
+
+/* One keyword of one schema, compiled. Subschema pointers are borrowed: every
+ * node belongs to OwlSchema.nodes. */
+struct _Check
+{
+  CheckKind   kind;
+  const char *keyword;                 /* static */
+  union
+  {
+    guint      types;                  /* type */
+    guint64    count;                  /* minLength & co */
+    Number     bound;                  /* minimum & co */
+    JsonNode  *value;                  /* const: our own copy */
+    GPtrArray *values;                 /* enum: JsonNode, our own copies */
+    GRegex    *regex;                  /* pattern */
+    char     **required;
+    struct
+    {
+      Property    *v;                  /* in schema order */
+      guint        n;
+      const char **sorted;             /* the names in strcmp () order */
+    } props;
+    struct
+    {
+      Node        *schema;
+      const Check *properties;         /* additionalProperties: the sibling `properties` */
+    } sub;                             /* items, additionalProperties */
+    struct
+    {
+      Node **v;
+      guint  n;
+    } list;                            /* allOf, anyOf, oneOf; $ref with n = 1 */
+  } u;
+};
+
+struct _Node
+{
+  guint    index;                      /* in OwlSchema.nodes */
+  gboolean is_false;
+  guint    n_checks;
+  Check   *checks;                     /* in schema order */
+};
+
+struct _OwlSchema
+{
+  GObject    parent_instance;
+
+  Node      *root;
+  GPtrArray *nodes;                    /* Node, every node of the schema */
+};
+
+G_DEFINE_FINAL_TYPE (OwlSchema, owl_schema, G_TYPE_OBJECT)
+
+/* A schema text may nest this deep as JSON: two levels per subschema plus a
+ * `const` value, with room to spare; the compiler enforces the real limits. */
+#define SCHEMA_MAX_JSON_DEPTH (4 * OWL_SCHEMA_MAX_DEPTH)
+
+static void
+check_clear (Check *check)
+{
+  switch (check->kind)
+    {
+    case CHECK_CONST:
+      g_clear_pointer (&check->u.value, json_node_unref);
+      break;
+    case CHECK_ENUM:
+      g_clear_pointer (&check->u.values, g_ptr_array_unref);
+      break;
+    case CHECK_PATTERN:
+      g_clear_pointer (&check->u.regex, g_regex_unref);
+      break;
+    case CHECK_REQUIRED:
+      g_clear_pointer (&check->u.required, g_strfreev);
+      break;
+    case CHECK_PROPERTIES:
+      for (guint i = 0; i < check->u.props.n; i++)
+        g_free (check->u.props.v[i].name);
+      g_clear_pointer (&check->u.props.v, g_free);
+      g_clear_pointer (&check->u.props.sorted, g_free);
+      break;
+    case CHECK_ALL_OF:
+    case CHECK_ANY_OF:
+    case CHECK_ONE_OF:
+    case CHECK_REF:
+      g_clear_pointer (&check->u.list.v, g_free);
+      break;
+    default:
+      break;
+    }
+}
+
+static void
+node_free (gpointer data)
+{
+  Node *node = data;
+
+  for (guint i = 0; i < node->n_checks; i++)
+    check_clear (&node->checks[i]);
+  g_free (node->checks);
+  g_free (node);
+}
+
+static void
+owl_schema_finalize (GObject *object)
+{
+  OwlSchema *self = OWL_SCHEMA (object);
+
+  g_clear_pointer (&self->nodes, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (owl_schema_parent_class)->finalize (object);
+}
+
+static void
+owl_schema_class_init (OwlSchemaClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = owl_schema_finalize;
+}
+
+static void
+owl_schema_init (OwlSchema *self)
+{
+  self->nodes = g_ptr_array_new_with_free_func (node_free);
+}
+
+/* Numbers and JSON values */
+
+static gboolean
+number_from_node (JsonNode *node,
+                  Number   *number)
+{
+  if (JSON_NODE_TYPE (node) != JSON_NODE_VALUE)
+    return FALSE;
+
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_INT64:
+      number->is_int = TRUE;
+      number->i = json_node_get_int (node);
+      return TRUE;
+    case G_TYPE_DOUBLE:
+      number->is_int = FALSE;
+      number->d = json_node_get_double (node);
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static gboolean
+double_is_integral (double d)
+{
+  /* Past 2^53 every double is an integer. */
+  if (!(d > -9007199254740992.0 && d < 9007199254740992.0))
+    return isfinite (d);
+  return d == (double) (gint64) d;
+}
+
+/* Exact, even where converting @i to a double would round. */
+static int
+compare_int_double (gint64 i,
+                    double d)
+{
+  gint64 t;
+
+  if (isnan (d))
+    return 0;
+  if (d >= 9223372036854775808.0)
+    return -1;
+  if (d < -9223372036854775808.0)
+    return 1;
+  t = (gint64) d;  /* toward zero: i < t means i < d, i > t means i > d */
+  if (i != t)
+    return i < t ? -1 : 1;
+  return ((double) t < d) ? -1 : ((double) t > d);
+}
+
+static int
+number_compare (const Number *a,
+                const Number *b)
+{
+  if (a->is_int && b->is_int)
+    return (a->i > b->i) - (a->i < b->i);
+  if (!a->is_int && !b->is_int)
+    return (a->d > b->d) - (a->d < b->d);
+  if (a->is_int)
+    return compare_int_double (a->i, b->d);
+  return -compare_int_double (b->i, a->d);
+}
+
+static gboolean values_equal (JsonNode *a,
+                              JsonNode *b);
+
+static gboolean
+scalars_equal (JsonNode *a,
+               JsonNode *b)
+{
+  Number x, y;
+  GType type = json_node_get_value_type (a);
+
+  if (number_from_node (a, &x))
+    return number_from_node (b, &y) && number_compare (&x, &y) == 0;
+  if (type != json_node_get_value_type (b))
+    return FALSE;
+  if (type == G_TYPE_STRING)
+    return g_strcmp0 (json_node_get_string (a), json_node_get_string (b)) == 0;
+  if (type == G_TYPE_BOOLEAN)
+    return json_node_get_boolean (a) == json_node_get_boolean (b);
+  return FALSE;
+}
+
+static gboolean
+arrays_equal (JsonArray *a,
+              JsonArray *b)
+{
+  guint n = json_array_get_length (a);
+
+  if (n != json_array_get_length (b))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    if (!values_equal (json_array_get_element (a, i), json_array_get_element (b, i)))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+objects_equal (JsonObject *a,
+               JsonObject *b)
+{
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  if (json_object_get_size (a) != json_object_get_size (b))
+    return FALSE;
+  json_object_iter_init (&iter, a);
+  while (json_object_iter_next (&iter, &name, &member))
+    {
+      JsonNode *other = json_object_get_member (b, name);
+
+      if (other == NULL || !values_equal (member, other))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Deep JSON equality; numbers compare by value. The recursion is bounded by
+ * the depth of the schema's value, which the compiler limited. */
+static gboolean
+values_equal (JsonNode *a,
+              JsonNode *b)
+{
+  JsonNodeType type = JSON_NODE_TYPE (a);
+
+  if (type != JSON_NODE_TYPE (b))
+    return FALSE;
+
+  switch (type)
+    {
+    case JSON_NODE_NULL:
+      return TRUE;
+    case JSON_NODE_VALUE:
+      return scalars_equal (a, b);
+    case JSON_NODE_ARRAY:
+      return arrays_equal (json_node_get_array (a), json_node_get_array (b));
+    case JSON_NODE_OBJECT:
+      return objects_equal (json_node_get_object (a), json_node_get_object (b));
+    default:
+      return FALSE;
+    }
+}
+
+static JsonNode *
+copy_scalar (JsonNode *node)
+{
+  JsonNode *copy = json_node_alloc ();
+
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_INT64:
+      return json_node_init_int (copy, json_node_get_int (node));
+    case G_TYPE_DOUBLE:
+      return json_node_init_double (copy, json_node_get_double (node));
+    case G_TYPE_BOOLEAN:
+      return json_node_init_boolean (copy, json_node_get_boolean (node));
+    case G_TYPE_STRING:
+      return json_node_init_string (copy, json_node_get_string (node));
+    default:
+      return json_node_init_null (copy);
+    }
+}
+
+static JsonNode *copy_value (JsonNode *node,
+                             guint     budget);
+
+static JsonNode *
+copy_object (JsonObject *object,
+             guint       budget)
+{
+  JsonNode *copy = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *target = json_object_new ();
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  json_node_take_object (copy, target);
+  json_object_iter_init_ordered (&iter, object);
+  while (json_object_iter_next_ordered (&iter, &name, &member))
+    {
+      JsonNode *member_copy = copy_value (member, budget);
+
+      if (member_copy == NULL)
+        {
+          json_node_unref (copy);
+          return NULL;
+        }
+      json_object_set_member (target, name, member_copy);
+    }
+  return copy;
+}
+
+static JsonNode *
+copy_array (JsonArray *array,
+            guint      budget)
+{
+  guint n = json_array_get_length (array);
+  JsonNode *copy = json_node_new (JSON_NODE_ARRAY);
+  JsonArray *target = json_array_sized_new (n);
+
+  json_node_take_array (copy, target);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *element = copy_value (json_array_get_element (array, i), budget);
+
+      if (element == NULL)
+        {
+          json_node_unref (copy);
+          return NULL;
+        }
+      json_array_add_element (target, element);
+    }
+  return copy;
+}
+
+/* json_node_copy() shares containers and values with the original, which
+ * the caller may change later; this shares nothing. NULL past @budget levels. */
+static JsonNode *
+copy_value (JsonNode *node,
+            guint     budget)
+{
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_VALUE:
+      return copy_scalar (node);
+    case JSON_NODE_OBJECT:
+      return budget > 0 ? copy_object (json_node_get_object (node), budget - 1) : NULL;
+    case JSON_NODE_ARRAY:
+      return budget > 0 ? copy_array (json_node_get_array (node), budget - 1) : NULL;
+    default:
+      return json_node_init_null (json_node_alloc ());
+    }
+}
+
+/* RFC 6901: "~" is "~0" and "/" is "~1". */
+static void
+append_token (GString    *pointer,
+              const char *token)
+{
+  g_string_append_c (pointer, '/');
+  for (const char *p = token; *p != '\0'; p++)
+    {
+      if (*p == '~')
+        g_string_append (pointer, "~0");
+      else if (*p == '/')
+        g_string_append (pointer, "~1");
+      else
+        g_string_append_c (pointer, *p);
+    }
+}
+
+/* Compiling */
+
+typedef struct
+{
+  Check *check;
+  char  *ref;
+  char  *name;                         /* the $defs member; NULL for "#" */
+  char  *location;
+} PendingRef;
+
+typedef struct
+{
+  OwlSchema  *self;
+  GString    *path;                    /* JSON pointer of the schema being compiled */
+  guint       depth;
+  GPtrArray  *locations;               /* char *, by node index */
+  GArray     *refs;                    /* PendingRef */
+  GHashTable *defs;                    /* name -> Node: the root's $defs */
+  guint8     *marks;                   /* by node index, for the cycle search */
+  guint      *chains;                  /* by node index: longest same-location chain */
+} Compiler;
+
+typedef gboolean (*CompileFunc) (Compiler  *c,
+                                 JsonNode  *value,
+                                 Check     *check,
+                                 GError   **error);
+
+static Node *compile_schema (Compiler  *c,
+                             JsonNode  *json,
+                             GError   **error);
+
+static void
+pending_ref_clear (gpointer data)
+{
+  PendingRef *pending = data;
+
+  g_free (pending->ref);
+  g_free (pending->name);
+  g_free (pending->location);
+}
+
+static const char *
+location (Compiler *c)
+{
+  return c->path->len > 0 ? c->path->str : "the root";
+}
+
+static gboolean G_GNUC_PRINTF (4, 5)
+refuse (Compiler    *c,
+        const Check *check,
+        GError     **error,
+        const char  *format,
+        ...)
+{
+  g_autofree char *why = NULL;
+  va_list args;
+
+  va_start (args, format);
+  why = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+               "Invalid \"%s\" at %s: %s", check->keyword, location (c), why);
+  return FALSE;
+}
+
+static Node *
+node_new (Compiler *c)
+{
+  Node *node = g_new0 (Node, 1);
+
+  node->index = c->self->nodes->len;
+  g_ptr_array_add (c->self->nodes, node);
+  g_ptr_array_add (c->locations, g_strdup (c->path->str));
+  return node;
+}
+
+/* Compiles the subschema at @keyword (/@name, or /@index when @name is NULL
+ * and @index is not -1) below the current one. */
+static Node *
+compile_child (Compiler    *c,
+               JsonNode    *json,
+               const char  *keyword,
+               const char  *name,
+               int          index,
+               GError     **error)
+{
+  gsize len = c->path->len;
+  Node *node;
+
+  append_token (c->path, keyword);
+  if (name != NULL)
+    append_token (c->path, name);
+  else if (index >= 0)
+    g_string_append_printf (c->path, "/%d", index);
+  c->depth++;
+  node = compile_schema (c, json, error);
+  c->depth--;
+  g_string_truncate (c->path, len);
+  return node;
+}
+
+static const char *
+node_string (JsonNode *node)
+{
+  if (JSON_NODE_TYPE (node) != JSON_NODE_VALUE ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static guint
+type_bit (const char *name)
+{
+  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (type_names); i++)
+    if (g_str_equal (name, type_names[i]))
+      return 1u << i;
+  return 0;
+}
+
+static gboolean
+compile_type (Compiler  *c,
+              JsonNode  *value,
+              Check     *check,
+              GError   **error)
+{
+  JsonArray *array;
+
+  if (node_string (value) != NULL)
+    {
+      check->u.types = type_bit (node_string (value));
+      return check->u.types != 0 ||
+             refuse (c, check, error, "unknown type \"%s\"", node_string (value));
+    }
+  if (!JSON_NODE_HOLDS_ARRAY (value) || json_array_get_length (json_node_get_array (value)) == 0)
+    return refuse (c, check, error, "expected a type name or a non-empty array of them");
+
+  array = json_node_get_array (value);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      const char *name = node_string (json_array_get_element (array, i));
+      guint bit = type_bit (name);
+
+      if (bit == 0)
+        return refuse (c, check, error, "element %u is not a known type name", i);
+      if (check->u.types & bit)
+        return refuse (c, check, error, "\"%s\" is listed twice", name);
+      check->u.types |= bit;
+    }
+  return TRUE;
+}
+
+static gboolean
+compile_const (Compiler  *c,
+               JsonNode  *value,
+               Check     *check,
+               GError   **error)
+{
+  check->u.value = copy_value (value, OWL_SCHEMA_MAX_DEPTH);
+  return check->u.value != NULL ||
+         refuse (c, check, error, "the value nests deeper than %d levels", OWL_SCHEMA_MAX_DEPTH);
+}
+
+static gboolean
+compile_enum (Compiler  *c,
+              JsonNode  *value,
+              Check     *check,
+              GError   **error)
+{
+  JsonArray *array;
+
+  if (!JSON_NODE_HOLDS_ARRAY (value) || json_array_get_length (json_node_get_array (value)) == 0)
+    return refuse (c, check, error, "expected a non-empty array");
+
+  array = json_node_get_array (value);
+  check->u.values = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *copy = copy_value (json_array_get_element (array, i), OWL_SCHEMA_MAX_DEPTH);
+
+      if (copy == NULL)
+        return refuse (c, check, error, "element %u nests deeper than %d levels", i, OWL_SCHEMA_MAX_DEPTH);
+      g_ptr_array_add (check->u.values, copy);
+    }
+  return TRUE;
+}
+
+/* minLength, maxLength, minItems, maxItems; 2.0 is an integer too. */
+static gboolean
+compile_count (Compiler  *c,
+               JsonNode  *value,
+               Check     *check,
+               GError   **error)
+{
+  Number n;
+
+  if (number_from_node (value, &n) && n.is_int && n.i >= 0)
+    check->u.count = (guint64) n.i;
+  else if (number_from_node (value, &n) && !n.is_int && n.d >= 0 &&
+           n.d < 9223372036854775808.0 && double_is_integral (n.d))
+    check->u.count = (guint64) n.d;
+  else
+    return refuse (c, check, error, "expected a non-negative integer");
+  return TRUE;
+}
+
+static gboolean
+compile_bound (Compiler  *c,
+               JsonNode  *value,
+               Check     *check,
+               GError   **error)
+{
+  return number_from_node (value, &check->u.bound) ||
+         refuse (c, check, error, "expected a number");
+}
+
+static gboolean
+compile_pattern (Compiler  *c,
+                 JsonNode  *value,
+                 Check     *check,
+                 GError   **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  const char *pattern = node_string (value);
+
+  if (pattern == NULL)
+    return refuse (c, check, error, "expected a string");
+  check->u.regex = g_regex_new (pattern, 0, 0, &local_error);
+  return check->u.regex != NULL || refuse (c, check, error, "%s", local_error->message);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static gboolean
+compile_properties (Compiler  *c,
+                    JsonNode  *value,
+                    Check     *check,
+                    GError   **error)
+{
+  g_autoptr(GList) names = NULL;
+  guint n;
+
+  if (!JSON_NODE_HOLDS_OBJECT (value))
+    return refuse (c, check, error, "expected an object of schemas");
+
+  names = json_object_get_members (json_node_get_object (value));
+  n = g_list_length (names);
+  check->u.props.v = g_new0 (Property, n);
+  check->u.props.sorted = g_new0 (const char *, n);
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonNode *member = json_object_get_member (json_node_get_object (value), l->data);
+      Property *prop = &check->u.props.v[check->u.props.n];
+
+      prop->name = g_strdup (l->data);
+      check->u.props.sorted[check->u.props.n++] = prop->name;
+      prop->schema = compile_child (c, member, check->keyword, l->data, -1, error);
+      if (prop->schema == NULL)
+        return FALSE;
+    }
+  if (n > 1)
+    qsort (check->u.props.sorted, n, sizeof (char *), compare_names);
+  return TRUE;
+}
+
+static gboolean
+compile_required (Compiler  *c,
+                  JsonNode  *value,
+                  Check     *check,
+                  GError   **error)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  JsonArray *array;
+  guint n;
+
+  if (!JSON_NODE_HOLDS_ARRAY (value))
+    return refuse (c, check, error, "expected an array of strings");
+  array = json_node_get_array (value);
+  n = json_array_get_length (array);
+  check->u.required = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *name = node_string (json_array_get_element (array, i));
+
+      if (name == NULL)
+        return refuse (c, check, error, "element %u is not a string", i);
+      if (!g_hash_table_add (seen, (gpointer) name))
+        return refuse (c, check, error, "\"%s\" is listed twice", name);
+      check->u.required[i] = g_strdup (name);
+    }
+  return TRUE;
+}
+
+/* items, additionalProperties */
+static gboolean
+compile_subschema (Compiler  *c,
+                   JsonNode  *value,
+                   Check     *check,
+                   GError   **error)
+{
+  check->u.sub.schema = compile_child (c, value, check->keyword, NULL, -1, error);
+  return check->u.sub.schema != NULL;
+}
+
+/* allOf, anyOf, oneOf */
+static gboolean
+compile_list (Compiler  *c,
+              JsonNode  *value,
+              Check     *check,
+              GError   **error)
+{
+  JsonArray *array;
+
+  if (!JSON_NODE_HOLDS_ARRAY (value) || json_array_get_length (json_node_get_array (value)) == 0)
+    return refuse (c, check, error, "expected a non-empty array of schemas");
+
+  array = json_node_get_array (value);
+  check->u.list.v = g_new0 (Node *, json_array_get_length (array));
+  for (; check->u.list.n < json_array_get_length (array); check->u.list.n++)
+    {
+      guint i = check->u.list.n;
+
+      check->u.list.v[i] = compile_child (c, json_array_get_element (array, i),
+                                          check->keyword, NULL, i, error);
+      if (check->u.list.v[i] == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The $defs member "#/$defs/<token>" names: the fragment is percent-decoded,
+ * then read as a JSON pointer (RFC 6901, section 6). NULL if @ref is anything
+ * else. */
+static char *
+ref_def_name (const char *ref)
+{
+  g_autofree char *fragment = g_uri_unescape_string (ref, NULL);
+  const char *token;
+  GString *name;
+
+  if (fragment == NULL || !g_str_has_prefix (fragment, "#/$defs/"))
+    return NULL;
+  token = fragment + strlen ("#/$defs/");
+  if (*token == '\0' || strchr (token, '/') != NULL)
+    return NULL;
+
+  name = g_string_new (NULL);
+  for (const char *p = token; *p != '\0'; p++)
+    {
+      if (*p == '~' && p[1] != '0' && p[1] != '1')
+        {
+          g_string_free (name, TRUE);
+          return NULL;
+        }
+      if (*p == '~')
+        g_string_append_c (name, *++p == '0' ? '~' : '/');
+      else
+        g_string_append_c (name, *p);
+    }
+  return g_string_free (name, FALSE);
+}
+
+/* The target is found once the whole schema is compiled (resolve_refs). */
+static gboolean
+compile_ref (Compiler  *c,
+             JsonNode  *value,
+             Check     *check,
+             GError   **error)
+{
+  const char *ref = node_string (value);
+  PendingRef pending = { check, NULL, NULL, NULL };
+
+  if (ref == NULL)
+    return refuse (c, check, error, "expected a string");
+  if (!g_str_equal (ref, "#") && (pending.name = ref_def_name (ref)) == NULL)
+    return refuse (c, check, error, "\"%s\" is not \"#\" or \"#/$defs/<name>\"", ref);
+
+  check->u.list.v = g_new0 (Node *, 1);
+  check->u.list.n = 1;
+  pending.ref = g_strdup (ref);
+  pending.location = g_strdup (location (c));
+  g_array_append_val (c->refs, pending);
+  return TRUE;
+}
+
+typedef struct
+{
+  const char  *name;
+  CheckKind    kind;
+  CompileFunc  compile;
+} Keyword;
+
+static const Keyword keywords[] = {
+  { "type",                 CHECK_TYPE,                  compile_type },
+  { "const",                CHECK_CONST,                 compile_const },
+  { "enum",                 CHECK_ENUM,                  compile_enum },
+  { "minLength",            CHECK_MIN_LENGTH,            compile_count },
+  { "maxLength",            CHECK_MAX_LENGTH,            compile_count },
+  { "pattern",              CHECK_PATTERN,               compile_pattern },
+  { "minimum",              CHECK_MINIMUM,               compile_bound },
+  { "maximum",              CHECK_MAXIMUM,               compile_bound },
+  { "exclusiveMinimum",     CHECK_EXCLUSIVE_MINIMUM,     compile_bound },
+  { "exclusiveMaximum",     CHECK_EXCLUSIVE_MAXIMUM,     compile_bound },
+  { "properties",           CHECK_PROPERTIES,            compile_properties },
+  { "required",             CHECK_REQUIRED,              compile_required },
+  { "additionalProperties", CHECK_ADDITIONAL_PROPERTIES, compile_subschema },
+  { "items",                CHECK_ITEMS,                 compile_subschema },
+  { "minItems",             CHECK_MIN_ITEMS,             compile_count },
+  { "maxItems",             CHECK_MAX_ITEMS,             compile_count },
+  { "allOf",                CHECK_ALL_OF,                compile_list },
+  { "anyOf",                CHECK_ANY_OF,                compile_list },
+  { "oneOf",                CHECK_ONE_OF,                compile_list },
+  { "$ref",                 CHECK_REF,                   compile_ref },
+};
+
+static const char * const annotations[] = {
+  "$schema", "$id", "$comment", "title", "description", "default", "examples",
+  "deprecated", "readOnly", "writeOnly",
+};
+
+static const Keyword *
+find_keyword (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (keywords); i++)
+    if (g_str_equal (name, keywords[i].name))
+      return &keywords[i];
+  return NULL;
+}
+
+static gboolean
+is_annotation (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (annotations); i++)
+    if (g_str_equal (name, annotations[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Every member is compiled; those of the root can be the target of a $ref. */
+static gboolean
+compile_defs (Compiler  *c,
+              JsonNode  *value,
+              GError   **error)
+{
+  g_autoptr(GList) names = NULL;
+
+  if (!JSON_NODE_HOLDS_OBJECT (value))
+    {
+      g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+                   "Invalid \"$defs\" at %s: expected an object of schemas", location (c));
+      return FALSE;
+    }
+  names = json_object_get_members (json_node_get_object (value));
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonNode *member = json_object_get_member (json_node_get_object (value), l->data);
+      Node *node = compile_child (c, member, "$defs", l->data, -1, error);
+
+      if (node == NULL)
+        return FALSE;
+      if (c->depth == 0)
+        g_hash_table_insert (c->defs, g_strdup (l->data), node);
+    }
+  return TRUE;
+}
+
+static gboolean
+compile_member (Compiler    *c,
+                Node        *node,
+                const char  *name,
+                JsonNode    *value,
+                GError     **error)
+{
+  const Keyword *keyword = find_keyword (name);
+  Check *check;
+
+  if (keyword == NULL && g_str_equal (name, "$defs"))
+    return compile_defs (c, value, error);
+  if (keyword == NULL && is_annotation (name))
+    return TRUE;
+  if (keyword == NULL)
+    {
+      g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+                   "Unknown keyword \"%s\" at %s", name, location (c));
+      return FALSE;
+    }
+
+  /* Counted before it is filled in, so that a half-made check is freed. */
+  check = &node->checks[node->n_checks++];
+  check->kind = keyword->kind;
+  check->keyword = keyword->name;
+  return keyword->compile (c, value, check, error);
+}
+
+/* additionalProperties applies to the members its sibling `properties`
+ * does not name, wherever that sibling is. */
+static void
+link_additional (Node *node)
+{
+  const Check *properties = NULL;
+  Check *additional = NULL;
+
+  for (guint i = 0; i < node->n_checks; i++)
+    {
+      if (node->checks[i].kind == CHECK_PROPERTIES)
+        properties = &node->checks[i];
+      else if (node->checks[i].kind == CHECK_ADDITIONAL_PROPERTIES)
+        additional = &node->checks[i];
+    }
+  if (additional != NULL)
+    additional->u.sub.properties = properties;
+}
+
+static Node *
+compile_object (Compiler    *c,
+                JsonObject  *object,
+                GError     **error)
+{
+  g_autoptr(GList) names = json_object_get_members (object);
+  Node *node = node_new (c);
+
+  /* At most one check per member; checks never move once made, so $ref
+   * and additionalProperties can point at them. */
+  node->checks = g_new0 (Check, g_list_length (names));
+  for (GList *l = names; l != NULL; l = l->next)
+    if (!compile_member (c, node, l->data, json_object_get_member (object, l->data), error))
+      return NULL;
+  link_additional (node);
+  return node;
+}
+
+static Node *
+compile_schema (Compiler  *c,
+                JsonNode  *json,
+                GError   **error)
+{
+  Node *node;
+
+  if (c->depth > OWL_SCHEMA_MAX_DEPTH)
+    {
+      g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+                   "Schema at %s nests deeper than %d levels", location (c), OWL_SCHEMA_MAX_DEPTH);
+      return NULL;
+    }
+  if (JSON_NODE_HOLDS_OBJECT (json))
+    return compile_object (c, json_node_get_object (json), error);
+  if (JSON_NODE_HOLDS_VALUE (json) && json_node_get_value_type (json) == G_TYPE_BOOLEAN)
+    {
+      node = node_new (c);
+      node->is_false = !json_node_get_boolean (json);
+      return node;
+    }
+  g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+               "Schema at %s is not an object or a boolean", location (c));
+  return NULL;
+}
+
+static gboolean
+resolve_refs (Compiler  *c,
+              GError   **error)
+{
+  for (guint i = 0; i < c->refs->len; i++)
+    {
+      PendingRef *pending = &g_array_index (c->refs, PendingRef, i);
+      Node *target = pending->name == NULL ? c->self->root
+                                           : g_hash_table_lookup (c->defs, pending->name);
+
+      if (target == NULL)
+        {
+          g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+                       "Unresolved \"$ref\" at %s: no \"%s\" in the root's \"$defs\"",
+                       pending->location, pending->name);
+          return FALSE;
+        }
+      pending->check->u.list.v[0] = target;
+    }
+  return TRUE;
+}
+
+enum { WHITE, GRAY, BLACK };
+
+static gboolean
+stays_on_location (const Check *check)
+{
+  return check->kind == CHECK_REF || check->kind == CHECK_ALL_OF ||
+         check->kind == CHECK_ANY_OF || check->kind == CHECK_ONE_OF;
+}
+
+static gboolean
+refuse_chain (const char  *where,
+              GError     **error)
+{
+  g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+               "\"$ref\" chain at %s applies more than %d schemas in a row to one value",
+               *where != '\0' ? where : "the root", OWL_SCHEMA_MAX_DEPTH);
+  return FALSE;
+}
+
+/* Depth-first over the edges that apply a schema to the same instance
+ * location. Such a cycle would recurse forever on any instance; a long
+ * chain would recurse deep on every one. Edges that descend into the
+ * instance are bounded by the instance, so they are not followed. */
+static gboolean
+check_chain (Compiler  *c,
+             Node      *node,
+             guint      depth,
+             GError   **error)
+{
+  const char *where = g_ptr_array_index (c->locations, node->index);
+  guint longest = 0;
+
+  if (depth > OWL_SCHEMA_MAX_DEPTH)
+    return refuse_chain (where, error);
+  c->marks[node->index] = GRAY;
+  for (guint i = 0; i < node->n_checks; i++)
+    for (guint j = 0; stays_on_location (&node->checks[i]) && j < node->checks[i].u.list.n; j++)
+      {
+        Node *next = node->checks[i].u.list.v[j];
+
+        if (c->marks[next->index] == GRAY)
+          {
+            g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+                         "Circular \"$ref\" at %s: it applies the same schema again "
+                         "without descending into the instance", *where != '\0' ? where : "the root");
+            return FALSE;
+          }
+        if (c->marks[next->index] == WHITE && !check_chain (c, next, depth + 1, error))
+          return FALSE;
+        longest = MAX (longest, c->chains[next->index] + 1);
+      }
+
+  c->chains[node->index] = longest;
+  c->marks[node->index] = BLACK;
+  return longest <= OWL_SCHEMA_MAX_DEPTH || refuse_chain (where, error);
+}
+
+static gboolean
+check_chains (Compiler  *c,
+              GError   **error)
+{
+  guint n = c->self->nodes->len;
+
+  c->marks = g_new0 (guint8, n);
+  c->chains = g_new0 (guint, n);
+  for (guint i = 0; i < n; i++)
+    if (c->marks[i] == WHITE && !check_chain (c, g_ptr_array_index (c->self->nodes, i), 0, error))
+      return FALSE;
+  return TRUE;
+}
+
+static OwlSchema *
+compile (JsonNode  *json,
+         GError   **error)
+{
+  g_autoptr(OwlSchema) self = g_object_new (OWL_TYPE_SCHEMA, NULL);
+  Compiler c = {
+    .self = self,
+    .path = g_string_new (NULL),
+    .locations = g_ptr_array_new_with_free_func (g_free),
+    .refs = g_array_new (FALSE, FALSE, sizeof (PendingRef)),
+    .defs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+  };
+  gboolean ok;
+
+  g_array_set_clear_func (c.refs, pending_ref_clear);
+  self->root = compile_schema (&c, json, error);
+  ok = self->root != NULL && resolve_refs (&c, error) && check_chains (&c, error);
+
+  g_string_free (c.path, TRUE);
+  g_ptr_array_unref (c.locations);
+  g_array_unref (c.refs);
+  g_hash_table_unref (c.defs);
+  g_free (c.marks);
+  g_free (c.chains);
+  return ok ? g_steal_pointer (&self) : NULL;
+}
+
+/* Validating */
+
+typedef struct
+{
+  const char *name;                    /* NULL: an array index */
+  guint       index;
+} Segment;
+
+/* Where and why validation failed. Validation that only needs a yes or no
+ * (inside anyOf and oneOf, or when nobody asks) passes NULL instead. */
+typedef struct
+{
+  const Check *check;                  /* NULL: the root schema is `false` */
+  gboolean     false_schema;           /* @check applied a `false` schema */
+  gboolean     many;                   /* oneOf: more than one matched */
+  const char  *missing;                /* required: the first absent name */
+  GArray      *segments;               /* Segment, innermost first */
+} Failure;
+
+static gboolean validate (const Node *node,
+                          JsonNode   *instance,
+                          Failure    *fail);
+
+static gboolean
+fail_at (Failure     *fail,
+         const Check *check)
+{
+  if (fail != NULL)
+    fail->check = check;
+  return FALSE;
+}
+
+/* A subschema failed; a `false` one is blamed on the keyword that applied it. */
+static gboolean
+fail_in (Failure     *fail,
+         const Check *check)
+{
+  if (fail != NULL && fail->check == NULL)
+    {
+      fail->check = check;
+      fail->false_schema = TRUE;
+    }
+  return FALSE;
+}
+
+/* The same, for a subschema applied to a member or an element: the pointer
+ * is built from here on the way back up, and only on failure. */
+static gboolean
+fail_below (Failure     *fail,
+            const Check *check,
+            const char  *name,
+            guint        index)
+{
+  Segment segment = { name, index };
+
+  if (fail == NULL)
+    return FALSE;
+  fail_in (fail, check);
+  if (fail->segments == NULL)
+    fail->segments = g_array_new (FALSE, FALSE, sizeof (Segment));
+  g_array_append_val (fail->segments, segment);
+  return FALSE;
+}
+
+static guint
+instance_types (JsonNode *node)
+{
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      return TYPE_OBJECT;
+    case JSON_NODE_ARRAY:
+      return TYPE_ARRAY;
+    case JSON_NODE_NULL:
+      return TYPE_NULL;
+    case JSON_NODE_VALUE:
+      break;
+    default:
+      return 0;
+    }
+
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_INT64:
+      return TYPE_NUMBER | TYPE_INTEGER;
+    case G_TYPE_DOUBLE:
+      return double_is_integral (json_node_get_double (node)) ? TYPE_NUMBER | TYPE_INTEGER : TYPE_NUMBER;
+    case G_TYPE_BOOLEAN:
+      return TYPE_BOOLEAN;
+    case G_TYPE_STRING:
+      return json_node_get_string (node) != NULL ? TYPE_STRING : 0;
+    default:
+      return 0;
+    }
+}
+
+static gboolean
+check_enum (const Check *check,
+            JsonNode    *instance)
+{
+  for (guint i = 0; i < check->u.values->len; i++)
+    if (values_equal (instance, g_ptr_array_index (check->u.values, i)))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+check_string (const Check *check,
+              const char  *string)
+{
+  switch (check->kind)
+    {
+    case CHECK_MIN_LENGTH:
+      return (guint64) g_utf8_strlen (string, -1) >= check->u.count;
+    case CHECK_MAX_LENGTH:
+      return (guint64) g_utf8_strlen (string, -1) <= check->u.count;
+    case CHECK_PATTERN:
+      return g_regex_match (check->u.regex, string, 0, NULL);
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+check_number (const Check *check,
+              JsonNode    *instance)
+{
+  Number number;
+  int cmp;
+
+  number_from_node (instance, &number);
+  cmp = number_compare (&number, &check->u.bound);
+  switch (check->kind)
+    {
+    case CHECK_MINIMUM:
+      return cmp >= 0;
+    case CHECK_MAXIMUM:
+      return cmp <= 0;
+    case CHECK_EXCLUSIVE_MINIMUM:
+      return cmp > 0;
+    case CHECK_EXCLUSIVE_MAXIMUM:
+      return cmp < 0;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+check_properties (const Check *check,
+                  JsonObject  *object,
+                  Failure     *fail)
+{
+  for (guint i = 0; i < check->u.props.n; i++)
+    {
+      const Property *prop = &check->u.props.v[i];
+      JsonNode *member = json_object_get_member (object, prop->name);
+
+      if (member != NULL && !validate (prop->schema, member, fail))
+        return fail_below (fail, check, prop->name, 0);
+    }
+  return TRUE;
+}
+
+static gboolean
+check_required (const Check *check,
+                JsonObject  *object,
+                Failure     *fail)
+{
+  for (char **name = check->u.required; *name != NULL; name++)
+    if (!json_object_has_member (object, *name))
+      {
+        if (fail != NULL)
+          fail->missing = *name;
+        return fail_at (fail, check);
+      }
+  return TRUE;
+}
+
+static gboolean
+is_declared (const Check *properties,
+             const char  *name)
+{
+  guint lo = 0, hi = properties != NULL ? properties->u.props.n : 0;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      int cmp = strcmp (name, properties->u.props.sorted[mid]);
+
+      if (cmp == 0)
+        return TRUE;
+      if (cmp < 0)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+  return FALSE;
+}
+
+static gboolean
+check_additional (const Check *check,
+                  JsonObject  *object,
+                  Failure     *fail)
+{
+  const Node *schema = check->u.sub.schema;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  if (!schema->is_false && schema->n_checks == 0)
+    return TRUE;
+  /* In member order, which json-glib keeps, so the report is deterministic. */
+  json_object_iter_init_ordered (&iter, object);
+  while (json_object_iter_next_ordered (&iter, &name, &member))
+    if (!is_declared (check->u.sub.properties, name) && !validate (schema, member, fail))
+      return fail_below (fail, check, name, 0);
+  return TRUE;
+}
+
+static gboolean
+check_items (const Check *check,
+             JsonArray   *array,
+             Failure     *fail)
+{
+  guint n = json_array_get_length (array);
+
+  for (guint i = 0; i < n; i++)
+    if (!validate (check->u.sub.schema, json_array_get_element (array, i), fail))
+      return fail_below (fail, check, NULL, i);
+  return TRUE;
+}
+
+static gboolean
+check_list (const Check *check,
+            JsonNode    *instance,
+            Failure     *fail)
+{
+  guint matched = 0;
+
+  switch (check->kind)
+    {
+    case CHECK_ALL_OF:
+    case CHECK_REF:
+      for (guint i = 0; i < check->u.list.n; i++)
+        if (!validate (check->u.list.v[i], instance, fail))
+          return fail_in (fail, check);
+      return TRUE;
+    case CHECK_ANY_OF:
+      for (guint i = 0; i < check->u.list.n; i++)
+        if (validate (check->u.list.v[i], instance, NULL))
+          return TRUE;
+      return fail_at (fail, check);
+    case CHECK_ONE_OF:
+      for (guint i = 0; i < check->u.list.n && matched < 2; i++)
+        matched += validate (check->u.list.v[i], instance, NULL);
+      if (matched != 1 && fail != NULL)
+        fail->many = matched > 1;
+      return matched == 1 || fail_at (fail, check);
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static gboolean
+check_one (const Check *check,
+           JsonNode    *instance,
+           guint        types,
+           Failure     *fail)
+{
+  switch (check->kind)
+    {
+    case CHECK_TYPE:
+      return (types & check->u.types) != 0 || fail_at (fail, check);
+    case CHECK_CONST:
+      return values_equal (instance, check->u.value) || fail_at (fail, check);
+    case CHECK_ENUM:
+      return check_enum (check, instance) || fail_at (fail, check);
+    case CHECK_MIN_LENGTH:
+    case CHECK_MAX_LENGTH:
+    case CHECK_PATTERN:
+      return !(types & TYPE_STRING) || check_string (check, json_node_get_string (instance)) ||
+             fail_at (fail, check);
+    case CHECK_MINIMUM:
+    case CHECK_MAXIMUM:
+    case CHECK_EXCLUSIVE_MINIMUM:
+    case CHECK_EXCLUSIVE_MAXIMUM:
+      return !(types & TYPE_NUMBER) || check_number (check, instance) || fail_at (fail, check);
+    case CHECK_PROPERTIES:
+      return !(types & TYPE_OBJECT) || check_properties (check, json_node_get_object (instance), fail);
+    case CHECK_REQUIRED:
+      return !(types & TYPE_OBJECT) || check_required (check, json_node_get_object (instance), fail);
+    case CHECK_ADDITIONAL_PROPERTIES:
+      return !(types & TYPE_OBJECT) || check_additional (check, json_node_get_object (instance), fail);
+    case CHECK_ITEMS:
+      return !(types & TYPE_ARRAY) || check_items (check, json_node_get_array (instance), fail);
+    case CHECK_MIN_ITEMS:
+      return !(types & TYPE_ARRAY) || json_array_get_length (json_node_get_array (instance)) >= check->u.count ||
+             fail_at (fail, check);
+    case CHECK_MAX_ITEMS:
+      return !(types & TYPE_ARRAY) || json_array_get_length (json_node_get_array (instance)) <= check->u.count ||
+             fail_at (fail, check);
+    case CHECK_ALL_OF:
+    case CHECK_ANY_OF:
+    case CHECK_ONE_OF:
+    case CHECK_REF:
+      return check_list (check, instance, fail);
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Stops at the first failing keyword, in schema order. The recursion only
+ * deepens by descending into @instance or along a same-location chain the
+ * compiler bounded. */
+static gboolean
+validate (const Node *node,
+          JsonNode   *instance,
+          Failure    *fail)
+{
+  guint types;
+
+  if (node->is_false)
+    return FALSE;
+  if (node->n_checks == 0)
+    return TRUE;
+
+  types = instance_types (instance);
+  for (guint i = 0; i < node->n_checks; i++)
+    if (!check_one (&node->checks[i], instance, types, fail))
+      return FALSE;
+  return TRUE;
+}
+
+/* Reporting, on failure only */
+
+static char *
+build_pointer (const Failure *fail)
+{
+  GString *pointer = g_string_new (NULL);
+
+  for (guint i = fail->segments != NULL ? fail->segments->len : 0; i-- > 0;)
+    {
+      const Segment *segment = &g_array_index (fail->segments, Segment, i);
+
+      if (segment->name != NULL)
+        append_token (pointer, segment->name);
+      else
+        g_string_append_printf (pointer, "/%u", segment->index);
+    }
+  return g_string_free (pointer, FALSE);
+}
+
+static char *
+format_number (const Number *number)
+{
+  static const char * const formats[] = { "%.15g", "%.16g", "%.17g" };
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (number->is_int)
+    return g_strdup_printf ("%" G_GINT64_FORMAT, number->i);
+  /* The shortest form that reads back as the same double. */
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    if (g_ascii_strtod (g_ascii_formatd (buf, sizeof buf, formats[i], number->d), NULL) == number->d)
+      break;
+  return g_strdup (buf);
+}
+
+/* "not of type string", "not of type integer or null", ... */
+static char *
+describe_types (guint types)
+{
+  GString *text = g_string_new ("not of type ");
+  guint left = types;
+  guint n = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (type_names); i++)
+    {
+      if (!(left & (1u << i)))
+        continue;
+      left &= ~(1u << i);
+      if (n++ > 0)
+        g_string_append (text, left != 0 ? ", " : " or ");
+      g_string_append (text, type_names[i]);
+    }
+  return g_string_free (text, FALSE);
+}
+
+static char *
+describe_false (const Check *check)
+{
+  switch (check->kind)
+    {
+    case CHECK_PROPERTIES:
+      return g_strdup ("property not allowed");
+    case CHECK_ADDITIONAL_PROPERTIES:
+      return g_strdup ("additional property not allowed");
+    case CHECK_ITEMS:
+      return g_strdup ("item not allowed");
+    default:
+      return g_strdup ("no value is valid here");
+    }
+}
+
+static char *
+describe_bound (const Check *check)
+{
+  g_autofree char *bound = format_number (&check->u.bound);
+
+  switch (check->kind)
+    {
+    case CHECK_MINIMUM:
+      return g_strdup_printf ("less than %s", bound);
+    case CHECK_MAXIMUM:
+      return g_strdup_printf ("greater than %s", bound);
+    case CHECK_EXCLUSIVE_MINIMUM:
+      return g_strdup_printf ("not greater than %s", bound);
+    default:
+      return g_strdup_printf ("not less than %s", bound);
+    }
+}
+
+static char *
+describe (const Failure *fail)
+{
+  const Check *check = fail->check;
+  const char *s = check != NULL && check->u.count == 1 ? "" : "s";
+
+  if (check == NULL)
+    return g_strdup ("no value is valid here");
+  if (fail->false_schema)
+    return describe_false (check);
+
+  switch (check->kind)
+    {
+    case CHECK_TYPE:
+      return describe_types (check->u.types);
+    case CHECK_CONST:
+      return g_strdup ("not equal to the constant");
+    case CHECK_ENUM:
+      return g_strdup ("not one of the allowed values");
+    case CHECK_MIN_LENGTH:
+      return g_strdup_printf ("shorter than %" G_GUINT64_FORMAT " character%s", check->u.count, s);
+    case CHECK_MAX_LENGTH:
+      return g_strdup_printf ("longer than %" G_GUINT64_FORMAT " character%s", check->u.count, s);
+    case CHECK_PATTERN:
+      return g_strdup_printf ("does not match \"%s\"", g_regex_get_pattern (check->u.regex));
+    case CHECK_REQUIRED:
+      return g_strdup_printf ("missing required property \"%s\"", fail->missing);
+    case CHECK_MIN_ITEMS:
+      return g_strdup_printf ("fewer than %" G_GUINT64_FORMAT " item%s", check->u.count, s);
+    case CHECK_MAX_ITEMS:
+      return g_strdup_printf ("more than %" G_GUINT64_FORMAT " item%s", check->u.count, s);
+    case CHECK_ONE_OF:
+      return g_strdup (fail->many ? "matches more than one alternative" : "matches none of the alternatives");
+    case CHECK_ANY_OF:
+      return g_strdup ("matches none of the alternatives");
+    default:
+      return describe_bound (check);
+    }
+}
+
+/* Public API */
+
+/**
+ * owl_schema_new_from_string:
+ * @json: a JSON Schema, as JSON text
+ * @error: return location for a #GError
+ *
+ * Parses and compiles a schema. See [class@Owlsock.Schema] for what a
+ * schema may hold; anything else fails with %OWL_ERROR_INVALID_ARGUMENT and a
+ * message naming the keyword and where it is.
+ *
+ * Returns: (transfer full) (nullable): the compiled schema, or %NULL with
+ *   @error set
+ *
+ * Since: 0.1
+ */
+OwlSchema *
+owl_schema_new_from_string (const char  *json,
+                            GError     **error)
+{
+  g_autoptr(JsonNode) node = NULL;
+  OwlError code = OWL_ERROR_MALFORMED;
+
+  g_return_val_if_fail (json != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  node = owl_json_parse (json, strlen (json), SCHEMA_MAX_JSON_DEPTH, &code);
+  if (node == NULL && code == OWL_ERROR_TOO_DEEP)
+    g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+                 "Schema text nests deeper than %d levels", SCHEMA_MAX_JSON_DEPTH);
+  else if (node == NULL)
+    g_set_error_literal (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT, "Schema is not valid JSON");
+  return node != NULL ? compile (node, error) : NULL;
+}
+
+/**
+ * owl_schema_new_from_node:
+ * @node: a JSON Schema
+ * @error: return location for a #GError
+ *
+ * Compiles a schema, as [ctor@Owlsock.Schema.new_from_string] does. @node is
+ * not modified, and the schema keeps nothing of it: changing @node later does
+ * not change the schema.
+ *
+ * Returns: (transfer full) (nullable): the compiled schema, or %NULL with
+ *   @error set
+ *
+ * Since: 0.1
+ */
+OwlSchema *
+owl_schema_new_from_node (JsonNode  *node,
+                          GError   **error)
+{
+  g_return_val_if_fail (node != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return compile (node, error);
+}
+
+gboolean
+owl_schema_check (OwlSchema   *self,
+                  JsonNode    *instance,
+                  char       **pointer,
+                  const char **keyword,
+                  char       **message)
+{
+  Failure fail = { NULL, FALSE, FALSE, NULL, NULL };
+  gboolean report = pointer != NULL || keyword != NULL || message != NULL;
+
+  g_return_val_if_fail (OWL_IS_SCHEMA (self), FALSE);
+  g_return_val_if_fail (instance != NULL, FALSE);
+
+  if (pointer != NULL)
+    *pointer = NULL;
+  if (keyword != NULL)
+    *keyword = NULL;
+  if (message != NULL)
+    *message = NULL;
+  if (validate (self->root, instance, report ? &fail : NULL))
+    return TRUE;
+
+  if (pointer != NULL)
+    *pointer = build_pointer (&fail);
+  if (keyword != NULL)
+    *keyword = fail.check != NULL ? fail.check->keyword : "false";
+  if (message != NULL)
+    *message = describe (&fail);
+  g_clear_pointer (&fail.segments, g_array_unref);
+  return FALSE;
+}
+
+/**
+ * owl_schema_validate:
+ * @self: a schema
+ * @instance: the JSON value to check
+ * @error: return location for a #GError
+ *
+ * Checks @instance against the schema, stopping at the first failure. The
+ * error, %OWL_ERROR_VALIDATION, reads `pointer: keyword: what`, for example
+ * `/name: minLength: shorter than 3 characters`; `pointer` is the JSON
+ * pointer of the failing value, or `(root)` for @instance itself. The
+ * message quotes nothing of @instance.
+ *
+ * Returns: %TRUE if @instance is valid
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_schema_validate (OwlSchema  *self,
+                     JsonNode   *instance,
+                     GError    **error)
+{
+  g_autofree char *pointer = NULL;
+  g_autofree char *message = NULL;
+  const char *keyword = NULL;
+
+  g_return_val_if_fail (OWL_IS_SCHEMA (self), FALSE);
+  g_return_val_if_fail (instance != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (error == NULL)
+    return owl_schema_check (self, instance, NULL, NULL, NULL);
+  if (owl_schema_check (self, instance, &pointer, &keyword, &message))
+    return TRUE;
+  g_set_error (error, OWL_ERROR, OWL_ERROR_VALIDATION, "%s: %s: %s",
+               *pointer != '\0' ? pointer : "(root)", keyword, message);
+  return FALSE;
+}
