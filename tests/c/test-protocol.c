@@ -681,6 +681,7 @@ test_server_call_closed (OwlTestFixture *fixture,
   CallResult late = { FALSE, NULL, NULL };
   g_autofree char *id = start_server_call (conn, client, 0, 5000, NULL, &res);
 
+  g_assert_nonnull (id);
   soup_websocket_connection_close (client->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
   OWL_TEST_WAIT_FOR (res.done);
   g_assert_error (res.error, OWL_ERROR, OWL_ERROR_CLOSED);

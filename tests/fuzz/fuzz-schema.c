@@ -1,0 +1,73 @@
+/* fuzz-schema.c: libFuzzer target for schema validation of hostile messages
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Schemas are the server's own, but the messages they check come from the
+ * network: the input is one message, parsed as the service does (depth 64)
+ * and checked against a schema that uses every keyword owlsock knows.
+ * Besides the sanitizers, the check is: a failure names a pointer that
+ * starts with '/' or is empty, and a keyword.
+ */
+
+#include <stdint.h>
+#include <string.h>
+
+#include "owl-json-private.h"
+#include "owl-schema-private.h"
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+static const char schema_text[] =
+  "{\"$defs\": {\"node\": {\"type\": \"object\", \"properties\": {"
+  "   \"name\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 8, \"pattern\": \"^[a-z]+$\"},"
+  "   \"children\": {\"type\": \"array\", \"maxItems\": 4, \"items\": {\"$ref\": \"#/$defs/node\"}}},"
+  "   \"additionalProperties\": false}},"
+  " \"type\": \"object\", \"required\": [\"type\"],"
+  " \"properties\": {"
+  "   \"type\": {\"enum\": [\"say\", \"move\", \"tree\"]},"
+  "   \"text\": {\"type\": [\"string\", \"null\"], \"maxLength\": 64},"
+  "   \"x\": {\"type\": \"integer\", \"minimum\": -100, \"exclusiveMaximum\": 100},"
+  "   \"y\": {\"type\": \"number\", \"exclusiveMinimum\": -1.5, \"maximum\": 1e6},"
+  "   \"tags\": {\"type\": \"array\", \"minItems\": 1, \"items\": {\"const\": {\"k\": [1, true, null]}}},"
+  "   \"tree\": {\"$ref\": \"#/$defs/node\"},"
+  "   \"pick\": {\"oneOf\": [{\"type\": \"string\"}, {\"type\": \"integer\"}]},"
+  "   \"any\": {\"anyOf\": [{\"type\": \"boolean\"}, {\"minItems\": 2}]},"
+  "   \"all\": {\"allOf\": [{\"type\": \"object\"}, {\"required\": [\"a\"]}]}},"
+  " \"additionalProperties\": {\"type\": \"string\"}}";
+
+static OwlSchema *
+fuzz_schema (void)
+{
+  static OwlSchema *schema;
+
+  if (schema == NULL && (schema = owl_schema_new_from_string (schema_text, NULL)) == NULL)
+    __builtin_trap ();
+  return schema;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data,
+                        size_t         size)
+{
+  char *text = g_malloc (MAX (size, 1));
+  OwlError code = OWL_ERROR_FAILED;
+  JsonNode *node;
+
+  memcpy (text, data, size);
+  node = owl_json_parse (text, size, 64, &code);
+  if (node != NULL)
+    {
+      char *pointer = NULL, *message = NULL;
+      const char *keyword = NULL;
+
+      if (!owl_schema_check (fuzz_schema (), node, &pointer, &keyword, &message) &&
+          (pointer == NULL || (pointer[0] != '\0' && pointer[0] != '/') || keyword == NULL || message == NULL))
+        __builtin_trap ();
+      g_free (pointer);
+      g_free (message);
+      json_node_unref (node);
+    }
+
+  g_free (text);
+  return 0;
+}
