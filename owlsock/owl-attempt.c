@@ -21,8 +21,11 @@
  * answered `internal` (HTTP 500) and logged as a bug in the guard or gate.
  *
  * Answer in the thread of the service's main context. The attempt's
- * [method@Owlsock.Attempt.get_cancellable] is cancelled when the client goes
- * away or its handshake times out; the answer is then ignored.
+ * [method@Owlsock.Attempt.get_cancellable] is cancelled when the answer is
+ * no longer wanted: the handshake timeout passed (the client got 503), or
+ * libsoup dropped the request (the service stopped). A client that hangs up
+ * while its request waits is noticed only then: libsoup does not read a
+ * paused request. An answer after the cancellation is ignored.
  *
  * Since: 0.1
  */

@@ -1791,6 +1791,11 @@ owl_connection_start (OwlConnection *self)
       early_message_free (early);
     }
 
+  /* A token that is close to its end is announced now, not a tick later
+   * (when it may be over already). */
+  if (!self->early_closed && g_atomic_int_get (&self->state) == OWL_CONNECTION_OPEN)
+    check_auth_expiry (self);
+
   if (self->early_closed)
     owl_connection_handle_closed (self, self->early_close_code, self->early_close_reason);
 

@@ -99,7 +99,10 @@ owl_request_new (SoupServerMessage *msg,
 }
 
 /* A request for a token refresh on @base's connection: the same path,
- * params, headers and peer, but the token the client sent in-band. */
+ * params and peer, and the token the client sent in-band, but neither the
+ * upgrade's headers nor its query: they may hold the upgrade's credentials
+ * (an API key, the old token), and a guard that reads those would accept
+ * the refresh whatever token it carries. */
 OwlRequest *
 owl_request_new_with_token (OwlRequest *base,
                             const char *token)
@@ -109,8 +112,7 @@ owl_request_new_with_token (OwlRequest *base,
   self->path = g_strdup (base->path);
   if (base->params != NULL)
     self->params = g_hash_table_ref (base->params);
-  self->raw_query = g_strdup (base->raw_query);
-  self->headers = soup_message_headers_ref (base->headers);
+  self->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
   self->remote_host = g_strdup (base->remote_host);
   self->remote_port = base->remote_port;
   self->token_found = TRUE;

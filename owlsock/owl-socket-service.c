@@ -969,6 +969,7 @@ upgrade_complete (OwlUpgrade *upgrade)
       g_clear_pointer (&upgrade->timeout, g_source_unref);
     }
   g_clear_signal_handler (&upgrade->disconnected_id, msg);
+  g_clear_object (&upgrade->cancellable);
   if (upgrade->paused)
     soup_server_message_unpause (msg);
   g_object_unref (msg);
@@ -1271,24 +1272,32 @@ static void
 on_upgrade_disconnected (SoupServerMessage *msg,
                          gpointer           user_data)
 {
-  OwlUpgrade *upgrade = user_data;
+  OwlUpgrade *upgrade = upgrade_ref (user_data);
+  g_autoptr(GCancellable) cancellable = g_object_ref (upgrade->cancellable);
 
   /* libsoup has let go of the message: nothing to answer or unpause. */
   g_clear_signal_handler (&upgrade->disconnected_id, msg);
   upgrade->paused = FALSE;
-  g_cancellable_cancel (upgrade->cancellable);
   upgrade_release (upgrade);
   upgrade_complete (upgrade);
+  /* Last, and under our own reference: a guard or gate may answer from its
+   * cancellable's "cancelled" handler, which drops the attempt's reference
+   * to the upgrade; that answer must find the upgrade decided. */
+  g_cancellable_cancel (cancellable);
+  upgrade_unref (upgrade);
 }
 
 static gboolean
 on_upgrade_timeout (gpointer user_data)
 {
-  OwlUpgrade *upgrade = user_data;
+  OwlUpgrade *upgrade = upgrade_ref (user_data);
+  g_autoptr(GCancellable) cancellable = g_object_ref (upgrade->cancellable);
 
-  g_cancellable_cancel (upgrade->cancellable);
   upgrade_refuse_literal (upgrade, "auth-timeout", SOUP_STATUS_SERVICE_UNAVAILABLE,
                           OWL_ERROR_TIMEOUT, "Authentication took too long");
+  /* After the refusal, as in on_upgrade_disconnected(). */
+  g_cancellable_cancel (cancellable);
+  upgrade_unref (upgrade);
   return G_SOURCE_REMOVE;
 }
 
@@ -1322,7 +1331,11 @@ upgrade_new (OwlSocketService  *self,
   upgrade->module = g_object_ref (module);
   upgrade->request = owl_request_new (msg, params);
   upgrade->msg = g_object_ref (msg);
-  upgrade->cancellable = g_cancellable_new ();
+  /* Only guards and gates wait on it; most upgrades need none (and the
+   * upgrade lives as long as its message, so nothing per connection that
+   * is not needed). */
+  if (owl_module_get_guards (module) != NULL)
+    upgrade->cancellable = g_cancellable_new ();
 
   self->n_upgrading++;
   upgrade->holds_total = TRUE;

@@ -41,6 +41,31 @@ example_main (OwlSocketService *service,
               int               argc,
               char            **argv)
 {
+  return example_main_full (service, NULL, NULL, NULL, argc, argv);
+}
+
+/**
+ * example_main_full:
+ * @service: a service
+ * @extra_entries: (nullable): the example's own options, beside `--host` and `--port`
+ * @setup: (nullable): called after parsing, before listening
+ * @user_data: data for @setup
+ * @argc: the program's argc
+ * @argv: the program's argv
+ *
+ * Like example_main(), for an example with options of its own; @setup may
+ * add the modules that need their values, or refuse to start.
+ *
+ * Returns: the program's exit status
+ */
+int
+example_main_full (OwlSocketService   *service,
+                   const GOptionEntry *extra_entries,
+                   ExampleSetupFunc    setup,
+                   gpointer            user_data,
+                   int                 argc,
+                   char              **argv)
+{
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GError) error = NULL;
@@ -57,6 +82,8 @@ example_main (OwlSocketService *service,
   };
 
   g_option_context_add_main_entries (context, entries, NULL);
+  if (extra_entries != NULL)
+    g_option_context_add_main_entries (context, extra_entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("%s: %s\n", g_get_prgname (), error->message);
@@ -65,6 +92,11 @@ example_main (OwlSocketService *service,
   if (port < 0 || port > G_MAXUINT16)
     {
       g_printerr ("%s: --port must be between 0 and 65535\n", g_get_prgname ());
+      return EXIT_FAILURE;
+    }
+  if (setup != NULL && !setup (service, user_data, &error))
+    {
+      g_printerr ("%s: %s\n", g_get_prgname (), error->message);
       return EXIT_FAILURE;
     }
 

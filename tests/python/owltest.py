@@ -32,18 +32,20 @@ PYTHON = '/usr/bin/python3'  # the interpreter with PyGObject, never the first p
 RUNTIME = 'python'  # set by main()
 
 
-def server_command(example, runtime=None):
-    """The argv that serves `example` in `runtime` on a free port of 127.0.0.1."""
+def server_command(example, runtime=None, args=()):
+    """The argv that serves `example` in `runtime` on a free port of 127.0.0.1. C programs
+    are named with dashes (secure-chat), scripts with underscores (secure_chat.py)."""
     runtime = runtime or RUNTIME
+    script = example.replace('-', '_')
     if runtime == 'python':
-        program = [PYTHON, str(SOURCE_ROOT / 'examples' / 'python' / f'{example}.py')]
+        program = [PYTHON, str(SOURCE_ROOT / 'examples' / 'python' / f'{script}.py')]
     elif runtime == 'gjs':
-        program = [shutil.which('gjs') or 'gjs', str(SOURCE_ROOT / 'examples' / 'gjs' / f'{example}.js')]
+        program = [shutil.which('gjs') or 'gjs', str(SOURCE_ROOT / 'examples' / 'gjs' / f'{script}.js')]
     elif runtime == 'c':
         program = [str(BUILD_ROOT / 'examples' / example)]
     else:
         raise ValueError(f'unknown runtime {runtime!r}')
-    return program + ['--host', '127.0.0.1', '--port', '0']
+    return program + ['--host', '127.0.0.1', '--port', '0'] + list(args)
 
 
 async def bounded(awaitable, what, timeout=TIMEOUT):
@@ -54,18 +56,25 @@ async def bounded(awaitable, what, timeout=TIMEOUT):
 
 
 class Server:
-    """An example server in a subprocess; `port` is read from its 'listening on PORT' line."""
+    """An example server in a subprocess; `port` is read from its 'listening on PORT' line.
 
-    def __init__(self, argv):
+    With `merge_stderr`, the server's stderr goes into the same pipe (log lines may then
+    come before 'listening on'). Everything read from the pipe is kept in `output`."""
+
+    def __init__(self, argv, env=None, merge_stderr=False):
         self.argv = argv
+        self.env = env
+        self.merge_stderr = merge_stderr
         self.proc = None
         self.port = None
+        self.output = []
         self._drain = None
 
     async def start(self):
         self.proc = await asyncio.create_subprocess_exec(
-            *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE)
-        line = await bounded(self.proc.stdout.readline(), f'"listening on PORT" from {self.argv}',
+            *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT if self.merge_stderr else None, env=self.env)
+        line = await bounded(self._listening_line(), f'"listening on PORT" from {self.argv}',
                              START_TIMEOUT)
         match = re.fullmatch(rb'listening on (\d+)\s*', line)
         if not match:
@@ -75,33 +84,54 @@ class Server:
         self._drain = asyncio.ensure_future(self._forward_output())
         return self
 
+    async def _listening_line(self):
+        while True:
+            line = await self.proc.stdout.readline()
+            self.output.append(line)
+            if not self.merge_stderr or not line or line.startswith(b'listening on '):
+                return line
+            sys.stderr.write(f'[server] {line.decode(errors="replace")}')
+
     async def _forward_output(self):
         # Keep the pipe from filling up; what the server prints goes to the test log.
         async for line in self.proc.stdout:
+            self.output.append(line)
             sys.stderr.write(f'[server] {line.decode(errors="replace")}')
 
     def url(self, path):
         return f'ws://127.0.0.1:{self.port}{path}'
 
-    async def handshake_status(self, path):
-        """The HTTP status of a WebSocket upgrade request for `path`. (A websockets client
-        would wait its close timeout on a refused upgrade, since the server keeps the
-        HTTP connection alive.)"""
+    async def handshake_status(self, path, headers=None):
+        """The HTTP status of a WebSocket upgrade request for `path`."""
+        return (await self.handshake(path, headers))[0]
+
+    async def handshake(self, path, headers=None):
+        """A WebSocket upgrade request for `path` with extra `headers`, by hand, so that a
+        refusal's body can be read: (status, headers with lower-case names, body bytes)."""
         reader, writer = await bounded(asyncio.open_connection('127.0.0.1', self.port),
                                        f'a TCP connection to port {self.port}')
+        extra = ''.join(f'{name}: {value}\r\n' for name, value in (headers or {}).items())
         writer.write((f'GET {path} HTTP/1.1\r\n'
                       f'Host: 127.0.0.1:{self.port}\r\n'
                       'Connection: Upgrade\r\n'
                       'Upgrade: websocket\r\n'
                       'Sec-WebSocket-Version: 13\r\n'
                       'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
-                      '\r\n').encode())
-        status_line = await bounded(reader.readline(), f'the status line for {path}')
-        writer.close()
-        await bounded(writer.wait_closed(), 'the TCP connection to close')
-        match = re.match(rb'HTTP/1\.1 (\d{3}) ', status_line)
-        assert match, f'not an HTTP status line: {status_line!r}'
-        return int(match.group(1))
+                      f'{extra}\r\n').encode())
+        try:
+            status_line = await bounded(reader.readline(), 'the status line of the answer')
+            match = re.match(rb'HTTP/1\.1 (\d{3}) ', status_line)
+            assert match, f'not an HTTP status line: {status_line!r}'
+            response_headers = {}
+            while (line := await bounded(reader.readline(), 'a header line')) not in (b'\r\n', b''):
+                name, _, value = line.decode('latin-1').partition(':')
+                response_headers[name.strip().lower()] = value.strip()
+            length = int(response_headers.get('content-length', 0))
+            body = await bounded(reader.readexactly(length), 'the body') if length else b''
+        finally:
+            writer.close()
+            await bounded(writer.wait_closed(), 'the TCP connection to close')
+        return int(match.group(1)), response_headers, body
 
     def signal(self, signum=signal.SIGTERM):
         self.proc.send_signal(signum)
@@ -128,9 +158,12 @@ class Client:
         self._ids = itertools.count(1)
 
     @classmethod
-    async def connect(cls, url):
-        ws = await bounded(websockets.connect(url, open_timeout=TIMEOUT, close_timeout=TIMEOUT),
-                           f'the handshake with {url}')
+    async def connect(cls, url, **kwargs):
+        """Opens `url`; `kwargs` go to websockets.connect (extra_headers, subprotocols).
+        Messages name no URL: it may hold a token."""
+        ws = await bounded(websockets.connect(url, open_timeout=TIMEOUT, close_timeout=TIMEOUT,
+                                              **kwargs),
+                           'the handshake')
         return cls(ws)
 
     async def send(self, obj):
@@ -181,15 +214,17 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
     must exit with status 0 on SIGTERM."""
 
     example = None
+    server_args = ()    # more arguments for the example
+    server_env = None   # its environment, if not ours
 
     async def asyncSetUp(self):
-        self.server = Server(server_command(self.example))
+        self.server = Server(server_command(self.example, args=self.server_args), env=self.server_env)
         self.clients = []
         self.addAsyncCleanup(self.server.kill)
         await self.server.start()
 
-    async def connect(self, path):
-        client = await Client.connect(self.server.url(path))
+    async def connect(self, path, **kwargs):
+        client = await Client.connect(self.server.url(path), **kwargs)
         self.clients.append(client)
         return client
 

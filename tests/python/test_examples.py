@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# test_examples.py: the echo and chat examples, driven by real WebSocket clients
+# test_examples.py: the echo, chat and secure-chat examples, driven by real WebSocket clients
 #
 #   /usr/bin/python3 tests/python/test_examples.py --runtime python   # examples/python/*.py
 #   /usr/bin/python3 tests/python/test_examples.py --runtime gjs      # examples/gjs/*.js
@@ -8,6 +8,8 @@
 # The same test bodies run against both; each test starts its own server on a
 # free port and ends by sending it SIGTERM, which must stop it with status 0.
 #
+# secure-chat (C and Python only) takes HS256 tokens minted here with PyJWT.
+#
 # Ordering note: the server handles one connection's frames in order and sends on
 # one queue per connection, so a ping round trip is a barrier: whatever the server
 # was going to send a client before the ping arrives before the pong. Tests use it
@@ -15,11 +17,22 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import signal
 import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import jwt  # noqa: E402
 import owltest  # noqa: E402
-from owltest import ServerTestCase
+from owltest import ServerTestCase, bounded  # noqa: E402
 
 
 class StopTests:
@@ -191,6 +204,162 @@ class ChatTests(StopTests, ServerTestCase):
         for path in ['/ws/chat', '/ws/chat/a/b', '/ws/chatroom/a']:
             with self.subTest(path=path):
                 self.assertEqual(await self.server.handshake_status(path), 404)
+
+
+def mint(secret, sub, scope='chat', ttl=300):
+    now = int(time.time())
+    claims = {'sub': sub, 'scope': scope, 'iat': now, 'exp': now + ttl}
+    return jwt.encode(claims, secret, algorithm='HS256')
+
+
+def bearer(token):
+    return {'Authorization': f'Bearer {token}'}
+
+
+def skip_unless_c_or_python(test):
+    if owltest.RUNTIME not in ('c', 'python'):
+        test.skipTest('secure-chat has C and Python versions only')
+
+
+class SecureChatTests(StopTests, ServerTestCase):
+    """The chat and the monitor behind the JWT guard; the secret in OWLSOCK_JWT_SECRET."""
+
+    example = 'secure-chat'
+    server_args = ('--stats-interval', '1')
+
+    async def asyncSetUp(self):
+        skip_unless_c_or_python(self)
+        self.secret = secrets.token_urlsafe(32)
+        self.server_env = dict(os.environ, OWLSOCK_JWT_SECRET=self.secret)
+        await super().asyncSetUp()
+
+    async def open_client(self, user, room='lobby', scope='chat'):
+        """Joins `room` as `user` with a token in Authorization and reads the welcome."""
+        token = mint(self.secret, user, scope)
+        client = await self.connect(f'/ws/chat/{room}', extra_headers=bearer(token))
+        await client.expect('welcome', room=room, userId=user)
+        return client
+
+    async def assert_refused(self, path, headers, status, code, message):
+        got_status, _headers, body = await self.server.handshake(path, headers)
+        self.assertEqual(got_status, status)
+        self.assertEqual(json.loads(body), {'code': code, 'message': message})
+
+    async def stats_result(self, monitor):
+        """The answer to a stats call, past the stats events pushed meanwhile."""
+        id_ = await monitor.call('stats')
+        while (msg := await monitor.recv()).get('type') == 'event':
+            self.assertEqual(msg.get('event'), 'stats', msg)
+        self.assertEqual((msg.get('type'), msg.get('id')), ('result', id_), msg)
+        return msg['payload']
+
+    async def test_chat_sender_is_the_token_subject(self):
+        alice = await self.open_client('alice')
+        bob = await self.open_client('bob')
+        carol = await self.open_client('carol', room='kitchen')
+
+        await alice.send({'type': 'chat-message', 'content': 'hello, bob'})
+        await bob.expect('room-message', room='lobby', sender='alice', content='hello, bob')
+        await bob.send({'type': 'chat-message', 'content': 'hi alice'})
+        await alice.expect('room-message', room='lobby', sender='bob', content='hi alice')
+        await alice.ping()  # not to the sender ...
+        await bob.ping()
+        await carol.ping()  # ... nor to another room
+
+    async def test_forged_sender_is_overwritten(self):
+        alice = await self.open_client('alice')
+        bob = await self.open_client('bob')
+        await alice.send({'type': 'chat-message', 'content': 'it was bob',
+                          'sender': 'bob', 'userId': 'bob'})
+        msg = await bob.expect('room-message', sender='alice', content='it was bob')
+        self.assertNotIn('userId', msg)
+
+    async def test_token_in_query_and_subprotocol(self):
+        token = mint(self.secret, 'dave')
+        client = await self.connect(f'/ws/chat/lobby?token={token}')
+        await client.expect('welcome', userId='dave')
+        client = await self.connect('/ws/chat/lobby',
+                                    subprotocols=['owlsock', f'owlsock.bearer.{token}'])
+        self.assertEqual(client.ws.subprotocol, 'owlsock')
+        await client.expect('welcome', userId='dave')
+
+    async def test_chat_refused_without_a_valid_token(self):
+        alice = await self.open_client('alice')
+        await self.assert_refused('/ws/chat/lobby', {}, 401, 'auth-failed', 'Credentials required')
+        await self.assert_refused('/ws/chat/lobby', bearer(mint(secrets.token_urlsafe(32), 'mallory')),
+                                  401, 'auth-failed', 'Bad signature')
+        await self.assert_refused('/ws/chat/lobby', bearer(mint(self.secret, 'alice', ttl=-60)),
+                                  401, 'auth-failed', 'Token expired')
+        await alice.ping()
+
+    async def test_monitor_refused_without_admin(self):
+        await self.assert_refused('/ws/monitor', bearer(mint(self.secret, 'alice', 'chat')),
+                                  403, 'forbidden', 'A required scope is missing')
+        await self.assert_refused('/ws/monitor', {}, 401, 'auth-failed', 'Credentials required')
+
+    async def test_monitor_stats_for_admin(self):
+        alice = await self.open_client('alice')
+        await self.assert_refused('/ws/monitor', bearer(mint(self.secret, 'alice', 'chat')),
+                                  403, 'forbidden', 'A required scope is missing')
+        admin_token = mint(self.secret, 'root', 'chat admin')
+        monitor = await self.connect('/ws/monitor', extra_headers=bearer(admin_token))
+
+        stats = await self.stats_result(monitor)
+        self.assertEqual(stats['connections-open'], 2, stats)
+        self.assertEqual(stats['connections-accepted'], 2, stats)
+        self.assertEqual(stats['rejected'], {'gate': 1}, stats)
+        self.assertGreaterEqual(stats['messages-out'], 1, stats)   # alice's welcome
+
+        pushed = await monitor.expect('event', event='stats')   # --stats-interval 1
+        self.assertEqual(pushed['payload']['connections-open'], 2, pushed)
+        await alice.ping()
+
+
+class SecureChatStartTests(unittest.IsolatedAsyncioTestCase):
+    """The secret: from --secret-file or OWLSOCK_JWT_SECRET, and never shorter than 32 bytes."""
+
+    async def asyncSetUp(self):
+        skip_unless_c_or_python(self)
+        self.dir = Path(tempfile.mkdtemp(prefix='owlsock-secure-chat-'))
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.env = {k: v for k, v in os.environ.items() if k != 'OWLSOCK_JWT_SECRET'}
+
+    def secret_file(self, content):
+        path = self.dir / 'secret.txt'
+        path.write_bytes(content)
+        return str(path)
+
+    async def refused(self, args, env):
+        proc = await asyncio.create_subprocess_exec(
+            *owltest.server_command('secure-chat', args=args), env=env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout, stderr = await bounded(proc.communicate(), 'the server to give up')
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertEqual(stdout, b'')
+        return stderr.decode()
+
+    async def test_refuses_short_or_missing_secret(self):
+        stderr = await self.refused([], dict(self.env, OWLSOCK_JWT_SECRET='x' * 31))
+        self.assertIn('at least 32 bytes', stderr)
+        # 31 bytes and the newline an editor adds: still 31
+        stderr = await self.refused(['--secret-file', self.secret_file(b'y' * 31 + b'\n')], self.env)
+        self.assertIn('at least 32 bytes', stderr)
+        stderr = await self.refused([], self.env)
+        self.assertIn('OWLSOCK_JWT_SECRET', stderr)
+
+    async def test_secret_file(self):
+        secret = secrets.token_urlsafe(32)
+        path = self.secret_file(secret.encode() + b'\n')
+        server = owltest.Server(owltest.server_command('secure-chat', args=['--secret-file', path]),
+                                env=self.env)
+        self.addAsyncCleanup(server.kill)
+        await server.start()
+        client = await owltest.Client.connect(server.url('/ws/chat/lobby'),
+                                              extra_headers=bearer(mint(secret, 'erin')))
+        await client.expect('welcome', userId='erin')
+        await client.close()
+        server.signal(signal.SIGTERM)
+        self.assertEqual(await server.wait(), 0)
 
 
 if __name__ == '__main__':
