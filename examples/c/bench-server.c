@@ -11,6 +11,8 @@
 
 #include <stdlib.h>
 
+#include <string.h>
+
 #include "common.h"
 
 #define BENCH_ROOM "bench"
@@ -63,6 +65,15 @@ add_module (OwlSocketService  *service,
 {
   g_autoptr(OwlModule) module = owl_module_new (path + 1, path);
 
+  /* /auth-echo: /echo behind the JWT guard, to measure what checking a
+   * token costs (the token travels in ?token=). */
+  if (g_str_equal (path, "/auth-echo"))
+    {
+      const char *guards[] = { "jwt", NULL };
+
+      g_object_set (module, "guards", guards, NULL);
+    }
+
   g_signal_connect (module, "connection", on_connection, service);
   return owl_socket_service_add_module (service, module, error);
 }
@@ -82,6 +93,24 @@ main (int   argc,
                 "max-connections-per-ip", 100000,
                 "rate-limit", 1e9,
                 NULL);
+
+  /* With OWLSOCK_BENCH_JWT_SECRET set, /auth-echo is /echo behind an
+   * HS256 JWT guard. */
+  if (g_getenv ("OWLSOCK_BENCH_JWT_SECRET") != NULL)
+    {
+      const char *secret = g_getenv ("OWLSOCK_BENCH_JWT_SECRET");
+      g_autoptr(OwlGuard) guard = owl_jwt_guard_new ();
+
+      g_object_set (service, "max-connections-per-user", 100000, NULL);
+      if (!owl_jwt_guard_add_secret (OWL_JWT_GUARD (guard), NULL, (const guint8 *) secret,
+                                     strlen (secret), &error) ||
+          !owl_socket_service_add_guard (service, "jwt", guard, &error) ||
+          !add_module (service, "/auth-echo", G_CALLBACK (on_echo), &error))
+        {
+          g_printerr ("bench-server: %s\n", error->message);
+          return EXIT_FAILURE;
+        }
+    }
 
   if (!add_module (service, "/echo", G_CALLBACK (on_echo), &error) ||
       !add_module (service, "/sub", G_CALLBACK (on_sub), &error) ||

@@ -12,7 +12,9 @@
  *   <- {"type":"welcome","room":"ROOM","userId":"alice"}
  *   -> {"type":"chat-message","content":"hi"}
  *   <- to the others in ROOM: {"type":"room-message","room":"ROOM","sender":"alice","content":"hi"}
- *      (the sender is the token's subject; a "sender" the client sends is ignored)
+ *      (the sender is the token's subject; a "sender" the client sends is ignored;
+ *      a message without a string "content" of 1 to 2000 characters gets a
+ *      "validation" error frame)
  *
  *   ws://127.0.0.1:8080/ws/monitor      tokens with the scope "admin" only (HTTP 403)
  *   -> {"type":"call","id":"1","method":"stats"}
@@ -28,6 +30,13 @@
 #include "common.h"
 
 #define MONITOR_ROOM "monitor"  /* every monitor connection, for the pushed stats */
+
+/* What a chat client may send (the seed's filter(body(schema))); anything
+ * else is answered with a `validation` error and never reaches the room. */
+#define CHAT_MESSAGE_SCHEMA \
+  "{\"type\": \"object\", \"required\": [\"type\", \"content\"]," \
+  " \"properties\": {\"type\": {\"const\": \"chat-message\"}," \
+  "                \"content\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 2000}}}"
 
 typedef struct
 {
@@ -196,11 +205,15 @@ add_modules (OwlSocketService  *service,
 {
   const char *guards[] = { "jwt", NULL };
   const char *gates[] = { "admin", NULL };
-  g_autoptr(OwlModule) chat = g_object_new (OWL_TYPE_MODULE, "alias", "chat", "path", "/ws/chat/:room",
-                                            "guards", guards, NULL);
+  g_autoptr(OwlSchema) schema = owl_schema_new_from_string (CHAT_MESSAGE_SCHEMA, error);
+  g_autoptr(OwlModule) chat = NULL;
   g_autoptr(OwlModule) monitor = g_object_new (OWL_TYPE_MODULE, "alias", "monitor", "path", "/ws/monitor",
                                                "guards", guards, "gates", gates, NULL);
 
+  if (schema == NULL)
+    return FALSE;
+  chat = g_object_new (OWL_TYPE_MODULE, "alias", "chat", "path", "/ws/chat/:room",
+                       "guards", guards, "message-schema", schema, NULL);
   g_signal_connect (chat, "connection", G_CALLBACK (on_chat_connection), service);
   g_signal_connect (monitor, "connection", G_CALLBACK (on_monitor_connection), service);
   return owl_socket_service_add_module (service, chat, error) &&

@@ -84,6 +84,13 @@ def load_secret(secret_file):
     return secret[:-1] if secret.endswith(b'\n') else secret
 
 
+# What a chat client may send (the seed's filter(body(schema))); anything else
+# is answered with a "validation" error and never reaches the room.
+CHAT_MESSAGE_SCHEMA = '''{"type": "object", "required": ["type", "content"],
+  "properties": {"type": {"const": "chat-message"},
+                 "content": {"type": "string", "minLength": 1, "maxLength": 2000}}}'''
+
+
 def setup(args):
     guard = Owlsock.JwtGuard.new()
     guard.add_secret(None, load_secret(args.secret_file))   # refuses a secret under 32 bytes
@@ -92,7 +99,8 @@ def setup(args):
     service.add_guard('jwt', guard)
     service.add_gate('admin', Owlsock.ScopeGate.new(['admin']))
 
-    chat = Owlsock.Module(alias='chat', path='/ws/chat/:room', guards=['jwt'])
+    chat = Owlsock.Module(alias='chat', path='/ws/chat/:room', guards=['jwt'],
+                          message_schema=Owlsock.Schema.new_from_string(CHAT_MESSAGE_SCHEMA))
     chat.connect('connection', on_chat_connection)
     monitor = Owlsock.Module(alias='monitor', path='/ws/monitor', guards=['jwt'], gates=['admin'])
     monitor.connect('connection', on_monitor_connection)

@@ -274,6 +274,21 @@ class SecureChatTests(StopTests, ServerTestCase):
         msg = await bob.expect('room-message', sender='alice', content='it was bob')
         self.assertNotIn('userId', msg)
 
+    async def test_chat_message_schema(self):
+        alice = await self.open_client('alice')
+        bob = await self.open_client('bob')
+        for message, pointer, keyword in (
+                ({'type': 'chat-message'}, '', 'required'),
+                ({'type': 'chat-message', 'content': 5}, '/content', 'type'),
+                ({'type': 'chat-message', 'content': 'x' * 2001}, '/content', 'maxLength'),
+                ({'type': 'shout', 'content': 'hi'}, '/type', 'const')):
+            await alice.send(message)
+            error = await alice.expect('error', code='validation')
+            self.assertEqual(error['details'], {'pointer': pointer, 'keyword': keyword})
+        await bob.ping()  # none of them reached the room
+        await alice.send({'type': 'chat-message', 'content': 'valid'})
+        await bob.expect('room-message', sender='alice', content='valid')
+
     async def test_token_in_query_and_subprotocol(self):
         token = mint(self.secret, 'dave')
         client = await self.connect(f'/ws/chat/lobby?token={token}')
