@@ -1083,9 +1083,6 @@ check_strings (OwlUpgrade *upgrade,
   GHashTableIter iter;
   gpointer key, value;
 
-  if (schema == NULL)
-    return TRUE;
-
   object = json_object_new ();
   g_hash_table_iter_init (&iter, strings);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -1105,6 +1102,8 @@ static void
 upgrade_check_schemas (OwlUpgrade *upgrade)
 {
   OwlSocketService *self = upgrade->service;
+  OwlSchema *query_schema = owl_module_get_query_schema (upgrade->module);
+  OwlSchema *params_schema = owl_module_get_params_schema (upgrade->module);
 
   /* A stop or a removal may have begun while a guard or gate thought. */
   if (self->stopping)
@@ -1120,10 +1119,12 @@ upgrade_check_schemas (OwlUpgrade *upgrade)
       return;
     }
 
-  if (!check_strings (upgrade, "query", owl_module_get_query_schema (upgrade->module),
-                      owl_request_get_query (upgrade->request)) ||
-      !check_strings (upgrade, "params", owl_module_get_params_schema (upgrade->module),
-                      owl_request_get_params (upgrade->request)))
+  /* Only with a schema: the request builds these tables on first use and
+   * keeps them for the connection's life. */
+  if ((query_schema != NULL &&
+       !check_strings (upgrade, "query", query_schema, owl_request_get_query (upgrade->request))) ||
+      (params_schema != NULL &&
+       !check_strings (upgrade, "params", params_schema, owl_request_get_params (upgrade->request))))
     return;
 
   upgrade_accept (upgrade);
