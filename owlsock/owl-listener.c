@@ -40,10 +40,17 @@ struct _OwlListener
    * when the handshake timeout passes (slowloris). */
   GPtrArray      *pending;      /* OwlFdHandle */
   GArray         *pending_since;
-  GPtrArray      *pending_peer;  /* "host:port", for owl_listener_hold() */
-  GHashTable     *by_peer;       /* "host:port" -> OwlFdHandle (not owned) */
   guint           tick_id;
 };
+
+/* The OwlFdHandle of a connection, on the remote address handed to libsoup
+ * (which gives that same object back as the message's): for
+ * owl_listener_hold(), without a string or a table entry per accept. */
+static GQuark
+peer_handle_quark (void)
+{
+  return g_quark_from_static_string ("owl-listener-handle");
+}
 
 /* libsoup only needs a pollable GIOStream and the two addresses: an
  * OwlFdStream costs none of GSocket's syscalls, and the frame layer takes
@@ -87,12 +94,11 @@ hand_over (OwlListener             *self,
 
   {
     OwlFdHandle *handle = owl_fd_stream_get_handle (OWL_FD_STREAM (stream));
-    char *peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
 
     g_ptr_array_add (self->pending, owl_fd_handle_ref (handle));
     g_array_append_val (self->pending_since, now);
-    g_ptr_array_add (self->pending_peer, peer);
-    g_hash_table_replace (self->by_peer, peer, handle);
+    g_object_set_qdata_full (G_OBJECT (remote), peer_handle_quark (), owl_fd_handle_ref (handle),
+                             (GDestroyNotify) owl_fd_handle_unref);
   }
 
   /* wss: the TLS handshake runs on the first read, inside libsoup's I/O;
@@ -138,10 +144,8 @@ listener_tick (gpointer user_data,
        * libsoup sees the connection end and closes it. */
       if (!owl_fd_handle_is_held (handle))
         owl_fd_handle_abort (handle);
-      g_hash_table_remove (self->by_peer, g_ptr_array_index (self->pending_peer, i));
       g_ptr_array_remove_index_fast (self->pending, i);
       g_array_remove_index_fast (self->pending_since, i);
-      g_ptr_array_remove_index_fast (self->pending_peer, i);
     }
 }
 
@@ -217,8 +221,6 @@ owl_listener_new (GSocket                 *socket,
   self->limits = limits;
   self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) owl_fd_handle_unref);
   self->pending_since = g_array_new (FALSE, FALSE, sizeof (gint64));
-  self->pending_peer = g_ptr_array_new_with_free_func (g_free);
-  self->by_peer = g_hash_table_new (g_str_hash, g_str_equal);
   self->tick_id = owl_poller_add_tick (poller, listener_tick, self);
   self->local = g_socket_get_local_address (socket, NULL);
   if (self->local != NULL &&
@@ -246,8 +248,6 @@ owl_listener_free (OwlListener *self)
   owl_poller_remove_tick (self->poller, self->tick_id);
   g_ptr_array_unref (self->pending);
   g_array_unref (self->pending_since);
-  g_hash_table_unref (self->by_peer);
-  g_ptr_array_unref (self->pending_peer);
   g_socket_close (self->socket, NULL);
   g_object_unref (self->socket);
   g_object_unref (self->server);
@@ -262,8 +262,7 @@ void
 owl_listener_hold (OwlListener    *self,
                    GSocketAddress *remote)
 {
-  g_autofree char *peer = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (remote));
-  OwlFdHandle *handle = g_hash_table_lookup (self->by_peer, peer);
+  OwlFdHandle *handle = g_object_get_qdata (G_OBJECT (remote), peer_handle_quark ());
 
   if (handle != NULL)
     owl_fd_handle_hold (handle);

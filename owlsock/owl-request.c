@@ -82,9 +82,13 @@ owl_request_new (SoupServerMessage *msg,
   const char *query = g_uri_get_query (uri);
   GSocketAddress *remote = soup_server_message_get_remote_address (msg);
 
-  self->path = g_uri_unescape_string (g_uri_get_path (uri), NULL);
-  if (self->path == NULL)
-    self->path = g_strdup (g_uri_get_path (uri));
+  {
+    /* Unescaping leaves a GString's 128 bytes; the path is kept for the
+     * connection's life, so at its own size. */
+    g_autofree char *path = g_uri_unescape_string (g_uri_get_path (uri), NULL);
+
+    self->path = g_strdup (path != NULL ? path : g_uri_get_path (uri));
+  }
   if (params != NULL && g_hash_table_size (params) > 0)
     self->params = params;
   else if (params != NULL)

@@ -1332,9 +1332,7 @@ upgrade_new (OwlSocketService  *self,
   upgrade->module = g_object_ref (module);
   upgrade->request = owl_request_new (msg, params);
   upgrade->msg = g_object_ref (msg);
-  /* Only guards and gates wait on it; most upgrades need none (and the
-   * upgrade lives as long as its message, so nothing per connection that
-   * is not needed). */
+  /* Only guards and gates wait on it; most upgrades need none. */
   if (owl_module_get_guards (module) != NULL)
     upgrade->cancellable = g_cancellable_new ();
 
