@@ -178,6 +178,7 @@ typedef struct
   char            *kid;
   guint8          *secret;      /* HS256 */
   gsize            secret_len;
+  GHmac           *hmac;        /* HS256, keyed once: each check copies it */
   gnutls_pubkey_t  pubkey;      /* ES256, EdDSA */
 } OwlJwtKey;
 
@@ -192,6 +193,7 @@ owl_jwt_key_free (OwlJwtKey *key)
   if (key->secret != NULL)
     gnutls_memset (key->secret, 0, key->secret_len);
   g_free (key->secret);
+  g_clear_pointer (&key->hmac, g_hmac_unref);
   g_clear_pointer (&key->pubkey, gnutls_pubkey_deinit);
   g_free (key->kid);
   g_free (key);
@@ -275,6 +277,8 @@ owl_jwt_keys_add_secret (OwlJwtKeys    *keys,
   key->kid = g_strdup (kid);
   key->secret = g_memdup2 (secret, len);
   key->secret_len = len;
+  /* The key's pads are hashed here, once, not for every token. */
+  key->hmac = g_hmac_new (G_CHECKSUM_SHA256, secret, len);
   g_ptr_array_add (keys->keys, key);
   return TRUE;
 }
@@ -412,7 +416,13 @@ verify_with_key (const OwlJwtKey *key,
     case OWL_JWT_HS256:
       if (sig_len != HS256_SIZE)
         return FALSE;
-      hs256 (key->secret, key->secret_len, input, input_len, mac);
+      {
+        g_autoptr(GHmac) hmac = g_hmac_copy (key->hmac);
+        gsize mac_len = HS256_SIZE;
+
+        g_hmac_update (hmac, (const guchar *) input, (gssize) input_len);
+        g_hmac_get_digest (hmac, mac, &mac_len);
+      }
       return gnutls_memcmp (mac, sig, HS256_SIZE) == 0;
 
     case OWL_JWT_ES256:

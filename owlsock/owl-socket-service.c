@@ -1022,10 +1022,9 @@ choose_protocol (OwlUpgrade *upgrade)
     {
       const char *entry = g_strstrip (entries[i]);
 
-      if (!owl_request_is_bearer_protocol (entry) && g_strv_contains (ours, entry))
-        for (guint j = 0; ours[j] != NULL; j++)
-          if (g_str_equal (ours[j], entry))
-            return ours[j];
+      for (guint j = 0; ours[j] != NULL && !owl_request_is_bearer_protocol (entry); j++)
+        if (g_str_equal (ours[j], entry))
+          return ours[j];
     }
   return NULL;
 }
