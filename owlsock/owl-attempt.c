@@ -22,10 +22,10 @@
  *
  * Answer in the thread of the service's main context. The attempt's
  * [method@Owlsock.Attempt.get_cancellable] is cancelled when the answer is
- * no longer wanted: the handshake timeout passed (the client got 503), or
- * libsoup dropped the request (the service stopped). A client that hangs up
- * while its request waits is noticed only then: libsoup does not read a
- * paused request. An answer after the cancellation is ignored.
+ * no longer wanted: the handshake timeout passed (the client got 503), the
+ * client hung up (seen within a second on the service's own listener; on an
+ * attached server only when libsoup drops the request), or the service
+ * stopped. An answer after the cancellation is ignored.
  *
  * Since: 0.1
  */

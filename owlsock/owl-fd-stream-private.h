@@ -46,6 +46,7 @@ void         owl_fd_handle_abort      (OwlFdHandle *handle);
  * handshake timer lets go (the service bounds that wait itself). */
 void         owl_fd_handle_hold       (OwlFdHandle *handle);
 gboolean     owl_fd_handle_is_held    (OwlFdHandle *handle);
+gboolean     owl_fd_handle_peer_gone  (OwlFdHandle *handle);
 /* The descriptor behind @stream's input, if @stream is (a filter over) an
  * OwlFdStream's; the stream no longer closes it. -1 otherwise. */
 int        owl_fd_stream_steal_fd  (GInputStream *input);

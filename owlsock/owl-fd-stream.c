@@ -497,6 +497,21 @@ owl_fd_handle_hold (OwlFdHandle *handle)
   ((FdBox *) handle)->held = TRUE;
 }
 
+/* The peer closed its end: an orderly FIN reads as 0 bytes. Data waiting
+ * (a pipelined request) or nothing yet means it is still there. */
+gboolean
+owl_fd_handle_peer_gone (OwlFdHandle *handle)
+{
+  FdBox *box = (FdBox *) handle;
+  char byte;
+  ssize_t n;
+
+  if (box->fd < 0)
+    return TRUE;
+  n = recv (box->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 gboolean
 owl_fd_handle_is_held (OwlFdHandle *handle)
 {

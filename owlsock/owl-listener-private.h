@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
+#include "owl-fd-stream-private.h"
 #include "owl-poller-private.h"
 
 G_BEGIN_DECLS
@@ -30,7 +31,7 @@ OwlListener *owl_listener_new  (GSocket                 *socket,
                                 GMainContext            *context,
                                 const OwlListenerLimits *limits);
 void         owl_listener_free (OwlListener *self);
-void         owl_listener_hold (OwlListener    *self,
+OwlFdHandle *owl_listener_hold (OwlListener    *self,
                                 GSocketAddress *remote);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlListener, owl_listener_free)

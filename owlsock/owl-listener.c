@@ -257,13 +257,16 @@ owl_listener_free (OwlListener *self)
 
 /* The request from @remote is complete and a guard is deciding about it:
  * stop its handshake timer, since the wait is the server's, not the
- * client's. */
-void
+ * client's. Returns (transfer full) the connection's handle, so the caller
+ * can see the client hang up meanwhile, or NULL. */
+OwlFdHandle *
 owl_listener_hold (OwlListener    *self,
                    GSocketAddress *remote)
 {
   OwlFdHandle *handle = g_object_get_qdata (G_OBJECT (remote), peer_handle_quark ());
 
-  if (handle != NULL)
-    owl_fd_handle_hold (handle);
+  if (handle == NULL)
+    return NULL;
+  owl_fd_handle_hold (handle);
+  return owl_fd_handle_ref (handle);
 }

@@ -66,6 +66,7 @@ struct _OwlSocketService
   GHashTable   *per_user;     /* user id -> open connections and upgrades */
   gint          max_connections_per_user;
   guint         n_upgrading;  /* upgrades between the first check and the 101 */
+  GPtrArray    *waiting;      /* OwlUpgrade (not owned) paused on a guard or gate */
   gint          auth_expiry_notice;
   GHashTable   *guards;       /* alias -> OwlGuard */
   GHashTable   *gates;        /* alias -> OwlGate */
@@ -119,6 +120,7 @@ static void adjust_count   (GHashTable       *table,
                             const char       *host,
                             gint              delta);
 static void broadcast_run  (gpointer data);
+static void check_waiting  (OwlSocketService *self);
 static void broadcast_free (gpointer data);
 static void server_callback (SoupServer        *server,
                              SoupServerMessage *msg,
@@ -211,6 +213,7 @@ owl_socket_service_finalize (GObject *object)
   g_clear_pointer (&self->rooms, g_hash_table_unref);
   g_clear_pointer (&self->per_ip, g_hash_table_unref);
   g_clear_pointer (&self->per_user, g_hash_table_unref);
+  g_clear_pointer (&self->waiting, g_ptr_array_unref);
   g_clear_pointer (&self->guards, g_hash_table_unref);
   g_clear_pointer (&self->gates, g_hash_table_unref);
   g_clear_pointer (&self->rejected, g_hash_table_unref);
@@ -584,6 +587,9 @@ service_tick (gpointer user_data,
 
   for (guint i = 0; i < connections->len; i++)
     owl_connection_tick (g_ptr_array_index (connections, i), now_us);
+
+  if (self->waiting->len > 0)
+    check_waiting (self);
 }
 
 static void
@@ -604,6 +610,7 @@ owl_socket_service_init (OwlSocketService *self)
   self->listener_limits.max_handshake_size = OWL_DEFAULT_MAX_HANDSHAKE_SIZE;
   self->per_ip = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->per_user = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->waiting = g_ptr_array_new ();
   self->max_connections_per_user = OWL_DEFAULT_MAX_CONNECTIONS_PER_USER;
   self->auth_expiry_notice = OWL_DEFAULT_AUTH_EXPIRY_NOTICE;
   self->guards = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
@@ -780,6 +787,7 @@ typedef struct
   GCancellable      *cancellable;  /* for guards and gates */
   GSource           *timeout;
   gulong             disconnected_id;
+  OwlFdHandle       *handle;       /* while waiting, to see the client hang up */
   guint              next_gate;
   gboolean           paused;
   gboolean           holds_total;
@@ -970,6 +978,11 @@ upgrade_complete (OwlUpgrade *upgrade)
     }
   g_clear_signal_handler (&upgrade->disconnected_id, msg);
   g_clear_object (&upgrade->cancellable);
+  if (upgrade->handle != NULL)
+    {
+      g_ptr_array_remove_fast (upgrade->service->waiting, upgrade);
+      g_clear_pointer (&upgrade->handle, owl_fd_handle_unref);
+    }
   if (upgrade->paused)
     soup_server_message_unpause (msg);
   g_object_unref (msg);
@@ -1301,6 +1314,37 @@ on_upgrade_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The client hung up while a guard or gate thought (libsoup does not read a
+ * paused request, so the service tick looks): give its slots back now. */
+static void
+upgrade_client_gone (OwlUpgrade *upgrade)
+{
+  g_autoptr(GCancellable) cancellable = g_object_ref (upgrade->cancellable);
+
+  upgrade_ref (upgrade);
+  upgrade_refuse_literal (upgrade, "client-gone", SOUP_STATUS_BAD_REQUEST,
+                          OWL_ERROR_CLOSED, "The client went away");
+  /* After the refusal, as in on_upgrade_disconnected(). */
+  g_cancellable_cancel (cancellable);
+  upgrade_unref (upgrade);
+}
+
+static void
+check_waiting (OwlSocketService *self)
+{
+  for (guint i = 0; i < self->waiting->len;)
+    {
+      OwlUpgrade *upgrade = g_ptr_array_index (self->waiting, i);
+
+      /* Deciding removes the upgrade from the array: look at the same
+       * index again then. */
+      if (owl_fd_handle_peer_gone (upgrade->handle))
+        upgrade_client_gone (upgrade);
+      else
+        i++;
+    }
+}
+
 /* Guards and gates that answer later: hold the message, and bound the wait
  * by the handshake timeout. */
 static void
@@ -1309,7 +1353,10 @@ upgrade_wait (OwlUpgrade *upgrade)
   soup_server_message_pause (upgrade->msg);
   upgrade->paused = TRUE;
   if (upgrade->service->listener != NULL && soup_server_message_get_remote_address (upgrade->msg) != NULL)
-    owl_listener_hold (upgrade->service->listener, soup_server_message_get_remote_address (upgrade->msg));
+    upgrade->handle = owl_listener_hold (upgrade->service->listener,
+                                         soup_server_message_get_remote_address (upgrade->msg));
+  if (upgrade->handle != NULL)
+    g_ptr_array_add (upgrade->service->waiting, upgrade);
   upgrade->disconnected_id = g_signal_connect (upgrade->msg, "disconnected",
                                                G_CALLBACK (on_upgrade_disconnected), upgrade);
   upgrade->timeout = g_timeout_source_new_seconds (upgrade->service->listener_limits.handshake_timeout);

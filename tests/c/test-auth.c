@@ -570,6 +570,62 @@ test_auth_custom_guard (OwlTestFixture *fixture,
   assert_echoes (client);
 }
 
+/* A client that hangs up while a guard thinks gives its slots back at the
+ * next tick, long before the handshake timeout. */
+static void
+test_auth_client_gone (OwlTestFixture *fixture,
+                       gconstpointer   data)
+{
+  g_autoptr(OwlGuard) never = test_guard_new ("never");
+  const char *silent[] = { "never", NULL };
+  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *request = NULL;
+  g_autoptr(GVariant) stats = NULL;
+  g_autoptr(GVariant) rejected = NULL;
+  GPtrArray *kept = ((TestGuard *) never)->kept;
+  guint64 gone = 0;
+
+  g_object_set (fixture->service, "handshake-timeout", 60, "max-connections-per-ip", 1, NULL);
+  owl_socket_service_add_guard (fixture->service, "never", never, NULL);
+  owl_test_fixture_add_echo_module_with (fixture, "never", "/ws/never", "guards", silent, NULL);
+  owl_test_fixture_listen (fixture);
+
+  connection = g_socket_client_connect_to_host (socket_client, "127.0.0.1", fixture->port, NULL, &error);
+  g_assert_no_error (error);
+  request = g_strdup_printf ("GET /ws/never HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+                             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             "Sec-WebSocket-Version: 13\r\nX-Test-User: gina\r\n\r\n",
+                             fixture->port);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                             request, strlen (request), NULL, NULL, &error);
+  g_assert_no_error (error);
+  OWL_TEST_WAIT_FOR (kept->len == 1);
+
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  /* Well before the 60 s handshake timeout. */
+  OWL_TEST_WAIT_FOR_MS (g_cancellable_is_cancelled (owl_attempt_get_cancellable (g_ptr_array_index (kept, 0))), 5000);
+
+  stats = owl_socket_service_dup_stats (fixture->service);
+  rejected = g_variant_lookup_value (stats, "rejected", G_VARIANT_TYPE ("a{st}"));
+  g_variant_lookup (rejected, "client-gone", "t", &gone);
+  g_assert_cmpuint (gone, ==, 1);
+
+  /* Its per-IP slot (the only one) is free again: the next request gets
+   * as far as the guard. */
+  g_clear_object (&connection);
+  connection = g_socket_client_connect_to_host (socket_client, "127.0.0.1", fixture->port, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                             request, strlen (request), NULL, NULL, &error);
+  g_assert_no_error (error);
+  OWL_TEST_WAIT_FOR (kept->len == 2);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  OWL_TEST_WAIT_FOR_MS (g_cancellable_is_cancelled (owl_attempt_get_cancellable (g_ptr_array_index (kept, 1))), 5000);
+}
+
 /* Gates --------------------------------------------------------------------- */
 
 static void
@@ -818,6 +874,7 @@ main (int    argc,
   OWL_TEST ("/owl/auth/jwt-algorithms", test_auth_jwt_algorithms);
   OWL_TEST ("/owl/auth/unknown-alias", test_auth_unknown_alias);
   OWL_TEST ("/owl/auth/custom-guard", test_auth_custom_guard);
+  OWL_TEST ("/owl/auth/client-gone", test_auth_client_gone);
   OWL_TEST ("/owl/auth/gates", test_auth_gates);
   OWL_TEST ("/owl/auth/per-user-limit", test_auth_per_user_limit);
   OWL_TEST ("/owl/auth/refresh", test_auth_refresh);
