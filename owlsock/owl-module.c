@@ -216,16 +216,16 @@ owl_module_set_property (GObject      *object,
       set_strv (&self->protocols, object, pspec, value);
       break;
     case PROP_MESSAGE_SCHEMA:
-      if (g_set_object (&self->message_schema, g_value_get_object (value)))
-        g_object_notify_by_pspec (object, pspec);
-      break;
     case PROP_QUERY_SCHEMA:
-      if (g_set_object (&self->query_schema, g_value_get_object (value)))
-        g_object_notify_by_pspec (object, pspec);
-      break;
     case PROP_PARAMS_SCHEMA:
-      if (g_set_object (&self->params_schema, g_value_get_object (value)))
-        g_object_notify_by_pspec (object, pspec);
+      {
+        OwlSchema **field = prop_id == PROP_MESSAGE_SCHEMA ? &self->message_schema
+                          : prop_id == PROP_QUERY_SCHEMA ? &self->query_schema
+                          : &self->params_schema;
+
+        if (g_set_object (field, g_value_get_object (value)))
+          g_object_notify_by_pspec (object, pspec);
+      }
       break;
     default:
       {
