@@ -137,7 +137,10 @@ class Server:
         self.proc.send_signal(signum)
 
     async def wait(self):
-        status = await bounded(self.proc.wait(), f'{self.argv[1]} to exit')
+        # A graceful stop may legitimately wait for a peer that does not answer
+        # its close frame: the close timeout (5 s) and the linger (2 s) on top
+        # of the usual bound.
+        status = await bounded(self.proc.wait(), f'{self.argv[1]} to exit', timeout=TIMEOUT + 7)
         if self._drain:
             await bounded(self._drain, 'the end of the server output')
         return status
