@@ -4,6 +4,7 @@
  */
 
 #include "owl-auth.h"
+#include "owl-envelope-private.h"
 
 /**
  * OwlAuth:
@@ -356,15 +357,10 @@ const char *
 owl_auth_get_claim_string (OwlAuth    *self,
                            const char *name)
 {
-  JsonNode *node;
-
   g_return_val_if_fail (OWL_IS_AUTH (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
-  node = self->claims ? json_object_get_member (self->claims, name) : NULL;
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    return json_node_get_string (node);
-  if (node == NULL && g_str_equal (name, "sub"))
-    return self->user_id;
-  return NULL;
+  if (self->claims != NULL && json_object_has_member (self->claims, name))
+    return owl_json_object_get_string (self->claims, name);
+  return g_str_equal (name, "sub") ? self->user_id : NULL;
 }

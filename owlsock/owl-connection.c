@@ -1154,18 +1154,15 @@ refresh_fail (OwlRefresh   *refresh,
               const GError *error)
 {
   OwlConnection *self = refresh->connection;
-  gsize len;
-  g_autofree char *frame = NULL;
 
   if (g_atomic_int_get (&self->state) != OWL_CONNECTION_OPEN)
     return;
   OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Token refresh refused: %s",
                 error->domain == OWL_ERROR ? owl_error_code_to_string (error->code) : "failed");
   if (error->domain == OWL_ERROR && error->code != OWL_ERROR_INTERNAL)
-    frame = owl_envelope_error_frame (refresh->id, error->code, error->message, &len);
+    send_error_frame (self, refresh->id, error->code, error->message);
   else
-    frame = owl_envelope_error_frame (refresh->id, OWL_ERROR_AUTH_FAILED, "Authentication failed", &len);
-  send_data (self, FALSE, frame, len);
+    send_error_frame (self, refresh->id, OWL_ERROR_AUTH_FAILED, "Authentication failed");
 }
 
 static void

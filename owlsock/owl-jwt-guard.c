@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "owl-envelope-private.h"
 #include "owl-jwt-guard.h"
 #include "owl-jwt-private.h"
 
@@ -366,27 +367,15 @@ scopes_from_claims (JsonObject *claims)
       return g_strv_builder_end (builder);
     }
 
-  node = json_object_get_member (claims, "scope");
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+  if (owl_json_object_get_string (claims, "scope") != NULL)
     {
-      g_auto(GStrv) parts = g_strsplit (json_node_get_string (node), " ", -1);
+      g_auto(GStrv) parts = g_strsplit (owl_json_object_get_string (claims, "scope"), " ", -1);
 
       for (guint i = 0; parts[i] != NULL; i++)
         if (parts[i][0] != '\0')
           g_strv_builder_add (builder, parts[i]);
     }
   return g_strv_builder_end (builder);
-}
-
-static const char *
-string_claim (JsonObject *claims,
-              const char *name)
-{
-  JsonNode *node = json_object_get_member (claims, name);
-
-  if (node != NULL && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    return json_node_get_string (node);
-  return NULL;
 }
 
 /**
@@ -427,18 +416,18 @@ owl_jwt_guard_verify (OwlJwtGuard  *self,
   if (claims == NULL)
     return NULL;
 
-  sub = string_claim (claims, "sub");
+  sub = owl_json_object_get_string (claims, "sub");
   if (sub == NULL || sub[0] == '\0')
     {
       g_set_error_literal (error, OWL_ERROR, OWL_ERROR_AUTH_FAILED, "Token has no subject");
       return NULL;
     }
 
-  entity = string_claim (claims, "ent");
+  entity = owl_json_object_get_string (claims, "ent");
   if (entity == NULL)
-    entity = string_claim (claims, "entityId");
+    entity = owl_json_object_get_string (claims, "entityId");
   if (entity == NULL)
-    entity = string_claim (claims, "profileId");
+    entity = owl_json_object_get_string (claims, "profileId");
 
   exp = json_object_get_member (claims, "exp");
   if (exp != NULL && JSON_NODE_HOLDS_VALUE (exp))

@@ -15,6 +15,7 @@ OwlRequest *owl_request_new_with_token (OwlRequest *base,
                                         const char *token);
 void        owl_request_set_auth       (OwlRequest *self,
                                         OwlAuth    *auth);
-gboolean    owl_request_is_bearer_protocol (const char *protocol);
+const char *owl_request_choose_protocol (OwlRequest         *self,
+                                         const char * const *ours);
 
 G_END_DECLS

@@ -366,23 +366,30 @@ find_bearer_header (SoupMessageHeaders *headers)
   return *value ? g_strdup (value) : NULL;
 }
 
-static char *
-find_bearer_protocol (SoupMessageHeaders *headers)
+/* The entries of the client's Sec-WebSocket-Protocol list, trimmed. */
+static GStrv
+offered_protocols (SoupMessageHeaders *headers)
 {
   const char *value = soup_message_headers_get_list (headers, "Sec-WebSocket-Protocol");
-  g_auto(GStrv) entries = NULL;
+  GStrv entries;
 
   if (value == NULL)
     return NULL;
   entries = g_strsplit (value, ",", -1);
   for (guint i = 0; entries[i] != NULL; i++)
-    {
-      const char *entry = g_strstrip (entries[i]);
+    g_strstrip (entries[i]);
+  return entries;
+}
 
-      if (g_str_has_prefix (entry, OWL_BEARER_PROTOCOL_PREFIX) &&
-          entry[strlen (OWL_BEARER_PROTOCOL_PREFIX)] != '\0')
-        return g_strdup (entry + strlen (OWL_BEARER_PROTOCOL_PREFIX));
-    }
+static char *
+find_bearer_protocol (SoupMessageHeaders *headers)
+{
+  g_auto(GStrv) entries = offered_protocols (headers);
+
+  for (guint i = 0; entries != NULL && entries[i] != NULL; i++)
+    if (g_str_has_prefix (entries[i], OWL_BEARER_PROTOCOL_PREFIX) &&
+        entries[i][strlen (OWL_BEARER_PROTOCOL_PREFIX)] != '\0')
+      return g_strdup (entries[i] + strlen (OWL_BEARER_PROTOCOL_PREFIX));
   return NULL;
 }
 
@@ -422,8 +429,17 @@ owl_request_get_token (OwlRequest *self)
   return self->token;
 }
 
-gboolean
-owl_request_is_bearer_protocol (const char *protocol)
+/* The first of the client's subprotocols that is in @ours; never an entry
+ * that carries a token. */
+const char *
+owl_request_choose_protocol (OwlRequest         *self,
+                             const char * const *ours)
 {
-  return g_str_has_prefix (protocol, OWL_BEARER_PROTOCOL_PREFIX);
+  g_auto(GStrv) entries = ours ? offered_protocols (self->headers) : NULL;
+
+  for (guint i = 0; entries != NULL && entries[i] != NULL; i++)
+    for (guint j = 0; ours[j] != NULL && !g_str_has_prefix (entries[i], OWL_BEARER_PROTOCOL_PREFIX); j++)
+      if (g_str_equal (ours[j], entries[i]))
+        return ours[j];
+  return NULL;
 }

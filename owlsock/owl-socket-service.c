@@ -1019,35 +1019,13 @@ upgrade_refuse_literal (OwlUpgrade *upgrade,
   upgrade_refuse (upgrade, reason, status, error);
 }
 
-/* The first of the client's subprotocols the module speaks; never a token. */
-static const char *
-choose_protocol (OwlUpgrade *upgrade)
-{
-  const char *const *ours = owl_module_get_protocols (upgrade->module);
-  const char *offer = soup_message_headers_get_list (soup_server_message_get_request_headers (upgrade->msg),
-                                                     "Sec-WebSocket-Protocol");
-  g_auto(GStrv) entries = NULL;
-
-  if (offer == NULL || ours == NULL)
-    return NULL;
-  entries = g_strsplit (offer, ",", -1);
-  for (guint i = 0; entries[i] != NULL; i++)
-    {
-      const char *entry = g_strstrip (entries[i]);
-
-      for (guint j = 0; ours[j] != NULL && !owl_request_is_bearer_protocol (entry); j++)
-        if (g_str_equal (ours[j], entry))
-          return ours[j];
-    }
-  return NULL;
-}
-
 static void
 upgrade_accept (OwlUpgrade *upgrade)
 {
   OwlSocketService *self = upgrade->service;
   SoupServerMessage *msg = upgrade->msg;
-  const char *protocol = choose_protocol (upgrade);
+  const char *protocol = owl_request_choose_protocol (upgrade->request,
+                                                      owl_module_get_protocols (upgrade->module));
 
   soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL);
   if (protocol != NULL)

@@ -782,6 +782,50 @@ test_auth_refresh (OwlTestFixture *fixture,
   assert_echoes (client);
 }
 
+/* A refresh needs a guard that reads tokens: one that reads a header is not
+ * shown the upgrade's headers again, and an open module has no identity to
+ * refresh. */
+static void
+test_auth_refresh_needs_a_token_guard (OwlTestFixture *fixture,
+                                       gconstpointer   data)
+{
+  g_autoptr(OwlGuard) later = test_guard_new ("later");
+  const char *keyed[] = { "later", NULL };
+  g_autofree char *token = mint ("dave", 300, NULL);
+  g_autofree char *uri = NULL;
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(JsonNode) refused = NULL;
+  g_autoptr(JsonNode) unsupported = NULL;
+  OwlTestClient *client, *open;
+  guint index = 0;
+
+  owl_socket_service_add_guard (fixture->service, "later", later, NULL);
+  owl_test_fixture_add_echo_module_with (fixture, "keyed", "/ws/keyed", "guards", keyed, NULL);
+  owl_test_fixture_add_echo_module (fixture, "open", "/ws/open");
+  owl_test_fixture_listen (fixture);
+
+  uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/keyed", fixture->port);
+  msg = soup_message_new ("GET", uri);
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "X-Test-User", "dave");
+  client = owl_test_client_connect_msg (fixture, msg, NULL);
+  owl_test_client_wait_done (client);
+  g_assert_cmpuint (client->status, ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+
+  owl_test_client_send_printf (client, "{\"type\":\"auth\",\"stage\":\"authenticate\",\"payload\":{\"token\":\"%s\"}}", token);
+  refused = wait_for_type (client, &index, "error");
+  g_assert_cmpstr (owl_test_json_get_string (refused, "code"), ==, "auth-failed");
+  g_assert_nonnull (strstr (owl_test_json_get_string (refused, "payload"), "No guard takes this token"));
+
+  open = owl_test_client_connect (fixture, "/ws/open");
+  index = 0;
+  owl_test_client_send_printf (open, "{\"type\":\"auth\",\"stage\":\"authenticate\",\"payload\":{\"token\":\"%s\"}}", token);
+  unsupported = wait_for_type (open, &index, "error");
+  g_assert_cmpstr (owl_test_json_get_string (unsupported, "code"), ==, "unsupported");
+
+  assert_echoes (client);
+  assert_echoes (open);
+}
+
 static void
 test_auth_expiry (OwlTestFixture *fixture,
                   gconstpointer   data)
@@ -878,6 +922,7 @@ main (int    argc,
   OWL_TEST ("/owl/auth/gates", test_auth_gates);
   OWL_TEST ("/owl/auth/per-user-limit", test_auth_per_user_limit);
   OWL_TEST ("/owl/auth/refresh", test_auth_refresh);
+  OWL_TEST ("/owl/auth/refresh-needs-a-token-guard", test_auth_refresh_needs_a_token_guard);
   OWL_TEST ("/owl/auth/expiry", test_auth_expiry);
   OWL_TEST ("/owl/auth/expiry-refreshed", test_auth_expiry_refreshed);
   g_test_add_func ("/owl/auth/no-token-in-logs", test_auth_no_token_in_logs);

@@ -10,33 +10,8 @@ imports.gi.versions.Json = '1.0';
 imports.gi.versions.Soup = '3.0';
 const {GLib, GObject, Owlsock, Soup} = imports.gi;
 
-const TIMEOUT_MS = 10000;
-
-function assertEqual(got, expected, what) {
-    const g = JSON.stringify(got), e = JSON.stringify(expected);
-    if (g !== e)
-        throw new Error(`${what}: expected ${e}, got ${g}`);
-}
-
-function assert(condition, what) {
-    if (!condition)
-        throw new Error(what);
-}
-
-// Iterates the default main context until predicate() holds, at most TIMEOUT_MS.
-function runUntil(predicate, what) {
-    let timedOut = false;
-    const source = GLib.timeout_add(GLib.PRIORITY_DEFAULT, TIMEOUT_MS, () => {
-        timedOut = true;
-        return GLib.SOURCE_REMOVE;
-    });
-    const context = GLib.MainContext.default();
-    while (!predicate() && !timedOut)
-        context.iteration(true);
-    if (!timedOut)
-        GLib.source_remove(source);
-    assert(predicate(), `timed out waiting for ${what}`);
-}
+imports.searchPath.unshift(GLib.path_get_dirname(imports.system.programPath));
+const {assertEqual, assert, runUntil, runTests} = imports.owltest;
 
 // The users an X-User header may name, and their scopes; found "later".
 const USERS = {ann: ['chat'], ben: ['chat', 'admin']};
@@ -195,17 +170,4 @@ const tests = {
     },
 };
 
-const names = Object.keys(tests);
-print(`1..${names.length}`);
-let failed = 0;
-names.forEach((name, i) => {
-    try {
-        tests[name]();
-        print(`ok ${i + 1} - ${name}`);
-    } catch (e) {
-        failed++;
-        printerr(`# ${name}: ${e}\n${e.stack}`.replace(/\n/g, '\n# '));
-        print(`not ok ${i + 1} - ${name}`);
-    }
-});
-imports.system.exit(failed ? 1 : 0);
+runTests(tests);
