@@ -65,28 +65,41 @@ struct _OwlPoller
 static GMutex pollers_mutex;
 static GHashTable *pollers;  /* GMainContext -> OwlPoller (not owned) */
 
-/* Runs the kicked watches (taken as a batch: a callback may kick again,
- * for the dispatch after). */
-static void
-run_kicked (OwlPoller *self)
+/* Takes the watches kicked before this dispatch. Kicks made while it runs
+ * are for the next one, so a watch that keeps kicking itself gets one call
+ * per dispatch, like a readable socket, and other sources get their turn. */
+static GPtrArray *
+take_kicked (OwlPoller *self)
 {
-  g_autoptr(GPtrArray) batch = NULL;
+  GPtrArray *batch;
 
+  g_source_set_ready_time (self->source, -1);
   if (self->kicked->len == 0)
-    return;
+    return NULL;
 
   batch = g_steal_pointer (&self->kicked);
   self->kicked = g_ptr_array_new ();
-  g_source_set_ready_time (self->source, -1);
+  for (guint i = 0; i < batch->len; i++)
+    ((OwlPollerWatch *) g_ptr_array_index (batch, i))->kicked = FALSE;
+  return batch;
+}
+
+/* A watch removed meanwhile is still in memory (the graveyard waits for
+ * the dispatch to end) and is skipped. */
+static void
+run_kicked (GPtrArray *batch)
+{
+  if (batch == NULL)
+    return;
 
   for (guint i = 0; i < batch->len; i++)
     {
       OwlPollerWatch *watch = g_ptr_array_index (batch, i);
 
-      watch->kicked = FALSE;
       if (!watch->removed)
         watch->func (watch->user_data, OWL_POLL_IN);
     }
+  g_ptr_array_unref (batch);
 }
 
 static void
@@ -113,6 +126,7 @@ poller_dispatch (GSource     *source,
 {
   OwlPoller *self = ((OwlPollerSource *) source)->poller;
   struct epoll_event events[OWL_POLLER_BATCH];
+  GPtrArray *kicked = take_kicked (self);
   int n;
 
   n = epoll_wait (self->epfd, events, G_N_ELEMENTS (events), 0);
@@ -134,7 +148,7 @@ poller_dispatch (GSource     *source,
         mask |= OWL_POLL_ERR | OWL_POLL_IN;
       watch->func (watch->user_data, mask);
     }
-  run_kicked (self);
+  run_kicked (kicked);
   self->dispatching--;
   bury_dead (self);
 
@@ -150,6 +164,7 @@ poller_dispatch (GSource     *source,
 {
   OwlPoller *self = ((OwlPollerSource *) source)->poller;
   g_autoptr(GPtrArray) ready = g_ptr_array_new ();
+  GPtrArray *kicked = take_kicked (self);
 
   for (guint i = 0; i < self->watches->len; i++)
     {
@@ -177,7 +192,7 @@ poller_dispatch (GSource     *source,
         mask |= OWL_POLL_ERR | OWL_POLL_IN;
       watch->func (watch->user_data, mask);
     }
-  run_kicked (self);
+  run_kicked (kicked);
   self->dispatching--;
   bury_dead (self);
 
@@ -368,8 +383,15 @@ owl_poller_remove (OwlPoller      *self,
   g_ptr_array_remove_fast (self->watches, watch);
 #endif
 
+  /* The last kicked watch gone: the source must not stay ready, or it
+   * would dispatch on every iteration and starve lower priorities. */
   if (watch->kicked)
-    g_ptr_array_remove_fast (self->kicked, watch);
+    {
+      g_ptr_array_remove_fast (self->kicked, watch);
+      watch->kicked = FALSE;
+      if (self->kicked->len == 0)
+        g_source_set_ready_time (self->source, -1);
+    }
 
   /* An event for it may still sit in the batch being dispatched. */
   g_ptr_array_add (self->graveyard, watch);
