@@ -52,6 +52,25 @@ peer_handle_quark (void)
   return g_quark_from_static_string ("owl-listener-handle");
 }
 
+/* g_tls_server_connection_new() leaves the database unset, and the GnuTLS
+ * backend then loads the whole system trust store into every connection
+ * (~3.8 MB and a parse of every CA each time). A server that asks for no
+ * client certificate verifies nothing: setting the database to NULL
+ * before initialisation skips that. */
+static GIOStream *
+new_tls_connection (GIOStream        *base,
+                    GTlsCertificate  *certificate,
+                    GError          **error)
+{
+  GTlsBackend *backend = g_tls_backend_get_default ();
+
+  return g_initable_new (g_tls_backend_get_server_connection_type (backend), NULL, error,
+                         "base-io-stream", base,
+                         "certificate", certificate,
+                         "database", NULL,
+                         NULL);
+}
+
 /* libsoup only needs a pollable GIOStream and the two addresses: an
  * OwlFdStream costs none of GSocket's syscalls, and the frame layer takes
  * its descriptor back after a 101. */
@@ -106,7 +125,7 @@ hand_over (OwlListener             *self,
    * next connection and leaves open ones alone. */
   if (self->limits->tls_certificate != NULL)
     {
-      GIOStream *tls = g_tls_server_connection_new (stream, self->limits->tls_certificate, &error);
+      GIOStream *tls = new_tls_connection (stream, self->limits->tls_certificate, &error);
 
       if (tls == NULL)
         {
@@ -140,9 +159,13 @@ listener_tick (gpointer user_data,
           i++;
           continue;
         }
-      /* Aborting does not close the descriptor (libsoup holds the stream);
-       * libsoup sees the connection end and closes it. */
-      if (!owl_fd_handle_is_held (handle))
+      /* Only a connection still in its request is cut: one that upgraded
+       * or ended is simply forgotten (a TLS connection keeps its
+       * descriptor in the stream after the 101, and is live), and a held
+       * one is the service's to bound. Aborting does not close the
+       * descriptor (libsoup holds the stream); libsoup sees the connection
+       * end and closes it. */
+      if (!owl_fd_handle_is_done (handle) && !owl_fd_handle_is_held (handle))
         owl_fd_handle_abort (handle);
       g_ptr_array_remove_index_fast (self->pending, i);
       g_array_remove_index_fast (self->pending_since, i);

@@ -6,6 +6,7 @@
 #include "owl-test-util.h"
 
 #include <stdio.h>
+#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -384,6 +385,17 @@ client_connected_cb (GObject      *source,
   g_signal_connect (client->ws, "error", G_CALLBACK (client_error_cb), client);
 }
 
+/* GTlsConnection::accept-certificate and SoupMessage::accept-certificate
+ * alike: the tests' self-signed certificate is trusted. */
+static gboolean
+accept_any_certificate (GObject              *connection_or_message,
+                        GTlsCertificate      *certificate,
+                        GTlsCertificateFlags  errors,
+                        gpointer              user_data)
+{
+  return TRUE;
+}
+
 OwlTestClient *
 owl_test_client_connect_protocols (OwlTestFixture *fixture,
                                    SoupMessage    *msg,
@@ -395,11 +407,22 @@ owl_test_client_connect_protocols (OwlTestFixture *fixture,
   client->fixture = fixture;
   client->texts = g_ptr_array_new_with_free_func (g_free);
   client->msg = g_object_ref (msg);
+  if (fixture->tls)
+    g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_any_certificate), NULL);
   g_ptr_array_add (fixture->clients, client);
   soup_session_websocket_connect_async (fixture->session, client->msg, origin, protocols,
                                         G_PRIORITY_DEFAULT, NULL,
                                         client_connected_cb, client);
   return client;
+}
+
+void
+owl_test_fixture_use_tls (OwlTestFixture *fixture)
+{
+  g_autoptr(GTlsCertificate) certificate = owl_test_make_certificate ();
+
+  owl_socket_service_set_tls_certificate (fixture->service, certificate);
+  fixture->tls = TRUE;
 }
 
 OwlTestClient *
@@ -416,7 +439,7 @@ owl_test_client_connect_begin (OwlTestFixture *fixture,
                                const char     *path,
                                const char     *origin)
 {
-  g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u%s", port, path);
+  g_autofree char *uri = g_strdup_printf ("%s://127.0.0.1:%u%s", fixture->tls ? "wss" : "ws", port, path);
   g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
 
   g_assert_nonnull (msg);
@@ -676,6 +699,7 @@ owl_test_raw_upgrade (guint16     port,
 struct _OwlTestRaw
 {
   GSocketConnection *connection;
+  GIOStream         *tls;        /* over @connection, for wss */
   GInputStream      *input;
   GOutputStream     *output;
   GByteArray        *buffer;     /* read, not yet parsed */
@@ -722,11 +746,51 @@ owl_test_raw_write (OwlTestRaw  *raw,
   return io.ok;
 }
 
+static void
+raw_handshake_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  RawIo *io = user_data;
+
+  io->ok = g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &io->error);
+  io->done = TRUE;
+}
+
+/* wss: the TLS handshake runs on the main context, where the server is. */
+static void
+raw_start_tls (OwlTestRaw *raw)
+{
+  g_autoptr(GError) error = NULL;
+  RawIo io = { 0, FALSE, NULL, FALSE };
+
+  raw->tls = g_tls_client_connection_new (G_IO_STREAM (raw->connection), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (raw->tls, "accept-certificate", G_CALLBACK (accept_any_certificate), NULL);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (raw->tls), G_PRIORITY_DEFAULT, NULL,
+                                    raw_handshake_cb, &io);
+  OWL_TEST_WAIT_FOR (io.done);
+  g_assert_no_error (io.error);
+  raw->input = g_io_stream_get_input_stream (raw->tls);
+  raw->output = g_io_stream_get_output_stream (raw->tls);
+}
+
 OwlTestRaw *
 owl_test_raw_connect_full (guint16     port,
                            const char *path,
                            const char *extra_headers,
                            int         rcvbuf,
+                           guint      *status_out)
+{
+  return owl_test_raw_connect_with (port, path, extra_headers, rcvbuf, FALSE, status_out);
+}
+
+OwlTestRaw *
+owl_test_raw_connect_with (guint16     port,
+                           const char *path,
+                           const char *extra_headers,
+                           int         rcvbuf,
+                           gboolean    tls,
                            guint      *status_out)
 {
   g_autoptr(GSocket) socket = NULL;
@@ -756,6 +820,8 @@ owl_test_raw_connect_full (guint16     port,
   raw->output = g_io_stream_get_output_stream (G_IO_STREAM (raw->connection));
   raw->buffer = g_byte_array_new ();
   raw->chunk = g_malloc (RAW_CHUNK);
+  if (tls)
+    raw_start_tls (raw);
 
   request = g_strdup_printf ("GET %s HTTP/1.1\r\n"
                              "Host: 127.0.0.1:%u\r\n"
@@ -797,6 +863,13 @@ owl_test_raw_free (OwlTestRaw *raw)
 {
   if (raw == NULL)
     return;
+  if (raw->tls != NULL)
+    {
+      /* No close_notify exchange: the server may be gone already. */
+      g_tls_connection_set_require_close_notify (G_TLS_CONNECTION (raw->tls), FALSE);
+      g_io_stream_close (raw->tls, NULL, NULL);
+      g_object_unref (raw->tls);
+    }
   g_io_stream_close (G_IO_STREAM (raw->connection), NULL, NULL);
   g_object_unref (raw->connection);
   g_byte_array_unref (raw->buffer);
@@ -815,6 +888,28 @@ GSocket *
 owl_test_raw_get_socket (OwlTestRaw *raw)
 {
   return g_socket_connection_get_socket (raw->connection);
+}
+
+void
+owl_test_raw_write_now (OwlTestRaw *raw,
+                        const void *data,
+                        gsize       len)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_output_stream_write_all (raw->output, data, len, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+void
+owl_test_raw_reset (OwlTestRaw *raw)
+{
+  struct linger hard = { 1, 0 };
+  int fd = g_socket_get_fd (owl_test_raw_get_socket (raw));
+
+  g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard), ==, 0);
+  /* close(), not shutdown(): with a zero linger it sends the reset. */
+  g_socket_close (owl_test_raw_get_socket (raw), NULL);
 }
 
 gboolean
@@ -1247,4 +1342,44 @@ owl_test_assert_frame (JsonNode   *node,
   g_assert_cmpstr (owl_test_json_get_string (node, "type"), ==, type);
   if (id != NULL)
     g_assert_cmpstr (owl_test_json_get_string (node, "id"), ==, id);
+}
+
+/* TLS */
+
+GTlsCertificate *
+owl_test_make_certificate (void)
+{
+  static GTlsCertificate *certificate;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *cert = NULL;
+  g_autofree char *key = NULL;
+  int status = 0;
+
+  if (certificate != NULL)
+    return g_object_ref (certificate);
+
+  dir = g_dir_make_tmp ("owlsock-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  cert = g_build_filename (dir, "cert.pem", NULL);
+  key = g_build_filename (dir, "key.pem", NULL);
+  {
+    const char *argv[] = {
+      "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+      "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+      "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert, NULL
+    };
+
+    g_spawn_sync (NULL, (char **) argv, NULL,
+                  G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                  NULL, NULL, NULL, NULL, &status, &error);
+  }
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  certificate = g_tls_certificate_new_from_files (cert, key, &error);
+  g_assert_no_error (error);
+  g_unlink (cert);
+  g_unlink (key);
+  g_rmdir (dir);
+  return g_object_ref (certificate);
 }

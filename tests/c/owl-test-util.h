@@ -38,6 +38,7 @@ typedef struct
   GPtrArray        *accepted;  /* OwlConnection */
   GPtrArray        *clients;   /* OwlTestClient, freed at teardown */
   guint             n_stopped;
+  gboolean          tls;       /* clients connect with wss:// */
 } OwlTestFixture;
 
 /* A libsoup WebSocket client and everything it received. */
@@ -112,6 +113,9 @@ OwlModule      *owl_test_fixture_add_echo_module_with (OwlTestFixture *fixture,
                                                        const char     *first_property,
                                                        ...) G_GNUC_NULL_TERMINATED;
 void            owl_test_fixture_listen      (OwlTestFixture  *fixture);
+/* Before listening: the service speaks TLS with a test certificate, and
+ * the fixture's clients connect with wss:// and accept it. */
+void            owl_test_fixture_use_tls     (OwlTestFixture  *fixture);
 OwlConnection  *owl_test_fixture_wait_accepted_at (OwlTestFixture *fixture,
                                                    guint           index,
                                                    const char     *file,
@@ -249,6 +253,13 @@ OwlTestRaw     *owl_test_raw_connect_full    (guint16          port,
                                               const char      *extra_headers,
                                               int              rcvbuf,
                                               guint           *status_out);
+/* The same, over TLS when @tls (any certificate is accepted). */
+OwlTestRaw     *owl_test_raw_connect_with    (guint16          port,
+                                              const char      *path,
+                                              const char      *extra_headers,
+                                              int              rcvbuf,
+                                              gboolean         tls,
+                                              guint           *status_out);
 /* The same, asserting a 101. */
 OwlTestRaw     *owl_test_raw_connect         (guint16          port,
                                               const char      *path);
@@ -311,6 +322,15 @@ gboolean        owl_test_raw_wait_eof_at     (OwlTestRaw      *raw,
 #define owl_test_raw_wait_eof(raw) \
   owl_test_raw_wait_eof_at (raw, __FILE__, __LINE__)
 gboolean        owl_test_raw_is_eof          (OwlTestRaw      *raw);
+/* Writes without running the main context: the server sees nothing of it
+ * before the caller's next step (a reset, say). For small writes only: a
+ * full socket buffer would block. */
+void            owl_test_raw_write_now       (OwlTestRaw      *raw,
+                                              const void      *data,
+                                              gsize            len);
+/* Ends the TCP connection with a reset (SO_LINGER 0, then close), as a
+ * client that crashes or a middlebox does. Only free @raw afterwards. */
+void            owl_test_raw_reset           (OwlTestRaw      *raw);
 
 /* Memory of this process from /proc/self/status, in KiB: "VmRSS" or
  * "VmHWM" (the peak). owl_test_reset_peak_rss() restarts VmHWM from the
@@ -321,5 +341,9 @@ gboolean        owl_test_reset_peak_rss      (void);
 /* Runs the main context for @ms milliseconds: for asserting that something
  * does NOT happen over a period, never for waiting on something. */
 void            owl_test_run_for             (guint            ms);
+
+/* A self-signed certificate (with its key) for 127.0.0.1, made once per
+ * process with openssl. */
+GTlsCertificate *owl_test_make_certificate   (void);
 
 G_END_DECLS

@@ -43,6 +43,14 @@ def trusting(cert):
     return context
 
 
+def rss_kib(pid):
+    with open(f'/proc/{pid}/status') as status:
+        for line in status:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    raise AssertionError(f'no VmRSS for {pid}')
+
+
 @unittest.skipUnless(shutil.which('openssl'), 'openssl is needed to make certificates')
 class TlsTest(unittest.IsolatedAsyncioTestCase):
 
@@ -84,6 +92,26 @@ class TlsTest(unittest.IsolatedAsyncioTestCase):
             with self.assertRaises(websockets.exceptions.ConnectionClosed):
                 await bounded(ws.recv(), 'the close')
             self.assertEqual(ws.close_code, 1009)
+
+    async def test_memory_per_connection(self):
+        """A held wss connection costs the server tens of KiB, not a copy of the system's
+        trust store (a server that asks for no client certificate verifies nothing)."""
+        context = trusting(self.first[0])
+        warm = [await bounded(websockets.connect(self.url, ssl=context, open_timeout=5), 'a warm-up client')
+                for _ in range(5)]
+        held = []
+        try:
+            before = rss_kib(self.server.proc.pid)
+            for _ in range(40):
+                held.append(await bounded(websockets.connect(self.url, ssl=context, open_timeout=5),
+                                          'a held client'))
+            for ws in held:
+                await self.echo(ws, '{"type":"hold"}')
+            per_connection = (rss_kib(self.server.proc.pid) - before) / len(held)
+            self.assertLess(per_connection, 256, f'{per_connection:.0f} KiB per held wss connection')
+        finally:
+            for ws in warm + held:
+                await ws.close()
 
     async def test_untrusted_refused(self):
         """A client that trusts another certificate refuses the server."""
