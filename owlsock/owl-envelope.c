@@ -88,6 +88,18 @@ owl_json_to_data (JsonNode *node,
   data = json_generator_to_data (gen, len);
   json_generator_set_root (gen, NULL);
 
+  /* json-glib writes a string's bytes as they are: text an application
+   * put in a node without checking (a header, a file name) would make an
+   * invalid text frame, which every client must close with 1007. Each
+   * invalid sequence becomes U+FFFD, as a browser's decoder would show it. */
+  if (G_UNLIKELY (!g_utf8_validate_len (data, *len, NULL)))
+    {
+      char *valid = g_utf8_make_valid (data, *len);
+
+      g_free (data);
+      data = valid;
+      *len = strlen (valid);
+    }
   return data;
 }
 

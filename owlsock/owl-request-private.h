@@ -15,6 +15,9 @@ OwlRequest *owl_request_new_with_token (OwlRequest *base,
                                         const char *token);
 void        owl_request_set_auth       (OwlRequest *self,
                                         OwlAuth    *auth);
+gboolean    owl_request_check_text     (OwlRequest  *self,
+                                        GError     **error);
+GError     *owl_request_new_param_error (const char *param);
 const char *owl_request_choose_protocol (OwlRequest         *self,
                                          const char * const *ours);
 

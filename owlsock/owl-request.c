@@ -3,9 +3,13 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include "config.h"
+
 #include <string.h>
 
+#include "owl-error.h"
 #include "owl-request-private.h"
+#include "owl-router-private.h"
 
 /* The subprotocol entry that carries a token, for browsers, which cannot set
  * an Authorization header on a WebSocket. */
@@ -216,6 +220,88 @@ owl_request_get_query_param (OwlRequest *self,
   return g_hash_table_lookup (owl_request_get_query (self), name);
 }
 
+/* Splits "a=1&b=2" as HTML forms do ('+' is a space, the last of a repeated
+ * name wins, a pair without '=' is skipped). With @table, decoded names and
+ * values go there; every pair must decode to UTF-8 text without NUL, else
+ * FALSE with *@bad (if not NULL) the first offending pair's raw name. */
+static gboolean
+parse_query (const char  *query,
+             GHashTable  *table,
+             char       **bad)
+{
+  const char *p = query;
+
+  while (*p != '\0')
+    {
+      const char *end = strchrnul (p, '&');
+      const char *eq = memchr (p, '=', end - p);
+
+      if (eq != NULL)
+        {
+          gboolean name_ok = FALSE, value_ok = FALSE;
+          g_autofree char *name = owl_uri_decode (p, eq - p, TRUE, &name_ok);
+          g_autofree char *value = owl_uri_decode (eq + 1, end - eq - 1, TRUE, &value_ok);
+
+          if (name == NULL || value == NULL || !name_ok || !value_ok)
+            {
+              if (bad != NULL)
+                *bad = g_strndup (p, eq - p);
+              return FALSE;
+            }
+          if (table != NULL)
+            g_hash_table_replace (table, g_steal_pointer (&name), g_steal_pointer (&value));
+        }
+      p = *end ? end + 1 : end;
+    }
+  return TRUE;
+}
+
+/* Longer names are cut: an error message reflects at most this much. */
+#define OWL_NAME_IN_ERROR_MAX 64
+
+/* @name as it may appear in an error: valid UTF-8 (or "?"), cut short. */
+static char *
+name_for_error (const char *name)
+{
+  const char *end;
+  gsize len;
+
+  g_utf8_validate (name, -1, &end);
+  len = MIN ((gsize) (end - name), OWL_NAME_IN_ERROR_MAX);
+  while (len > 0 && ((guchar) name[len] & 0xC0) == 0x80)
+    len--;
+  return len > 0 ? g_strndup (name, len) : g_strdup ("?");
+}
+
+/* Whatever reaches a handler as a string is UTF-8 text: a query parameter
+ * that is not (a NUL, invalid bytes) refuses the upgrade, naming it. Route
+ * params are checked by the router; libsoup already replaces invalid bytes
+ * in header values with U+FFFD, and refuses broken escapes itself. */
+gboolean
+owl_request_check_text (OwlRequest  *self,
+                        GError     **error)
+{
+  g_autofree char *bad = NULL;
+
+  if (self->raw_query != NULL && !parse_query (self->raw_query, NULL, &bad))
+    {
+      g_autofree char *name = name_for_error (bad);
+
+      g_set_error (error, OWL_ERROR, OWL_ERROR_MALFORMED, "Query parameter '%s' is not valid UTF-8 text", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The error for a route param that is not UTF-8 text. */
+GError *
+owl_request_new_param_error (const char *param)
+{
+  g_autofree char *name = name_for_error (param);
+
+  return g_error_new (OWL_ERROR, OWL_ERROR_MALFORMED, "Route parameter '%s' is not valid UTF-8 text", name);
+}
+
 /**
  * owl_request_get_query:
  * @self: a request
@@ -232,8 +318,11 @@ owl_request_get_query (OwlRequest *self)
   g_return_val_if_fail (OWL_IS_REQUEST (self), NULL);
 
   if (self->query == NULL)
-    self->query = self->raw_query ? soup_form_decode (self->raw_query)
-                                  : g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+    {
+      self->query = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      if (self->raw_query != NULL)
+        parse_query (self->raw_query, self->query, NULL);
+    }
   return self->query;
 }
 

@@ -15,11 +15,10 @@ OwlRoute   *owl_route_parse      (const char  *pattern,
                                   GError     **error);
 void        owl_route_free       (OwlRoute    *route);
 const char *owl_route_get_prefix (OwlRoute    *route);
-gboolean    owl_route_equal      (OwlRoute    *a,
-                                  OwlRoute    *b);
-gboolean    owl_route_match      (OwlRoute    *route,
-                                  const char  *path,
-                                  GHashTable **params);
+guint       owl_route_get_n_segments (OwlRoute *route);
+const char *owl_route_get_segment    (OwlRoute *route,
+                                      guint     i,
+                                      gboolean *is_param);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlRoute, owl_route_free)
 

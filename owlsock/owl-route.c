@@ -90,78 +90,18 @@ owl_route_get_prefix (OwlRoute *route)
   return route->prefix;
 }
 
-/* Two patterns are the same route when they match the same paths: param names
- * do not matter, `/a/:x` and `/a/:y` clash. */
-gboolean
-owl_route_equal (OwlRoute *a,
-                 OwlRoute *b)
+guint
+owl_route_get_n_segments (OwlRoute *route)
 {
-  if (a->n_segments != b->n_segments)
-    return FALSE;
-
-  for (guint i = 0; i < a->n_segments; i++)
-    {
-      if (a->is_param[i] != b->is_param[i])
-        return FALSE;
-      if (!a->is_param[i] && !g_str_equal (a->segments[i], b->segments[i]))
-        return FALSE;
-    }
-
-  return TRUE;
+  return route->n_segments;
 }
 
-/* @path is the encoded path of the request. On a match, @params (if not NULL)
- * receives a new table of param name to value. */
-gboolean
-owl_route_match (OwlRoute    *route,
-                 const char  *path,
-                 GHashTable **params)
+/* A literal segment, or the name of a param (without the ':'). */
+const char *
+owl_route_get_segment (OwlRoute *route,
+                       guint     i,
+                       gboolean *is_param)
 {
-  const char *p;
-  g_autoptr(GHashTable) values = NULL;
-
-  if (path == NULL || path[0] != '/')
-    return FALSE;
-
-  p = path + 1;
-
-  if (route->n_segments == 0)
-    return *p == '\0';
-
-  for (guint i = 0; i < route->n_segments; i++)
-    {
-      const char *end = strchr (p, '/');
-      g_autofree char *decoded = NULL;
-      gsize len = end ? (gsize) (end - p) : strlen (p);
-
-      /* Only the last segment may end the path, and no segment is empty. */
-      if (len == 0 || (end != NULL) != (i + 1 < route->n_segments))
-        return FALSE;
-
-      /* Segments are split on the encoded path, then decoded, so a param may
-       * hold an escaped '/'; a bad escape or an escaped NUL is no match. */
-      decoded = g_uri_unescape_segment (p, p + len, NULL);
-      if (decoded == NULL)
-        return FALSE;
-
-      if (route->is_param[i])
-        {
-          if (params != NULL)
-            {
-              if (values == NULL)
-                values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-              g_hash_table_insert (values, g_strdup (route->segments[i]), g_steal_pointer (&decoded));
-            }
-        }
-      else if (!g_str_equal (decoded, route->segments[i]))
-        return FALSE;
-
-      p = end ? end + 1 : p + len;
-    }
-
-  if (params != NULL)
-    *params = values ? g_steal_pointer (&values)
-                     : g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-
-  return TRUE;
+  *is_param = route->is_param[i];
+  return route->segments[i];
 }

@@ -19,6 +19,7 @@
 #include "owl-poller-private.h"
 #include "owl-module-private.h"
 #include "owl-request-private.h"
+#include "owl-router-private.h"
 #include "owl-socket-service-private.h"
 
 /**
@@ -52,7 +53,8 @@ struct _OwlSocketService
   OwlListener  *listener;     /* accepts for an owned server */
   guint16       port;
 
-  GPtrArray    *modules;
+  GHashTable   *modules;      /* alias -> OwlModule */
+  OwlRouter    *router;       /* request path -> OwlModule */
   GHashTable   *prefixes;     /* SoupServer handler path -> number of modules */
   GHashTable   *connections;  /* id -> OwlConnection (owned) */
   GHashTable   *rooms;        /* name -> GHashTable set of OwlConnection */
@@ -186,9 +188,13 @@ owl_socket_service_dispose (GObject *object)
 
   if (self->modules != NULL)
     {
-      for (guint i = 0; i < self->modules->len; i++)
-        owl_module_set_service (g_ptr_array_index (self->modules, i), NULL);
-      g_ptr_array_set_size (self->modules, 0);
+      g_hash_table_iter_init (&iter, self->modules);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          owl_router_remove (self->router, owl_module_get_route (value));
+          owl_module_set_service (value, NULL);
+        }
+      g_hash_table_remove_all (self->modules);
     }
 
   G_OBJECT_CLASS (owl_socket_service_parent_class)->dispose (object);
@@ -207,7 +213,8 @@ owl_socket_service_finalize (GObject *object)
       owl_poller_remove_tick (self->poller, self->tick_id);
       g_clear_pointer (&self->poller, owl_poller_unref);
     }
-  g_clear_pointer (&self->modules, g_ptr_array_unref);
+  g_clear_pointer (&self->modules, g_hash_table_unref);
+  g_clear_pointer (&self->router, owl_router_free);
   g_clear_pointer (&self->prefixes, g_hash_table_unref);
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
@@ -597,7 +604,8 @@ owl_socket_service_init (OwlSocketService *self)
 {
   self->context = g_main_context_ref_thread_default ();
   self->mailbox = owl_mailbox_new (self->context, broadcast_run, broadcast_free);
-  self->modules = g_ptr_array_new_with_free_func (g_object_unref);
+  self->modules = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
+  self->router = owl_router_new ();
   self->prefixes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->connections = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -704,22 +712,6 @@ reject (OwlSocketService  *self,
 }
 
 /* Routing ------------------------------------------------------------------ */
-
-static OwlModule *
-find_module (OwlSocketService  *self,
-             const char        *path,
-             GHashTable       **params)
-{
-  for (guint i = 0; i < self->modules->len; i++)
-    {
-      OwlModule *module = g_ptr_array_index (self->modules, i);
-
-      if (owl_route_match (owl_module_get_route (module), path, params))
-        return module;
-    }
-
-  return NULL;
-}
 
 static void
 register_prefix (OwlSocketService *self,
@@ -1377,14 +1369,23 @@ server_callback (SoupServer        *server,
   OwlSocketService *self = user_data;
   g_autoptr(GHashTable) params = NULL;
   g_autoptr(GError) error = NULL;
-  OwlModule *module;
+  g_autofree char *bad_param = NULL;
+  OwlModule *module = NULL;
   OwlUpgrade *upgrade;
 
-  module = find_module (self, g_uri_get_path (soup_server_message_get_uri (msg)), &params);
-  if (module == NULL)
+  switch (owl_router_lookup (self->router, g_uri_get_path (soup_server_message_get_uri (msg)),
+                             (gpointer *) &module, &params, &bad_param))
     {
+    case OWL_ROUTER_NOT_FOUND:
       reject (self, msg, "not-found", SOUP_STATUS_NOT_FOUND, OWL_ERROR_NOT_FOUND, "No endpoint at this path");
       return;
+    case OWL_ROUTER_BAD_PARAM:
+      error = owl_request_new_param_error (bad_param);
+      reject (self, msg, "not-text", SOUP_STATUS_BAD_REQUEST, OWL_ERROR_MALFORMED, error->message);
+      return;
+    case OWL_ROUTER_FOUND:
+    default:
+      break;
     }
 
   if (self->stopping)
@@ -1426,6 +1427,12 @@ server_callback (SoupServer        *server,
     }
 
   upgrade = upgrade_new (self, module, msg, g_steal_pointer (&params));
+  if (!owl_request_check_text (upgrade->request, &error))
+    {
+      upgrade_refuse (upgrade, "not-text", SOUP_STATUS_BAD_REQUEST, error);
+      upgrade_unref (upgrade);
+      return;
+    }
   run_guards (upgrade);
   if (upgrade->msg != NULL)
     upgrade_wait (upgrade);
@@ -1698,6 +1705,7 @@ owl_socket_service_add_module (OwlSocketService  *self,
                                OwlModule         *module,
                                GError           **error)
 {
+  OwlModule *other = NULL;
   OwlRoute *route;
 
   g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
@@ -1718,29 +1726,25 @@ owl_socket_service_add_module (OwlSocketService  *self,
       return FALSE;
     }
 
-  for (guint i = 0; i < self->modules->len; i++)
+  if (g_hash_table_contains (self->modules, owl_module_get_alias (module)))
     {
-      OwlModule *other = g_ptr_array_index (self->modules, i);
-
-      if (g_str_equal (owl_module_get_alias (other), owl_module_get_alias (module)))
-        {
-          g_set_error (error, OWL_ERROR, OWL_ERROR_EXISTS,
-                       "A module with alias '%s' exists", owl_module_get_alias (module));
-          return FALSE;
-        }
-      if (owl_route_equal (owl_module_get_route (other), route))
-        {
-          g_set_error (error, OWL_ERROR, OWL_ERROR_EXISTS,
-                       "Module '%s' already serves '%s'",
-                       owl_module_get_alias (other), owl_module_get_path (module));
-          return FALSE;
-        }
+      g_set_error (error, OWL_ERROR, OWL_ERROR_EXISTS,
+                   "A module with alias '%s' exists", owl_module_get_alias (module));
+      return FALSE;
     }
 
   if (!check_aliases (self, module, error))
     return FALSE;
 
-  g_ptr_array_add (self->modules, g_object_ref (module));
+  if (!owl_router_add (self->router, route, module, (gpointer *) &other))
+    {
+      g_set_error (error, OWL_ERROR, OWL_ERROR_EXISTS,
+                   "Module '%s' already serves '%s'",
+                   owl_module_get_alias (other), owl_module_get_path (module));
+      return FALSE;
+    }
+
+  g_hash_table_insert (self->modules, (gpointer) owl_module_get_alias (module), g_object_ref (module));
   owl_module_set_service (module, self);
   register_prefix (self, owl_route_get_prefix (route));
 
@@ -1869,7 +1873,8 @@ owl_socket_service_remove_module (OwlSocketService *self,
 
   hold = g_object_ref (module);
   owl_module_set_service (module, NULL);
-  g_ptr_array_remove (self->modules, module);
+  owl_router_remove (self->router, owl_module_get_route (module));
+  g_hash_table_remove (self->modules, owl_module_get_alias (module));
   unregister_prefix (self, owl_route_get_prefix (owl_module_get_route (module)));
 
   g_hash_table_iter_init (&iter, self->connections);
@@ -1898,15 +1903,7 @@ owl_socket_service_lookup_module (OwlSocketService *self,
   g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
   g_return_val_if_fail (alias != NULL, NULL);
 
-  for (guint i = 0; i < self->modules->len; i++)
-    {
-      OwlModule *module = g_ptr_array_index (self->modules, i);
-
-      if (g_str_equal (owl_module_get_alias (module), alias))
-        return module;
-    }
-
-  return NULL;
+  return g_hash_table_lookup (self->modules, alias);
 }
 
 /* Registry ----------------------------------------------------------------- */
@@ -2440,8 +2437,10 @@ counts_variant (GHashTable *table,
  * `a{sv}` dictionary: `connections-open` (u), `connections-accepted`,
  * `messages-in`, `messages-out`, `bytes-in`, `bytes-out` and
  * `dropped-messages` (all t), `rejected` (a{st}: refused upgrades by
- * reason: `not-found`, `not-websocket`, `bad-handshake`, `stopping`,
- * `max-connections`, `max-connections-per-ip`, `origin`) and `closes`
+ * reason: `not-found`, `not-websocket`, `bad-handshake`, `not-text`,
+ * `stopping`, `max-connections`, `max-connections-per-ip`, `origin`,
+ * `auth`, `auth-timeout`, `max-connections-per-user`, `gate`, `schema`,
+ * `client-gone`) and `closes`
  * (a{st}: closed connections by close code). Messages count every frame
  * of data, the protocol's own included.
  *

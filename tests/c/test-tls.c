@@ -186,7 +186,7 @@ reset_one (OwlTestFixture *fixture,
   owl_test_raw_free (raw);
 }
 
-#define N_RESETS 20
+#define N_RESETS 8
 
 static void
 test_reset (OwlTestFixture *fixture,
@@ -195,7 +195,7 @@ test_reset (OwlTestFixture *fixture,
   ResetWhen when = GPOINTER_TO_INT (data);
   OwlTestClient *bystander;
 
-  /* Ghosts would fill the per-IP slots: 20 resets on a cap of 4. */
+  /* Ghosts would fill the per-IP slots: 8 resets on a cap of 4. */
   g_object_set (fixture->service, "max-connections-per-ip", 4, NULL);
   tls_listen (fixture);
   bystander = owl_test_client_connect (fixture, "/echo");

@@ -190,6 +190,23 @@ class ChatTests(StopTests, ServerTestCase):
         client = await self.connect('/ws/chat/lobby')
         await client.expect('welcome', room='lobby', name='anonymous')
 
+    async def test_names_that_are_not_text_refused(self):
+        """A room or name that does not decode to UTF-8 text is refused before the handler
+        runs (400, naming it), so no member's client gets an invalid text frame and closes."""
+        alice = await self.open_client('alice')
+        for path, what in [('/ws/chat/lobby?name=%ff%fe', "Query parameter 'name'"),
+                           ('/ws/chat/lobby?name=a%00b', "Query parameter 'name'"),
+                           ('/ws/chat/%ff%fe?name=bob', "Route parameter 'room'")]:
+            with self.subTest(path=path):
+                status, _, body = await self.server.handshake(path)
+                self.assertEqual(status, 400)
+                self.assertEqual(json.loads(body),
+                                 {'code': 'malformed', 'message': f'{what} is not valid UTF-8 text'})
+        bob = await self.open_client('bob')
+        await alice.expect('presence', event='join', sender='bob')
+        await alice.send({'type': 'chat-message', 'content': 'still here'})
+        await bob.expect('room-message', sender='alice', content='still here')
+
     async def test_typing_event_reaches_the_room(self):
         alice = await self.open_client('alice')
         bob = await self.open_client('bob')
