@@ -76,7 +76,8 @@ OwlFrameReader *owl_frame_reader_new          (const OwlFrameReaderConfig *confi
 void            owl_frame_reader_free         (OwlFrameReader             *reader);
 
 /* Consumes all of @data, keeping partial frames and messages internally and
- * calling the callbacks as frames complete.
+ * calling the callbacks as frames complete. Must not be called while a
+ * backlog waits (see owl_frame_reader_pause()).
  *
  * @data is modified: masked payloads are unmasked in place, so that a message
  * that arrived whole in one frame is handed to `message` straight from @data,
@@ -94,8 +95,20 @@ gboolean        owl_frame_reader_feed         (OwlFrameReader             *reade
                                                guint16                    *close_code,
                                                const char                **reason);
 
-/* Bytes held: a partial frame header or control frame, and the data of a
- * partial message. 0 between messages. For memory accounting. */
+/* From inside a callback: stop parsing once the current frame is done.
+ * The rest of the input given to feed (or resume) is copied into a backlog,
+ * which resume parses later. A transport bounds the work one connection
+ * does per main loop turn with it. Outside a feed it does nothing. */
+void            owl_frame_reader_pause        (OwlFrameReader             *reader);
+gboolean        owl_frame_reader_has_backlog  (OwlFrameReader             *reader);
+/* Parses the backlog, as feed would have; it may pause again. */
+gboolean        owl_frame_reader_resume       (OwlFrameReader             *reader,
+                                               guint16                    *close_code,
+                                               const char                **reason);
+
+/* Bytes held: a partial frame header or control frame, the data of a
+ * partial message and a backlog. 0 between messages. For memory
+ * accounting. */
 gsize           owl_frame_reader_get_buffered (OwlFrameReader             *reader);
 
 /* TRUE for the close codes a peer may send (RFC 6455 section 7.4): 1000-1003,

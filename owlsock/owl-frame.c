@@ -85,6 +85,11 @@ struct _OwlFrameReader
    * callback: the free then waits for feed to return. */
   gboolean          in_feed;
   gboolean          free_pending;
+
+  /* A callback asked to stop at the end of the current frame: what the
+   * feed had not parsed yet waits here, copied, for resume. */
+  gboolean          pause_requested;
+  GByteArray       *backlog;
 };
 
 /* A non-NULL pointer for empty payloads (memcpy and friends want one). */
@@ -256,6 +261,7 @@ owl_frame_reader_free (OwlFrameReader *r)
     }
   g_clear_pointer (&r->message, g_byte_array_unref);
   g_clear_pointer (&r->inflated, g_byte_array_unref);
+  g_clear_pointer (&r->backlog, g_byte_array_unref);
   g_free (r->control);
   g_free (r);
 }
@@ -269,6 +275,8 @@ owl_frame_reader_get_buffered (OwlFrameReader *r)
     n += r->frame_done;
   if (r->message != NULL)
     n += r->message->len;
+  if (r->backlog != NULL)
+    n += r->backlog->len;
   return n;
 }
 
@@ -634,24 +642,20 @@ read_header_slowly (OwlFrameReader  *r,
   return start_frame (r, r->header);
 }
 
-gboolean
-owl_frame_reader_feed (OwlFrameReader  *r,
-                       guint8          *data,
-                       gsize            len,
-                       guint16         *close_code,
-                       const char     **reason)
+/* Parses from @data until it is used up, a callback pauses or frees the
+ * reader, or the stream ends; returns how much was parsed. */
+static gsize
+parse (OwlFrameReader *r,
+       guint8         *data,
+       gsize           len)
 {
   guint8 *p = data;
   guint8 *end = len > 0 ? data + len : data;
   gboolean ok = TRUE;
-  gboolean result;
-
-  g_return_val_if_fail (!r->in_feed, FALSE);
-  r->in_feed = TRUE;
 
   /* After a callback freed the reader nothing more is parsed, so the
    * borrowed OwlDeflate, which its owner frees too, is not touched again. */
-  while (ok && p < end && r->state <= STATE_PAYLOAD && !r->free_pending)
+  while (ok && p < end && r->state <= STATE_PAYLOAD && !r->free_pending && !r->pause_requested)
     {
       if (r->state == STATE_HEADER)
         {
@@ -678,6 +682,32 @@ owl_frame_reader_feed (OwlFrameReader  *r,
           p += n;
         }
     }
+  return p - data;
+}
+
+/* Runs @data through parse() and keeps what a pause left over. @data may be
+ * the old backlog's bytes: the new backlog is a new array. */
+static gboolean
+feed_and_keep (OwlFrameReader  *r,
+               guint8          *data,
+               gsize            len,
+               guint16         *close_code,
+               const char     **reason)
+{
+  gsize done;
+  gboolean result;
+
+  g_return_val_if_fail (!r->in_feed, FALSE);
+  r->in_feed = TRUE;
+  r->pause_requested = FALSE;
+
+  done = parse (r, data, len);
+  if (r->pause_requested && done < len && r->state <= STATE_PAYLOAD && !r->free_pending)
+    {
+      r->backlog = g_byte_array_sized_new (len - done);
+      g_byte_array_append (r->backlog, data + done, len - done);
+    }
+  r->pause_requested = FALSE;
 
   result = r->state != STATE_FAILED;
   if (!result)
@@ -692,6 +722,43 @@ owl_frame_reader_feed (OwlFrameReader  *r,
   if (r->free_pending)
     owl_frame_reader_free (r);
   return result;
+}
+
+gboolean
+owl_frame_reader_feed (OwlFrameReader  *r,
+                       guint8          *data,
+                       gsize            len,
+                       guint16         *close_code,
+                       const char     **reason)
+{
+  g_return_val_if_fail (r->backlog == NULL, FALSE);
+
+  return feed_and_keep (r, data, len, close_code, reason);
+}
+
+void
+owl_frame_reader_pause (OwlFrameReader *r)
+{
+  if (r->in_feed)
+    r->pause_requested = TRUE;
+}
+
+gboolean
+owl_frame_reader_has_backlog (OwlFrameReader *r)
+{
+  return r->backlog != NULL;
+}
+
+gboolean
+owl_frame_reader_resume (OwlFrameReader  *r,
+                         guint16         *close_code,
+                         const char     **reason)
+{
+  g_autoptr(GByteArray) backlog = g_steal_pointer (&r->backlog);
+
+  if (backlog == NULL)
+    return r->state != STATE_FAILED;
+  return feed_and_keep (r, backlog->data, backlog->len, close_code, reason);
 }
 
 /* ---- writer --------------------------------------------------------------- */

@@ -50,6 +50,10 @@ void            owl_poller_kick            (OwlPoller        *self,
 void            owl_poller_remove          (OwlPoller        *self,
                                             OwlPollerWatch   *watch);
 
+/* Changes at each dispatch of the poller: callbacks that see the same
+ * serial run in the same main loop turn (a socket's event and a kick). */
+guint64         owl_poller_get_serial      (OwlPoller         *self);
+
 /* Called about once a second while registered. Returns an id for removal. */
 guint           owl_poller_add_tick        (OwlPoller         *self,
                                             OwlPollerTickFunc  func,

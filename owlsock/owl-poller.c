@@ -54,6 +54,7 @@ struct _OwlPoller
   GPtrArray    *graveyard;  /* removed watches, freed after dispatch */
   GPtrArray    *kicked;     /* watches to call on the next dispatch */
   guint         dispatching;
+  guint64       serial;     /* dispatches so far */
 #ifdef HAVE_EPOLL
   int           epfd;
   gpointer      epfd_tag;
@@ -73,6 +74,7 @@ take_kicked (OwlPoller *self)
 {
   GPtrArray *batch;
 
+  self->serial++;
   g_source_set_ready_time (self->source, -1);
   if (self->kicked->len == 0)
     return NULL;
@@ -441,4 +443,10 @@ owl_poller_remove_tick (OwlPoller *self,
           return;
         }
     }
+}
+
+guint64
+owl_poller_get_serial (OwlPoller *self)
+{
+  return self->serial;
 }

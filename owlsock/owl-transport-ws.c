@@ -26,6 +26,11 @@
 #include "owl-transport-private.h"
 
 #define OWL_WS_READ_BUDGET   (64 * 1024)
+/* Time one connection's messages may take in one main loop turn; past it,
+ * the rest of what was read waits for the next turn, so a client sending
+ * a burst of costly messages delays the others by this much at most (plus
+ * one message). */
+#define OWL_WS_TURN_BUDGET_US 1000
 #define OWL_WS_CLOSE_TIMEOUT (5 * G_USEC_PER_SEC)
 #define OWL_WS_IOV_MAX       32
 /* A closing socket whose peer still sends is read and discarded this long,
@@ -82,6 +87,9 @@ typedef struct
   gboolean            in_dirty;
   guint64             dropped;
   gboolean            pushed_back;     /* the queue was used since the last drain */
+
+  gint64              turn_start;      /* when this turn's work began */
+  guint64             turn_serial;     /* the poller dispatch it belongs to */
 
   gint64              last_rx;
   gint64              ping_sent;       /* 0: no ping outstanding */
@@ -808,6 +816,10 @@ on_frame_message (gpointer      user_data,
   if (self->state != WS_OPEN || self->freed)
     return;
   self->parent.callbacks->message (self->parent.user_data, binary, data, len);
+  /* Not while the bytes libsoup read past the request are taken over (no
+   * watch yet): those must be parsed before its stream goes. */
+  if (self->watch != NULL && g_get_monotonic_time () - self->turn_start >= OWL_WS_TURN_BUDGET_US)
+    owl_frame_reader_pause (self->reader);
 }
 
 static void
@@ -874,6 +886,20 @@ read_buffer (void)
   return buf;
 }
 
+/* A frame reader's verdict: a protocol error closes with its code. */
+static void
+ws_check_reader (OwlTransportWs *self,
+                 gboolean        ok,
+                 guint16         code,
+                 const char     *reason)
+{
+  if (!ok && (self->state == WS_OPEN || self->state == WS_CLOSE_SENT))
+    {
+      ws_send_close (self, code, reason);
+      ws_finish (self, code, reason, TRUE);
+    }
+}
+
 static void
 ws_feed (OwlTransportWs *self,
          guint8         *data,
@@ -881,16 +907,22 @@ ws_feed (OwlTransportWs *self,
 {
   guint16 code = 0;
   const char *reason = NULL;
+  gboolean ok;
 
   self->last_rx = g_get_monotonic_time ();
-  if (!owl_frame_reader_feed (self->reader, data, len, &code, &reason))
-    {
-      if (self->state == WS_OPEN || self->state == WS_CLOSE_SENT)
-        {
-          ws_send_close (self, code, reason);
-          ws_finish (self, code, reason, TRUE);
-        }
-    }
+  ok = owl_frame_reader_feed (self->reader, data, len, &code, &reason);
+  ws_check_reader (self, ok, code, reason);
+}
+
+/* What a pause left from an earlier read, before anything new is read. */
+static void
+ws_resume (OwlTransportWs *self)
+{
+  guint16 code = 0;
+  const char *reason = NULL;
+  gboolean ok = owl_frame_reader_resume (self->reader, &code, &reason);
+
+  ws_check_reader (self, ok, code, reason);
 }
 
 static void
@@ -898,6 +930,12 @@ ws_read (OwlTransportWs *self)
 {
   guint8 *buf = read_buffer ();
   ssize_t n;
+
+  if (owl_frame_reader_has_backlog (self->reader))
+    {
+      ws_resume (self);
+      return;
+    }
 
   do
     n = io_recv (self, buf, OWL_WS_READ_BUDGET);
@@ -910,16 +948,32 @@ ws_read (OwlTransportWs *self)
                self->state == WS_CLOSE_SENT ? self->close_reason : "", FALSE);
 }
 
+/* One budget per connection per dispatch of the poller, however many
+ * times it calls this connection in it (an event and a kick). */
+static void
+ws_start_turn (OwlTransportWs *self)
+{
+  guint64 serial = owl_poller_get_serial (self->poller);
+
+  if (serial != self->turn_serial)
+    {
+      self->turn_serial = serial;
+      self->turn_start = g_get_monotonic_time ();
+    }
+}
+
 static void ws_really_free (OwlTransportWs *self);
 
-/* TLS may hold decrypted bytes the descriptor no longer shows (epoll is
- * level-triggered on the socket, not on the TLS buffer): come back for
- * them on the next dispatch. */
+/* Come back on the next dispatch for what the descriptor no longer shows
+ * (epoll is level-triggered on the socket only): the reader's backlog
+ * after a pause, and decrypted bytes TLS holds. */
 static void
 ws_kick_if_buffered (OwlTransportWs *self)
 {
-  if (self->in != NULL && self->watch != NULL && self->state != WS_DONE &&
-      g_pollable_input_stream_is_readable (self->in))
+  if (self->watch == NULL || self->state == WS_DONE)
+    return;
+  if (owl_frame_reader_has_backlog (self->reader) ||
+      (self->in != NULL && g_pollable_input_stream_is_readable (self->in)))
     owl_poller_kick (self->poller, self->watch);
 }
 
@@ -932,6 +986,7 @@ on_socket_ready (gpointer user_data,
 
   self->busy++;
   cork->depth++;
+  ws_start_turn (self);
 
   if ((events & OWL_POLL_OUT) && self->state != WS_DONE)
     {
@@ -1202,6 +1257,7 @@ owl_transport_new_ws (GIOStream                   *stream,
 
   self->context = g_main_context_ref_thread_default ();
   self->poller = owl_poller_ref_for_context (self->context);
+  ws_start_turn (self);
 
   /* libsoup may have read past the request: what it buffered comes first.
    * Messages found here wait in the connection until its handler returns. */

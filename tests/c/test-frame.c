@@ -1125,6 +1125,111 @@ test_frame_free_in_callback (void)
     }
 }
 
+/* A reader whose message callback pauses on every message whose text
+ * starts with "p". */
+typedef struct
+{
+  OwlFrameReader *reader;
+  GString        *log;
+} Pauser;
+
+static void
+pause_on_message (gpointer      user_data,
+                  gboolean      binary,
+                  const guint8 *data,
+                  gsize         len)
+{
+  Pauser *p = user_data;
+
+  g_string_append_len (p->log, (const char *) data, len);
+  g_string_append_c (p->log, ';');
+  if (len > 0 && data[0] == 'p')
+    owl_frame_reader_pause (p->reader);
+}
+
+static void
+pause_on_close (gpointer    user_data,
+                guint16     code,
+                const char *reason)
+{
+  Pauser *p = user_data;
+
+  g_string_append_printf (p->log, "close %u;", code);
+}
+
+/* A pause stops after the current frame; the rest of the input is kept,
+ * whole frames and partial ones alike, and resume goes on from there. */
+static void
+test_frame_pause (void)
+{
+  const OwlFrameCallbacks callbacks = { pause_on_message, NULL, NULL, pause_on_close };
+  OwlFrameReaderConfig rc = { TRUE, 0, NULL };
+  g_autoptr(GByteArray) wire = g_byte_array_new ();
+  Pauser p = { NULL, g_string_new (NULL) };
+  gsize split;
+
+  p.reader = owl_frame_reader_new (&rc, &callbacks, &p);
+  put_text (wire, "p1");
+  put_text (wire, "a");
+  put_text (wire, "p2");
+  put_frame (wire, OWL_FRAME_TEXT, FALSE, FALSE, "fr", 2);
+  put_frame (wire, OWL_FRAME_CONTINUATION, TRUE, FALSE, "ag", 2);
+  split = wire->len;
+  put_text (wire, "tail");
+  put_close (wire, 1000, "");
+
+  /* The input ends in the middle of "tail": the partial frame is kept too. */
+  g_assert_true (owl_frame_reader_feed (p.reader, wire->data, split + 3, NULL, NULL));
+  g_assert_cmpstr (p.log->str, ==, "p1;");
+  g_assert_true (owl_frame_reader_has_backlog (p.reader));
+  g_assert_cmpuint (owl_frame_reader_get_buffered (p.reader), ==, split + 3 - 8);  /* all but "p1" */
+
+  g_assert_true (owl_frame_reader_resume (p.reader, NULL, NULL));
+  g_assert_cmpstr (p.log->str, ==, "p1;a;p2;");
+  g_assert_true (owl_frame_reader_resume (p.reader, NULL, NULL));
+  g_assert_cmpstr (p.log->str, ==, "p1;a;p2;frag;");
+  g_assert_false (owl_frame_reader_has_backlog (p.reader));
+  /* Resuming with nothing kept does nothing. */
+  g_assert_true (owl_frame_reader_resume (p.reader, NULL, NULL));
+
+  g_assert_true (owl_frame_reader_feed (p.reader, wire->data + split + 3, wire->len - split - 3, NULL, NULL));
+  g_assert_cmpstr (p.log->str, ==, "p1;a;p2;frag;tail;close 1000;");
+  g_assert_cmpuint (owl_frame_reader_get_buffered (p.reader), ==, 0);
+
+  /* Outside a feed, a pause means nothing. */
+  owl_frame_reader_pause (p.reader);
+  g_assert_false (owl_frame_reader_has_backlog (p.reader));
+
+  owl_frame_reader_free (p.reader);
+  g_string_free (p.log, TRUE);
+}
+
+/* A protocol error in the backlog is reported by resume, as feed would. */
+static void
+test_frame_pause_error (void)
+{
+  const OwlFrameCallbacks callbacks = { pause_on_message, NULL, NULL, pause_on_close };
+  OwlFrameReaderConfig rc = { TRUE, 0, NULL };
+  g_autoptr(GByteArray) wire = g_byte_array_new ();
+  Pauser p = { NULL, g_string_new (NULL) };
+  guint16 code = 0;
+  const char *reason = NULL;
+
+  p.reader = owl_frame_reader_new (&rc, &callbacks, &p);
+  put_text (wire, "p");
+  put_bytes (wire, "\xff\x80\x00\x00\x00\x00", 6);   /* FIN + RSV bits + opcode 15 */
+
+  g_assert_true (owl_frame_reader_feed (p.reader, wire->data, wire->len, NULL, NULL));
+  g_assert_true (owl_frame_reader_has_backlog (p.reader));
+  g_assert_false (owl_frame_reader_resume (p.reader, &code, &reason));
+  g_assert_cmpuint (code, ==, 1002);
+  g_assert_nonnull (reason);
+  g_assert_false (owl_frame_reader_has_backlog (p.reader));
+
+  owl_frame_reader_free (p.reader);
+  g_string_free (p.log, TRUE);
+}
+
 static void
 on_count (gpointer      user_data,
           gboolean      binary,
@@ -1677,6 +1782,8 @@ main (int   argc,
   g_test_add_func ("/owl/frame/limit", test_frame_limit);
   g_test_add_func ("/owl/frame/buffered", test_frame_buffered);
   g_test_add_func ("/owl/frame/free-in-callback", test_frame_free_in_callback);
+  g_test_add_func ("/owl/frame/pause", test_frame_pause);
+  g_test_add_func ("/owl/frame/pause-error", test_frame_pause_error);
   if (g_test_perf ())
     g_test_add_func ("/owl/frame/perf", test_frame_perf);
   g_test_add_func ("/owl/deflate/negotiate", test_deflate_negotiate);
