@@ -20,6 +20,8 @@
 #include "owl-module-private.h"
 #include "owl-request-private.h"
 #include "owl-router-private.h"
+#include "owl-metrics-private.h"
+#include "owl-stats-private.h"
 #include "owl-socket-service-private.h"
 
 /**
@@ -72,17 +74,8 @@ struct _OwlSocketService
   gint          auth_expiry_notice;
   GHashTable   *guards;       /* alias -> OwlGuard */
   GHashTable   *gates;        /* alias -> OwlGate */
-  char         *metrics_path;
-
-  /* Statistics since the service was created. */
-  guint64       accepted;
-  guint64       messages_in;
-  guint64       messages_out;
-  guint64       bytes_in;
-  guint64       bytes_out;
-  guint64       dropped;      /* by connections that closed */
-  GHashTable   *rejected;     /* reason (static string) -> count */
-  GHashTable   *closes;       /* close code -> count */
+  OwlMetrics   *metrics;      /* the Prometheus endpoint */
+  OwlStats     *stats;        /* since the service was created */
   OwlPoller    *poller;
   guint         tick_id;
 
@@ -104,6 +97,8 @@ enum {
   PROP_MAX_HANDSHAKE_SIZE,
   PROP_ALLOWED_ORIGINS,
   PROP_METRICS_PATH,
+  PROP_METRICS_TOKEN,
+  PROP_METRICS_ALLOW,
   PROP_FIRST_LIMIT,
   N_PROPS = PROP_FIRST_LIMIT + OWL_N_LIMITS
 };
@@ -118,6 +113,7 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (OwlSocketService, owl_socket_service, G_TYPE_OBJECT)
 
+static char *dup_metrics_text (gpointer self);
 static void adjust_count   (GHashTable       *table,
                             const char       *host,
                             gint              delta);
@@ -130,13 +126,6 @@ static void server_callback (SoupServer        *server,
                              GHashTable        *query,
                              gpointer           user_data);
 
-static void set_metrics_path (OwlSocketService *self,
-                              const char       *path);
-static void metrics_callback (SoupServer        *server,
-                              SoupServerMessage *msg,
-                              const char        *path,
-                              GHashTable        *query,
-                              gpointer           user_data);
 
 /* Stops serving: an owned server stops listening, an application's server
  * loses the service's handlers (it keeps serving its own paths). */
@@ -151,6 +140,7 @@ release_server (OwlSocketService *self)
 
   if (self->owns_server)
     {
+      owl_metrics_attach (self->metrics, NULL);
       g_clear_pointer (&self->listener, owl_listener_free);
       soup_server_disconnect (self->server);
     }
@@ -223,9 +213,8 @@ owl_socket_service_finalize (GObject *object)
   g_clear_pointer (&self->waiting, g_ptr_array_unref);
   g_clear_pointer (&self->guards, g_hash_table_unref);
   g_clear_pointer (&self->gates, g_hash_table_unref);
-  g_clear_pointer (&self->rejected, g_hash_table_unref);
-  g_clear_pointer (&self->closes, g_hash_table_unref);
-  g_clear_pointer (&self->metrics_path, g_free);
+  g_clear_pointer (&self->metrics, owl_metrics_free);
+  g_clear_pointer (&self->stats, owl_stats_free);
   g_clear_object (&self->listener_limits.tls_certificate);
   g_clear_pointer (&self->allowed_origins, g_strfreev);
   g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
@@ -274,7 +263,10 @@ owl_socket_service_get_property (GObject    *object,
       g_value_set_boxed (value, self->allowed_origins);
       break;
     case PROP_METRICS_PATH:
-      g_value_set_string (value, self->metrics_path);
+      g_value_set_string (value, owl_metrics_get_path (self->metrics));
+      break;
+    case PROP_METRICS_ALLOW:
+      g_value_set_boxed (value, owl_metrics_get_allow (self->metrics));
       break;
     default:
       if (!owl_limits_get_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value))
@@ -321,7 +313,13 @@ owl_socket_service_set_property (GObject      *object,
       self->allowed_origins = g_value_dup_boxed (value);
       break;
     case PROP_METRICS_PATH:
-      set_metrics_path (self, g_value_get_string (value));
+      owl_metrics_set_path (self->metrics, g_value_get_string (value));
+      break;
+    case PROP_METRICS_TOKEN:
+      owl_metrics_set_token (self->metrics, g_value_get_string (value));
+      break;
+    case PROP_METRICS_ALLOW:
+      owl_metrics_set_allow (self->metrics, g_value_get_boxed (value));
       break;
     default:
       {
@@ -471,16 +469,47 @@ owl_socket_service_class_init (OwlSocketServiceClass *klass)
   /**
    * OwlSocketService:metrics-path:
    *
-   * A path such as `/metrics` where the service's own server (see
-   * [method@Owlsock.SocketService.listen]) answers with the statistics
-   * of [method@Owlsock.SocketService.dup_stats] in Prometheus' text
-   * format; %NULL (the default) for none.
+   * A path such as `/metrics` where the statistics of
+   * [method@Owlsock.SocketService.dup_stats] are served in Prometheus'
+   * text format: on the service's own server (see
+   * [method@Owlsock.SocketService.listen]), or only on the listener of
+   * [method@Owlsock.SocketService.listen_metrics] once there is one.
+   * Only this exact path answers. %NULL (the default) for none. Who may
+   * read it: [property@Owlsock.SocketService:metrics-allow] and
+   * [property@Owlsock.SocketService:metrics-token].
    *
    * Since: 0.1
    */
   properties[PROP_METRICS_PATH] =
     g_param_spec_string ("metrics-path", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlSocketService:metrics-token:
+   *
+   * When set, a metrics request must carry `Authorization: Bearer
+   * <token>`, or it is answered with 401. Write-only: it is a secret.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_METRICS_TOKEN] =
+    g_param_spec_string ("metrics-token", NULL, NULL, NULL,
+                         G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlSocketService:metrics-allow:
+   *
+   * Addresses and CIDR ranges (`127.0.0.1`, `10.0.0.0/8`, `::1`; `*` for
+   * any) that may read the metrics; others get 403. %NULL (the default):
+   * only loopback clients on the service's own server, anyone who can
+   * reach the listener of [method@Owlsock.SocketService.listen_metrics].
+   * An entry that does not parse matches nothing.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_METRICS_ALLOW] =
+    g_param_spec_boxed ("metrics-allow", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, PROP_FIRST_LIMIT, properties);
 
@@ -623,8 +652,8 @@ owl_socket_service_init (OwlSocketService *self)
   self->auth_expiry_notice = OWL_DEFAULT_AUTH_EXPIRY_NOTICE;
   self->guards = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->gates = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  self->rejected = g_hash_table_new (g_str_hash, g_str_equal);
-  self->closes = g_hash_table_new (NULL, NULL);
+  self->stats = owl_stats_new ();
+  self->metrics = owl_metrics_new (dup_metrics_text, self);
   self->poller = owl_poller_ref_for_context (self->context);
   self->tick_id = owl_poller_add_tick (self->poller, service_tick, self);
 }
@@ -705,9 +734,7 @@ reject (OwlSocketService  *self,
         OwlError           code,
         const char        *message)
 {
-  guint64 n = GPOINTER_TO_SIZE (g_hash_table_lookup (self->rejected, reason));
-
-  g_hash_table_insert (self->rejected, (gpointer) reason, GSIZE_TO_POINTER (n + 1));
+  owl_stats_count_rejected (self->stats, reason);
   respond_json (msg, status, code, message);
 }
 
@@ -871,7 +898,7 @@ on_wrote_informational (SoupServerMessage *msg,
 
   g_hash_table_insert (self->connections, (gpointer) owl_connection_get_id (connection),
                        g_object_ref (connection));
-  self->accepted++;
+  owl_stats_count_accepted (self->stats);
   OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, owl_connection_get_id (connection),
                 "Accepted on module %s", owl_module_get_alias (upgrade->module));
 
@@ -1548,8 +1575,7 @@ owl_socket_service_listen (OwlSocketService  *self,
 
   self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
   use_server (self, server, TRUE);
-  if (self->metrics_path != NULL)
-    soup_server_add_handler (self->server, self->metrics_path, metrics_callback, self, NULL);
+  owl_metrics_attach (self->metrics, self->server);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
 
   return TRUE;
@@ -2000,13 +2026,8 @@ owl_socket_service_connection_closed (OwlSocketService *self,
       g_hash_table_remove_all (rooms);
     }
 
-  {
-    guint code = owl_connection_get_close_code (connection);
-    guint64 n = GPOINTER_TO_SIZE (g_hash_table_lookup (self->closes, GUINT_TO_POINTER (code)));
-
-    g_hash_table_insert (self->closes, GUINT_TO_POINTER (code), GSIZE_TO_POINTER (n + 1));
-    self->dropped += owl_connection_get_dropped_messages (connection);
-  }
+  owl_stats_count_closed (self->stats, owl_connection_get_close_code (connection),
+                          owl_connection_get_dropped_messages (connection));
 
   owl_connection_detach_service (connection);
   {
@@ -2384,49 +2405,21 @@ owl_socket_service_count (OwlSocketService *self,
                           gboolean          incoming,
                           gsize             len)
 {
-  if (incoming)
-    {
-      self->messages_in++;
-      self->bytes_in += len;
-    }
-  else
-    {
-      self->messages_out++;
-      self->bytes_out += len;
-    }
+  owl_stats_count_message (self->stats, incoming, len);
 }
 
-static guint64
-count_dropped (OwlSocketService *self)
+static void
+live_stats (OwlSocketService *self,
+            OwlStatsLive     *live)
 {
   GHashTableIter iter;
   gpointer value;
-  guint64 dropped = self->dropped;
 
+  live->connections_open = g_hash_table_size (self->connections);
+  live->dropped_open = 0;
   g_hash_table_iter_init (&iter, self->connections);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    dropped += owl_connection_get_dropped_messages (value);
-
-  return dropped;
-}
-
-static GVariant *
-counts_variant (GHashTable *table,
-                gboolean    codes)
-{
-  GVariantBuilder builder;
-  GHashTableIter iter;
-  gpointer key, value;
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{st}"));
-  g_hash_table_iter_init (&iter, table);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      g_autofree char *name = codes ? g_strdup_printf ("%u", GPOINTER_TO_UINT (key)) : g_strdup (key);
-
-      g_variant_builder_add (&builder, "{st}", name, (guint64) GPOINTER_TO_SIZE (value));
-    }
-  return g_variant_builder_end (&builder);
+    live->dropped_open += owl_connection_get_dropped_messages (value);
 }
 
 /**
@@ -2440,9 +2433,11 @@ counts_variant (GHashTable *table,
  * reason: `not-found`, `not-websocket`, `bad-handshake`, `not-text`,
  * `stopping`, `max-connections`, `max-connections-per-ip`, `origin`,
  * `auth`, `auth-timeout`, `max-connections-per-user`, `gate`, `schema`,
- * `client-gone`) and `closes`
- * (a{st}: closed connections by close code). Messages count every frame
- * of data, the protocol's own included.
+ * `client-gone`) and `closes` (a{st}: closed connections by close code:
+ * `1000` to `1015`, `4001` and `4408` by number; the codes clients choose
+ * in buckets `3xxx`, `4xxx` and `other`, so a client cannot make the
+ * table grow). Messages count every frame of data, the protocol's own
+ * included.
  *
  * Returns: (transfer full): the statistics
  *
@@ -2451,54 +2446,12 @@ counts_variant (GHashTable *table,
 GVariant *
 owl_socket_service_dup_stats (OwlSocketService *self)
 {
-  GVariantBuilder builder;
+  OwlStatsLive live;
 
   g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&builder, "{sv}", "connections-open",
-                         g_variant_new_uint32 (g_hash_table_size (self->connections)));
-  g_variant_builder_add (&builder, "{sv}", "connections-accepted", g_variant_new_uint64 (self->accepted));
-  g_variant_builder_add (&builder, "{sv}", "messages-in", g_variant_new_uint64 (self->messages_in));
-  g_variant_builder_add (&builder, "{sv}", "messages-out", g_variant_new_uint64 (self->messages_out));
-  g_variant_builder_add (&builder, "{sv}", "bytes-in", g_variant_new_uint64 (self->bytes_in));
-  g_variant_builder_add (&builder, "{sv}", "bytes-out", g_variant_new_uint64 (self->bytes_out));
-  g_variant_builder_add (&builder, "{sv}", "dropped-messages", g_variant_new_uint64 (count_dropped (self)));
-  g_variant_builder_add (&builder, "{sv}", "rejected", counts_variant (self->rejected, FALSE));
-  g_variant_builder_add (&builder, "{sv}", "closes", counts_variant (self->closes, TRUE));
-
-  return g_variant_ref_sink (g_variant_builder_end (&builder));
-}
-
-static void
-metric (GString    *out,
-        const char *name,
-        const char *type,
-        const char *help)
-{
-  g_string_append_printf (out, "# HELP owlsock_%s %s\n# TYPE owlsock_%s %s\n", name, help, name, type);
-}
-
-static void
-metric_counts (GString    *out,
-               const char *name,
-               const char *label,
-               GHashTable *table,
-               gboolean    codes)
-{
-  GHashTableIter iter;
-  gpointer key, value;
-
-  g_hash_table_iter_init (&iter, table);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      if (codes)
-        g_string_append_printf (out, "owlsock_%s{%s=\"%u\"} %" G_GUINT64_FORMAT "\n",
-                                name, label, GPOINTER_TO_UINT (key), (guint64) GPOINTER_TO_SIZE (value));
-      else
-        g_string_append_printf (out, "owlsock_%s{%s=\"%s\"} %" G_GUINT64_FORMAT "\n",
-                                name, label, (const char *) key, (guint64) GPOINTER_TO_SIZE (value));
-    }
+  live_stats (self, &live);
+  return g_variant_ref_sink (owl_stats_snapshot (self->stats, &live));
 }
 
 /**
@@ -2516,65 +2469,82 @@ metric_counts (GString    *out,
 char *
 owl_socket_service_dup_metrics (OwlSocketService *self)
 {
-  GString *out = g_string_new (NULL);
+  OwlStatsLive live;
 
   g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
 
-  metric (out, "connections_open", "gauge", "Open WebSocket connections.");
-  g_string_append_printf (out, "owlsock_connections_open %u\n", g_hash_table_size (self->connections));
-  metric (out, "connections_accepted_total", "counter", "Accepted WebSocket connections.");
-  g_string_append_printf (out, "owlsock_connections_accepted_total %" G_GUINT64_FORMAT "\n", self->accepted);
-  metric (out, "connections_rejected_total", "counter", "Refused upgrades, by reason.");
-  metric_counts (out, "connections_rejected_total", "reason", self->rejected, FALSE);
-  metric (out, "messages_total", "counter", "Messages, by direction.");
-  g_string_append_printf (out, "owlsock_messages_total{direction=\"in\"} %" G_GUINT64_FORMAT "\n", self->messages_in);
-  g_string_append_printf (out, "owlsock_messages_total{direction=\"out\"} %" G_GUINT64_FORMAT "\n", self->messages_out);
-  metric (out, "bytes_total", "counter", "Message bytes, by direction.");
-  g_string_append_printf (out, "owlsock_bytes_total{direction=\"in\"} %" G_GUINT64_FORMAT "\n", self->bytes_in);
-  g_string_append_printf (out, "owlsock_bytes_total{direction=\"out\"} %" G_GUINT64_FORMAT "\n", self->bytes_out);
-  metric (out, "closes_total", "counter", "Closed connections, by close code.");
-  metric_counts (out, "closes_total", "code", self->closes, TRUE);
-  metric (out, "dropped_messages_total", "counter", "Messages dropped under backpressure.");
-  g_string_append_printf (out, "owlsock_dropped_messages_total %" G_GUINT64_FORMAT "\n", count_dropped (self));
-
-  return g_string_free (out, FALSE);
+  live_stats (self, &live);
+  return owl_stats_to_prometheus (self->stats, &live);
 }
 
-static void
-metrics_callback (SoupServer        *server,
-                  SoupServerMessage *msg,
-                  const char        *path,
-                  GHashTable        *query,
-                  gpointer           user_data)
+static char *
+dup_metrics_text (gpointer self)
 {
-  char *text;
+  return owl_socket_service_dup_metrics (self);
+}
 
-  if (soup_server_message_get_method (msg) != SOUP_METHOD_GET)
+/**
+ * owl_socket_service_listen_metrics:
+ * @self: a service
+ * @host: (nullable): the address to serve metrics on, such as
+ *   `"127.0.0.1"` or an internal interface's; %NULL for every IPv4
+ *   address
+ * @port: the port; 0 for any free port (read it back with
+ *   [method@Owlsock.SocketService.get_metrics_port])
+ * @error: return location for an error
+ *
+ * Serves [property@Owlsock.SocketService:metrics-path] (`/metrics` if it
+ * is not set) on a plain HTTP listener of its own, and no longer on the
+ * service's public server, so clients of the WebSocket endpoints never
+ * see it.
+ *
+ * Returns: %TRUE if the listener is up
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_listen_metrics (OwlSocketService  *self,
+                                   const char        *host,
+                                   guint16            port,
+                                   GError           **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (owl_metrics_get_port (self->metrics) != 0)
     {
-      soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
-      return;
+      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_EXISTS, "The metrics already have a listener");
+      return FALSE;
     }
-
-  text = owl_socket_service_dup_metrics (user_data);
-  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-  soup_server_message_set_response (msg, "text/plain; version=0.0.4", SOUP_MEMORY_TAKE, text, strlen (text));
+  address = resolve_host (host, error);
+  if (address == NULL)
+    return FALSE;
+  socket_address = g_inet_socket_address_new (address, port);
+  if (owl_metrics_get_path (self->metrics) == NULL)
+    g_object_set (self, "metrics-path", "/metrics", NULL);
+  return owl_metrics_listen (self->metrics, socket_address, error);
 }
 
-/* Only on a server the service owns: an application's own server is its
- * to expose. */
-static void
-set_metrics_path (OwlSocketService *self,
-                  const char       *path)
+/**
+ * owl_socket_service_get_metrics_port:
+ * @self: a service
+ *
+ * Gets the port of the metrics listener.
+ *
+ * Returns: the port of [method@Owlsock.SocketService.listen_metrics]'s
+ *   listener, or 0
+ *
+ * Since: 0.1
+ */
+guint16
+owl_socket_service_get_metrics_port (OwlSocketService *self)
 {
-  if (g_strcmp0 (path, self->metrics_path) == 0)
-    return;
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), 0);
 
-  if (self->server != NULL && self->owns_server && self->metrics_path != NULL)
-    soup_server_remove_handler (self->server, self->metrics_path);
-  g_free (self->metrics_path);
-  self->metrics_path = g_strdup (path);
-  if (self->server != NULL && self->owns_server && self->metrics_path != NULL)
-    soup_server_add_handler (self->server, self->metrics_path, metrics_callback, self, NULL);
+  return owl_metrics_get_port (self->metrics);
 }
 
 /* TLS ---------------------------------------------------------------------------- */

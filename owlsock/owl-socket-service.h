@@ -131,5 +131,12 @@ OWL_AVAILABLE_IN_ALL
 GVariant         *owl_socket_service_dup_stats       (OwlSocketService  *self);
 OWL_AVAILABLE_IN_ALL
 char             *owl_socket_service_dup_metrics     (OwlSocketService  *self);
+OWL_AVAILABLE_IN_ALL
+gboolean          owl_socket_service_listen_metrics  (OwlSocketService  *self,
+                                                      const char        *host,
+                                                      guint16            port,
+                                                      GError           **error);
+OWL_AVAILABLE_IN_ALL
+guint16           owl_socket_service_get_metrics_port (OwlSocketService *self);
 
 G_END_DECLS

@@ -17,6 +17,67 @@ owl_test_init (int    *argc,
   g_test_init (argc, argv, NULL);
 }
 
+/* Logs */
+
+static GString *captured_log;
+static GPtrArray *expected_warnings;   /* char *: substrings */
+static GArray *expected_seen;          /* gboolean per expected warning */
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  gsize start = captured_log->len;
+
+  for (gsize i = 0; i < n_fields; i++)
+    if (fields[i].length < 0)
+      g_string_append_printf (captured_log, "%s=%s\n", fields[i].key, (const char *) fields[i].value);
+
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+    for (guint i = 0; i < expected_warnings->len; i++)
+      if (strstr (captured_log->str + start, g_ptr_array_index (expected_warnings, i)) != NULL)
+        {
+          g_array_index (expected_seen, gboolean, i) = TRUE;
+          return G_LOG_WRITER_HANDLED;
+        }
+  return g_log_writer_default (level, fields, n_fields, user_data);
+}
+
+void
+owl_test_capture_logs (void)
+{
+  captured_log = g_string_new (NULL);
+  expected_warnings = g_ptr_array_new_with_free_func (g_free);
+  expected_seen = g_array_new (FALSE, TRUE, sizeof (gboolean));
+  g_log_set_writer_func (capture_writer, NULL, NULL);
+}
+
+const char *
+owl_test_get_log (void)
+{
+  return captured_log->str;
+}
+
+void
+owl_test_expect_warning (const char *substring)
+{
+  g_ptr_array_add (expected_warnings, g_strdup (substring));
+  g_array_set_size (expected_seen, expected_warnings->len);
+}
+
+void
+owl_test_assert_expected_warnings (void)
+{
+  for (guint i = 0; i < expected_warnings->len; i++)
+    if (!g_array_index (expected_seen, gboolean, i))
+      g_error ("expected a warning with \"%s\", none came",
+               (const char *) g_ptr_array_index (expected_warnings, i));
+  g_ptr_array_set_size (expected_warnings, 0);
+  g_array_set_size (expected_seen, 0);
+}
+
 /* Waits */
 
 struct _OwlTestWatchdog

@@ -65,6 +65,17 @@ typedef struct
 void            owl_test_init                (int             *argc,
                                               char          ***argv);
 
+/* Logs: once owl_test_capture_logs() ran (from main, before
+ * owl_test_init), every structured log line of the process is also kept as
+ * "KEY=value" lines (owl_test_get_log()), and a warning or critical that
+ * holds an expected substring is swallowed instead of aborting the test.
+ * owl_test_assert_expected_warnings() fails unless each came, then forgets
+ * them. */
+void            owl_test_capture_logs        (void);
+const char     *owl_test_get_log             (void);
+void            owl_test_expect_warning      (const char       *substring);
+void            owl_test_assert_expected_warnings (void);
+
 /* Waits iterate the thread-default main context until a condition holds;
  * a watchdog fails the test after the timeout instead of hanging. */
 typedef struct _OwlTestWatchdog OwlTestWatchdog;

@@ -1,0 +1,202 @@
+/* owl-stats.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <gio/gio.h>
+
+#include "owl-stats-private.h"
+
+struct _OwlStats
+{
+  guint64     accepted;
+  guint64     messages_in;
+  guint64     messages_out;
+  guint64     bytes_in;
+  guint64     bytes_out;
+  guint64     dropped;     /* by connections that closed */
+  GHashTable *rejected;    /* reason (static string) -> count */
+  GHashTable *closes;      /* close label (static string) -> count */
+};
+
+OwlStats *
+owl_stats_new (void)
+{
+  OwlStats *stats = g_new0 (OwlStats, 1);
+
+  stats->rejected = g_hash_table_new (g_str_hash, g_str_equal);
+  stats->closes = g_hash_table_new (g_str_hash, g_str_equal);
+  return stats;
+}
+
+void
+owl_stats_free (OwlStats *stats)
+{
+  if (stats == NULL)
+    return;
+  g_hash_table_unref (stats->rejected);
+  g_hash_table_unref (stats->closes);
+  g_free (stats);
+}
+
+void
+owl_stats_count_message (OwlStats *stats,
+                         gboolean  incoming,
+                         gsize     len)
+{
+  if (incoming)
+    {
+      stats->messages_in++;
+      stats->bytes_in += len;
+    }
+  else
+    {
+      stats->messages_out++;
+      stats->bytes_out += len;
+    }
+}
+
+void
+owl_stats_count_accepted (OwlStats *stats)
+{
+  stats->accepted++;
+}
+
+static void
+bump (GHashTable *table,
+      const char *key)
+{
+  guint64 n = GPOINTER_TO_SIZE (g_hash_table_lookup (table, key));
+
+  g_hash_table_insert (table, (gpointer) key, GSIZE_TO_POINTER (n + 1));
+}
+
+void
+owl_stats_count_rejected (OwlStats   *stats,
+                          const char *reason)
+{
+  bump (stats->rejected, reason);
+}
+
+void
+owl_stats_count_closed (OwlStats *stats,
+                        guint     code,
+                        guint64   dropped)
+{
+  bump (stats->closes, owl_stats_close_label (code));
+  stats->dropped += dropped;
+}
+
+const char *
+owl_stats_close_label (guint code)
+{
+  static const char * const standard[] = {
+    "1000", "1001", "1002", "1003", "1004", "1005", "1006", "1007",
+    "1008", "1009", "1010", "1011", "1012", "1013", "1014", "1015",
+  };
+
+  if (code >= 1000 && code <= 1015)
+    return standard[code - 1000];
+  if (code == 4001)
+    return "4001";
+  if (code == 4408)
+    return "4408";
+  if (code >= 3000 && code <= 3999)
+    return "3xxx";
+  if (code >= 4000 && code <= 4999)
+    return "4xxx";
+  return "other";
+}
+
+static GVariant *
+counts_variant (GHashTable *table)
+{
+  GVariantBuilder builder;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{st}"));
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_variant_builder_add (&builder, "{st}", (const char *) key, (guint64) GPOINTER_TO_SIZE (value));
+  return g_variant_builder_end (&builder);
+}
+
+GVariant *
+owl_stats_snapshot (OwlStats           *stats,
+                    const OwlStatsLive *live)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "connections-open", g_variant_new_uint32 (live->connections_open));
+  g_variant_builder_add (&builder, "{sv}", "connections-accepted", g_variant_new_uint64 (stats->accepted));
+  g_variant_builder_add (&builder, "{sv}", "messages-in", g_variant_new_uint64 (stats->messages_in));
+  g_variant_builder_add (&builder, "{sv}", "messages-out", g_variant_new_uint64 (stats->messages_out));
+  g_variant_builder_add (&builder, "{sv}", "bytes-in", g_variant_new_uint64 (stats->bytes_in));
+  g_variant_builder_add (&builder, "{sv}", "bytes-out", g_variant_new_uint64 (stats->bytes_out));
+  g_variant_builder_add (&builder, "{sv}", "dropped-messages",
+                         g_variant_new_uint64 (stats->dropped + live->dropped_open));
+  g_variant_builder_add (&builder, "{sv}", "rejected", counts_variant (stats->rejected));
+  g_variant_builder_add (&builder, "{sv}", "closes", counts_variant (stats->closes));
+  return g_variant_builder_end (&builder);
+}
+
+static void
+metric (GString    *out,
+        const char *name,
+        const char *type,
+        const char *help)
+{
+  g_string_append_printf (out, "# HELP owlsock_%s %s\n# TYPE owlsock_%s %s\n", name, help, name, type);
+}
+
+static void
+metric_counts (GString    *out,
+               const char *name,
+               const char *label,
+               GHashTable *table)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_string_append_printf (out, "owlsock_%s{%s=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                            name, label, (const char *) key, (guint64) GPOINTER_TO_SIZE (value));
+}
+
+static void
+metric_pair (GString    *out,
+             const char *name,
+             guint64     in,
+             guint64     out_count)
+{
+  g_string_append_printf (out, "owlsock_%s{direction=\"in\"} %" G_GUINT64_FORMAT "\n", name, in);
+  g_string_append_printf (out, "owlsock_%s{direction=\"out\"} %" G_GUINT64_FORMAT "\n", name, out_count);
+}
+
+char *
+owl_stats_to_prometheus (OwlStats           *stats,
+                         const OwlStatsLive *live)
+{
+  GString *out = g_string_new (NULL);
+
+  metric (out, "connections_open", "gauge", "Open WebSocket connections.");
+  g_string_append_printf (out, "owlsock_connections_open %u\n", live->connections_open);
+  metric (out, "connections_accepted_total", "counter", "Accepted WebSocket connections.");
+  g_string_append_printf (out, "owlsock_connections_accepted_total %" G_GUINT64_FORMAT "\n", stats->accepted);
+  metric (out, "connections_rejected_total", "counter", "Refused upgrades, by reason.");
+  metric_counts (out, "connections_rejected_total", "reason", stats->rejected);
+  metric (out, "messages_total", "counter", "Messages, by direction.");
+  metric_pair (out, "messages_total", stats->messages_in, stats->messages_out);
+  metric (out, "bytes_total", "counter", "Message bytes, by direction.");
+  metric_pair (out, "bytes_total", stats->bytes_in, stats->bytes_out);
+  metric (out, "closes_total", "counter",
+          "Closed connections, by close code (3xxx, 4xxx and other for codes clients choose).");
+  metric_counts (out, "closes_total", "code", stats->closes);
+  metric (out, "dropped_messages_total", "counter", "Messages dropped under backpressure.");
+  g_string_append_printf (out, "owlsock_dropped_messages_total %" G_GUINT64_FORMAT "\n",
+                          stats->dropped + live->dropped_open);
+  return g_string_free (out, FALSE);
+}
