@@ -1305,7 +1305,8 @@ handle_auth (OwlConnection *self,
 static gboolean
 check_message_schema (OwlConnection *self,
                       JsonObject    *object,
-                      JsonNode      *root)
+                      JsonNode      *root,
+                      gsize          size)
 {
   OwlSchema *schema = owl_module_get_message_schema (self->module);
   g_autofree char *pointer = NULL;
@@ -1319,7 +1320,8 @@ check_message_schema (OwlConnection *self,
   char buf[32];
   gsize len;
 
-  if (schema == NULL || owl_schema_check (schema, root, &pointer, &keyword, &message))
+  if (schema == NULL ||
+      owl_schema_check (schema, root, owl_schema_budget_for_size (size), &pointer, &keyword, &message))
     return TRUE;
 
   builder = json_builder_new ();
@@ -1340,7 +1342,8 @@ check_message_schema (OwlConnection *self,
 
 static void
 dispatch_object (OwlConnection *self,
-                 JsonNode      *root)
+                 JsonNode      *root,
+                 gsize          size)
 {
   JsonObject *object = json_node_get_object (root);
 
@@ -1390,7 +1393,7 @@ dispatch_object (OwlConnection *self,
       break;
     case OWL_ENVELOPE_APP:
     default:
-      if (check_message_schema (self, object, root))
+      if (check_message_schema (self, object, root, size))
         g_signal_emit (self, signals[MESSAGE], 0, root);
       break;
     }
@@ -1471,7 +1474,7 @@ handle_message (OwlConnection *self,
     }
 
   g_object_ref (self);
-  dispatch_object (self, root);
+  dispatch_object (self, root, len);
   g_object_unref (self);
 }
 

@@ -14,13 +14,26 @@ G_BEGIN_DECLS
  * and `oneOf` that stays on one instance location. */
 #define OWL_SCHEMA_MAX_DEPTH 64
 
-/* FALSE when @instance fails @self. Then *pointer is the JSON pointer
- * (RFC 6901; "" for the root) of the failing instance location, *keyword the
- * failing keyword (a static string) and *message a short text that quotes
- * nothing of the instance. On success each is set to NULL. Any of them may be
- * NULL; with all three NULL nothing at all is allocated. */
+/* The work validating one message may do, in steps: one per subschema
+ * applied to a value, one per 16 bytes a length check reads, and a
+ * pattern's own steps (code points times the states it visits). Linear in
+ * the message, so no schema can make one message cost much more than
+ * reading it; a message that needs more is refused (keyword "budget"). */
+#define OWL_SCHEMA_BUDGET_BASE     100000
+#define OWL_SCHEMA_BUDGET_PER_BYTE 64
+
+gint64   owl_schema_budget_for_size (gsize size);
+
+/* FALSE when @instance fails @self or needs more than @budget steps. Then
+ * *pointer is the JSON pointer (RFC 6901; "" for the root) of the failing
+ * instance location, member names cut to 256 bytes in all, *keyword the
+ * failing keyword (a static string; "budget" when the work ran out) and
+ * *message a short text that quotes nothing of the instance. On success
+ * each is set to NULL. Any of them may be NULL; with all three NULL nothing
+ * at all is allocated. */
 gboolean owl_schema_check (OwlSchema   *self,
                            JsonNode    *instance,
+                           gint64       budget,
                            char       **pointer,
                            const char **keyword,
                            char       **message);

@@ -1158,10 +1158,20 @@ typedef struct
   guint       index;
 } Segment;
 
-/* Where and why validation failed. Validation that only needs a yes or no
- * (inside anyOf and oneOf, or when nobody asks) passes NULL instead. */
+/* The work one validation may still do, shared by every Failure of it. */
 typedef struct
 {
+  gint64   left;
+  gboolean exhausted;
+} Budget;
+
+/* Where and why validation failed. Validation that only needs a yes or no
+ * (inside anyOf and oneOf, or when nobody asks) is @quiet: nothing is
+ * recorded, but the budget is spent all the same. */
+typedef struct
+{
+  gboolean     quiet;
+  Budget      *budget;
   const Check *check;                  /* NULL: the root schema is `false` */
   gboolean     false_schema;           /* @check applied a `false` schema */
   gboolean     many;                   /* oneOf: more than one matched */
@@ -1177,7 +1187,7 @@ static gboolean
 fail_at (Failure     *fail,
          const Check *check)
 {
-  if (fail != NULL)
+  if (!fail->quiet)
     fail->check = check;
   return FALSE;
 }
@@ -1187,7 +1197,7 @@ static gboolean
 fail_in (Failure     *fail,
          const Check *check)
 {
-  if (fail != NULL && fail->check == NULL)
+  if (!fail->quiet && fail->check == NULL)
     {
       fail->check = check;
       fail->false_schema = TRUE;
@@ -1205,13 +1215,26 @@ fail_below (Failure     *fail,
 {
   Segment segment = { name, index };
 
-  if (fail == NULL)
+  if (fail->quiet)
     return FALSE;
   fail_in (fail, check);
   if (fail->segments == NULL)
     fail->segments = g_array_new (FALSE, FALSE, sizeof (Segment));
   g_array_append_val (fail->segments, segment);
   return FALSE;
+}
+
+/* Takes @cost from the budget; FALSE (for good) once it is spent. */
+static gboolean
+spend (Budget *budget,
+       gint64  cost)
+{
+  if (budget->exhausted || (budget->left -= cost) < 0)
+    {
+      budget->exhausted = TRUE;
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static guint
@@ -1256,10 +1279,15 @@ check_enum (const Check *check,
   return FALSE;
 }
 
+/* A string check reads the whole string: one step per 16 bytes. */
 static gboolean
 check_string (const Check *check,
-              const char  *string)
+              const char  *string,
+              Budget      *budget)
 {
+  if (!spend (budget, 1 + strlen (string) / 16))
+    return FALSE;
+
   switch (check->kind)
     {
     case CHECK_MIN_LENGTH:
@@ -1321,7 +1349,7 @@ check_required (const Check *check,
   for (char **name = check->u.required; *name != NULL; name++)
     if (!json_object_has_member (object, *name))
       {
-        if (fail != NULL)
+        if (!fail->quiet)
           fail->missing = *name;
         return fail_at (fail, check);
       }
@@ -1387,6 +1415,7 @@ check_list (const Check *check,
             JsonNode    *instance,
             Failure     *fail)
 {
+  Failure quiet = { TRUE, fail->budget, };
   guint matched = 0;
 
   switch (check->kind)
@@ -1399,13 +1428,13 @@ check_list (const Check *check,
       return TRUE;
     case CHECK_ANY_OF:
       for (guint i = 0; i < check->u.list.n; i++)
-        if (validate (check->u.list.v[i], instance, NULL))
+        if (validate (check->u.list.v[i], instance, &quiet))
           return TRUE;
       return fail_at (fail, check);
     case CHECK_ONE_OF:
       for (guint i = 0; i < check->u.list.n && matched < 2; i++)
-        matched += validate (check->u.list.v[i], instance, NULL);
-      if (matched != 1 && fail != NULL)
+        matched += validate (check->u.list.v[i], instance, &quiet);
+      if (matched != 1 && !fail->quiet)
         fail->many = matched > 1;
       return matched == 1 || fail_at (fail, check);
     default:
@@ -1430,7 +1459,7 @@ check_one (const Check *check,
     case CHECK_MIN_LENGTH:
     case CHECK_MAX_LENGTH:
     case CHECK_PATTERN:
-      return !(types & TYPE_STRING) || check_string (check, json_node_get_string (instance)) ||
+      return !(types & TYPE_STRING) || check_string (check, json_node_get_string (instance), fail->budget) ||
              fail_at (fail, check);
     case CHECK_MINIMUM:
     case CHECK_MAXIMUM:
@@ -1475,6 +1504,10 @@ validate (const Node *node,
     return FALSE;
   if (node->n_checks == 0)
     return TRUE;
+  /* A step per subschema applied: what nested anyOf over recursive $refs
+   * multiplies. */
+  if (!spend (fail->budget, 1))
+    return FALSE;
 
   types = instance_types (instance);
   for (guint i = 0; i < node->n_checks; i++)
@@ -1484,6 +1517,10 @@ validate (const Node *node,
 }
 
 /* Reporting, on failure only */
+
+/* The pointer quotes member names of the instance, which a client chose:
+ * an error reflects at most this much of them. */
+#define OWL_SCHEMA_MAX_POINTER 256
 
 static char *
 build_pointer (const Failure *fail)
@@ -1498,6 +1535,18 @@ build_pointer (const Failure *fail)
         append_token (pointer, segment->name);
       else
         g_string_append_printf (pointer, "/%u", segment->index);
+      if (pointer->len > OWL_SCHEMA_MAX_POINTER)
+        break;
+    }
+  if (pointer->len > OWL_SCHEMA_MAX_POINTER)
+    {
+      gsize cut = OWL_SCHEMA_MAX_POINTER;
+
+      /* On a character boundary (names are UTF-8), then marked as cut. */
+      while (cut > 0 && ((guchar) pointer->str[cut] & 0xC0) == 0x80)
+        cut--;
+      g_string_truncate (pointer, cut);
+      g_string_append (pointer, "...");
     }
   return g_string_free (pointer, FALSE);
 }
@@ -1670,15 +1719,63 @@ owl_schema_new_from_node (JsonNode  *node,
   return compile (node, error);
 }
 
+/* About the size of @node as JSON text, for a value that came as a node. */
+static gsize
+instance_size (JsonNode *node)
+{
+  gsize size = 2;
+
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      {
+        JsonObjectIter iter;
+        const char *name;
+        JsonNode *member;
+
+        json_object_iter_init (&iter, json_node_get_object (node));
+        while (json_object_iter_next (&iter, &name, &member))
+          size += strlen (name) + 4 + instance_size (member);
+      }
+      break;
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          size += 1 + instance_size (json_array_get_element (array, i));
+      }
+      break;
+    case JSON_NODE_VALUE:
+      if (json_node_get_value_type (node) == G_TYPE_STRING && json_node_get_string (node) != NULL)
+        size += strlen (json_node_get_string (node));
+      else
+        size += 8;
+      break;
+    default:
+      break;
+    }
+  return size;
+}
+
+gint64
+owl_schema_budget_for_size (gsize size)
+{
+  return OWL_SCHEMA_BUDGET_BASE + OWL_SCHEMA_BUDGET_PER_BYTE * (gint64) MIN (size, G_MAXINT32);
+}
+
 gboolean
 owl_schema_check (OwlSchema   *self,
                   JsonNode    *instance,
+                  gint64       budget,
                   char       **pointer,
                   const char **keyword,
                   char       **message)
 {
-  Failure fail = { NULL, FALSE, FALSE, NULL, NULL };
+  Budget left = { budget, FALSE };
   gboolean report = pointer != NULL || keyword != NULL || message != NULL;
+  Failure fail = { !report, &left, };
+  gboolean valid;
 
   g_return_val_if_fail (OWL_IS_SCHEMA (self), FALSE);
   g_return_val_if_fail (instance != NULL, FALSE);
@@ -1689,7 +1786,20 @@ owl_schema_check (OwlSchema   *self,
     *keyword = NULL;
   if (message != NULL)
     *message = NULL;
-  if (validate (self->root, instance, report ? &fail : NULL))
+  valid = validate (self->root, instance, &fail);
+  if (left.exhausted)
+    {
+      /* Whatever the walk found, it did not finish: refused as a whole. */
+      if (pointer != NULL)
+        *pointer = g_strdup ("");
+      if (keyword != NULL)
+        *keyword = "budget";
+      if (message != NULL)
+        *message = g_strdup ("takes too much work to check");
+      g_clear_pointer (&fail.segments, g_array_unref);
+      return FALSE;
+    }
+  if (valid)
     return TRUE;
 
   if (pointer != NULL)
@@ -1726,14 +1836,16 @@ owl_schema_validate (OwlSchema  *self,
   g_autofree char *pointer = NULL;
   g_autofree char *message = NULL;
   const char *keyword = NULL;
+  gint64 budget;
 
   g_return_val_if_fail (OWL_IS_SCHEMA (self), FALSE);
   g_return_val_if_fail (instance != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  budget = owl_schema_budget_for_size (instance_size (instance));
   if (error == NULL)
-    return owl_schema_check (self, instance, NULL, NULL, NULL);
-  if (owl_schema_check (self, instance, &pointer, &keyword, &message))
+    return owl_schema_check (self, instance, budget, NULL, NULL, NULL);
+  if (owl_schema_check (self, instance, budget, &pointer, &keyword, &message))
     return TRUE;
   g_set_error (error, OWL_ERROR, OWL_ERROR_VALIDATION, "%s: %s: %s",
                *pointer != '\0' ? pointer : "(root)", keyword, message);

@@ -43,10 +43,10 @@ failure_of (OwlSchema  *schema,
   g_autofree char *pointer = NULL;
   g_autofree char *message = NULL;
   const char *keyword = NULL;
-  gboolean valid = owl_schema_check (schema, instance, &pointer, &keyword, &message);
+  gboolean valid = owl_schema_check (schema, instance, G_MAXINT64, &pointer, &keyword, &message);
   char *result;
 
-  g_assert_cmpint (owl_schema_check (schema, instance, NULL, NULL, NULL), ==, valid);
+  g_assert_cmpint (owl_schema_check (schema, instance, G_MAXINT64, NULL, NULL, NULL), ==, valid);
   g_assert_cmpint (owl_schema_validate (schema, instance, NULL), ==, valid);
   if (valid)
     {
@@ -510,7 +510,72 @@ test_schema_ref_tree (void)
   failure = failure_of (schema, deep_bad, NULL);
   g_assert_nonnull (failure);
   g_assert_true (g_str_has_prefix (failure, "type at '/children/0/children/0/"));
-  g_assert_true (g_str_has_suffix (failure, "/children/0/value'"));
+  /* 60 levels make a 673-byte pointer: cut to 256 bytes and marked. */
+  g_assert_true (g_str_has_suffix (failure, "...'"));
+  g_assert_cmpuint (strlen (failure), ==, strlen ("type at ''") + 256 + 3);
+}
+
+/* Member names come from the client: an error quotes at most 256 bytes of
+ * them, however long they are, and cuts on a character boundary. */
+static void
+test_schema_pointer_bounded (void)
+{
+  OwlSchema *schema = schema_new ("{\"additionalProperties\": false}");
+  g_autofree char *long_name = g_strnfill (100 * 1024, 'k');
+  g_autofree char *text = g_strdup_printf ("{\"%s\": 1}", long_name);
+  g_autoptr(GString) accents = g_string_new ("{\"");
+  g_autofree char *message = NULL;
+  const char *failure = failure_of (schema, text, &message);
+
+  g_assert_cmpuint (strlen (failure), ==, strlen ("additionalProperties at '/'") + 255 + 3);
+  g_assert_null (strstr (message, "kkk"));
+
+  /* "é" is two bytes: 256 bytes in, the cut falls inside one. */
+  g_string_append_c (accents, 'x');
+  for (guint i = 0; i < 200; i++)
+    g_string_append (accents, "\xc3\xa9");
+  g_string_append (accents, "\": 1}");
+  failure = failure_of (schema, accents->str, NULL);
+  g_assert_true (g_utf8_validate (failure, -1, NULL));
+  g_assert_true (g_str_has_suffix (failure, "\xc3\xa9...'"));
+}
+
+/* Nested anyOf over a recursive $ref doubles the work at each level: 22
+ * levels are 4 million steps. The budget, linear in the message's size,
+ * refuses it after a few hundred thousand, as a whole ("budget"). */
+static void
+test_schema_budget (void)
+{
+  OwlSchema *schema = schema_new ("{\"$defs\": {\"t\": {\"anyOf\": ["
+                                  "  {\"type\": \"array\", \"items\": {\"$ref\": \"#/$defs/t\"}, \"minItems\": 2},"
+                                  "  {\"type\": \"array\", \"items\": {\"$ref\": \"#/$defs/t\"}}]}},"
+                                  " \"$ref\": \"#/$defs/t\"}");
+  g_autofree char *deep = nest ("[", "1", "]", 22);
+  g_autofree char *shallow = nest ("[", "[]", "]", 4);
+  JsonNode *instance = parse (deep);
+  gint64 budget = owl_schema_budget_for_size (strlen (deep));
+  g_autofree char *pointer = NULL;
+  g_autofree char *message = NULL;
+  const char *keyword = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (owl_schema_check (schema, instance, budget, &pointer, &keyword, &message));
+  g_assert_cmpstr (keyword, ==, "budget");
+  g_assert_cmpstr (pointer, ==, "");
+  g_assert_cmpstr (message, ==, "takes too much work to check");
+
+  /* The public call bounds it the same way. */
+  g_assert_false (owl_schema_validate (schema, instance, &error));
+  g_assert_error (error, OWL_ERROR, OWL_ERROR_VALIDATION);
+  g_assert_cmpstr (error->message, ==, "(root): budget: takes too much work to check");
+
+  /* A message the schema takes in a few steps passes within the same rule. */
+  assert_valid (schema, shallow);
+  g_assert_true (owl_schema_check (schema, parse (shallow), owl_schema_budget_for_size (strlen (shallow)),
+                                   NULL, NULL, NULL));
+  /* And the budget is what decides: with a little more than nothing,
+   * refused; without a bound, the same verdict as before. */
+  g_assert_false (owl_schema_check (schema, parse (shallow), 3, NULL, NULL, NULL));
 }
 
 static void
@@ -586,14 +651,14 @@ test_schema_check_outputs (void)
   const char *keyword = "garbage";
   g_autofree char *only_pointer = NULL;
 
-  g_assert_true (owl_schema_check (schema, parse ("[\"a\"]"), &pointer, &keyword, &message));
+  g_assert_true (owl_schema_check (schema, parse ("[\"a\"]"), G_MAXINT64, &pointer, &keyword, &message));
   g_assert_null (pointer);
   g_assert_null (keyword);
   g_assert_null (message);
-  g_assert_false (owl_schema_check (schema, parse ("[\"a\", 2]"), NULL, NULL, NULL));
-  g_assert_false (owl_schema_check (schema, parse ("[\"a\", 2]"), &only_pointer, NULL, NULL));
+  g_assert_false (owl_schema_check (schema, parse ("[\"a\", 2]"), G_MAXINT64, NULL, NULL, NULL));
+  g_assert_false (owl_schema_check (schema, parse ("[\"a\", 2]"), G_MAXINT64, &only_pointer, NULL, NULL));
   g_assert_cmpstr (only_pointer, ==, "/1");
-  g_assert_false (owl_schema_check (schema, parse ("[2]"), NULL, &keyword, NULL));
+  g_assert_false (owl_schema_check (schema, parse ("[2]"), G_MAXINT64, NULL, &keyword, NULL));
   g_assert_cmpstr (keyword, ==, "type");
 }
 
@@ -648,8 +713,8 @@ validate_many (gpointer user_data)
       g_autofree char *message = NULL;
       const char *keyword = NULL;
 
-      wrong += !owl_schema_check (data->schema, data->good, NULL, NULL, NULL);
-      wrong += owl_schema_check (data->schema, data->bad, &pointer, &keyword, &message);
+      wrong += !owl_schema_check (data->schema, data->good, G_MAXINT64, NULL, NULL, NULL);
+      wrong += owl_schema_check (data->schema, data->bad, G_MAXINT64, &pointer, &keyword, &message);
       wrong += g_strcmp0 (pointer, "/tags/2") != 0 || g_strcmp0 (keyword, "pattern") != 0;
     }
   g_atomic_int_add (&data->n_wrong, wrong);
@@ -865,6 +930,8 @@ main (int argc, char **argv)
   g_test_add_func ("/owl/schema/ref", test_schema_ref);
   g_test_add_func ("/owl/schema/ref-tree", test_schema_ref_tree);
   g_test_add_func ("/owl/schema/pointer-escaping", test_schema_pointer_escaping);
+  g_test_add_func ("/owl/schema/pointer-bounded", test_schema_pointer_bounded);
+  g_test_add_func ("/owl/schema/budget", test_schema_budget);
   g_test_add_func ("/owl/schema/annotations", test_schema_annotations);
   g_test_add_func ("/owl/schema/keyword-order", test_schema_keyword_order);
   g_test_add_func ("/owl/schema/validate-error", test_schema_validate_error);

@@ -60,7 +60,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       char *pointer = NULL, *message = NULL;
       const char *keyword = NULL;
 
-      if (!owl_schema_check (fuzz_schema (), node, &pointer, &keyword, &message) &&
+      if (!owl_schema_check (fuzz_schema (), node, G_MAXINT64, &pointer, &keyword, &message) &&
           (pointer == NULL || (pointer[0] != '\0' && pointer[0] != '/') || keyword == NULL || message == NULL))
         __builtin_trap ();
       g_free (pointer);
