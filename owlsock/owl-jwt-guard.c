@@ -53,6 +53,7 @@ struct _OwlJwtGuard
   gint        leeway;
   gint        max_token_size;
   gboolean    require_expiry;
+  gboolean    require_low_s;
 };
 
 enum {
@@ -62,6 +63,7 @@ enum {
   PROP_LEEWAY,
   PROP_MAX_TOKEN_SIZE,
   PROP_REQUIRE_EXPIRY,
+  PROP_REQUIRE_LOW_S,
   N_PROPS
 };
 
@@ -106,6 +108,9 @@ owl_jwt_guard_get_property (GObject    *object,
     case PROP_REQUIRE_EXPIRY:
       g_value_set_boolean (value, self->require_expiry);
       break;
+    case PROP_REQUIRE_LOW_S:
+      g_value_set_boolean (value, self->require_low_s);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -137,6 +142,9 @@ owl_jwt_guard_set_property (GObject      *object,
       break;
     case PROP_REQUIRE_EXPIRY:
       self->require_expiry = g_value_get_boolean (value);
+      break;
+    case PROP_REQUIRE_LOW_S:
+      self->require_low_s = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -235,6 +243,25 @@ owl_jwt_guard_class_init (OwlJwtGuardClass *klass)
    */
   properties[PROP_REQUIRE_EXPIRY] =
     g_param_spec_boolean ("require-expiry", NULL, NULL, TRUE, flags);
+
+  /**
+   * OwlJwtGuard:require-low-s:
+   *
+   * Whether an ES256 signature whose `s` is above half the P-256 group
+   * order is refused ("Bad signature").
+   *
+   * ECDSA accepts `(r, s)` and `(r, n - s)` alike, so anyone holding a
+   * token can make a second token string that verifies too. Requiring
+   * low `s` leaves one of the two. Off by default: RFC 7515 has no such
+   * rule and common signers (Python's cryptography and PyJWT, Go's
+   * crypto/ecdsa, WebCrypto) emit high `s` about half the time: turn it on
+   * only when every issuer of your tokens signs low-S, as owlsock-token
+   * does.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_REQUIRE_LOW_S] =
+    g_param_spec_boolean ("require-low-s", NULL, NULL, FALSE, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -411,6 +438,7 @@ owl_jwt_guard_verify (OwlJwtGuard  *self,
   check.leeway = self->leeway;
   check.max_size = self->max_token_size;
   check.require_exp = self->require_expiry;
+  check.require_low_s = self->require_low_s;
 
   claims = owl_jwt_verify (self->keys, &check, token, strlen (token), error);
   if (claims == NULL)

@@ -60,6 +60,7 @@ typedef struct
   gint64      leeway;      /* seconds allowed for clock skew on exp, nbf and iat; negative counts as 0 */
   gsize       max_size;    /* whole token, in bytes; 0: OWL_JWT_DEFAULT_MAX_SIZE */
   gboolean    require_exp;
+  gboolean    require_low_s; /* ES256: refuse s > n/2, the twin (r, n - s) of a signature */
   gint64      now;         /* unix seconds; 0: the real time */
 } OwlJwtCheck;
 
@@ -83,7 +84,8 @@ JsonObject *owl_jwt_verify (OwlJwtKeys         *keys,
 
 /* Signs @claims into a compact token. @key is the HS256 secret, or for ES256
  * and EdDSA a private key in PEM ("PRIVATE KEY" or "EC PRIVATE KEY") of the
- * matching type. Fails with OWL_ERROR_INVALID_ARGUMENT. */
+ * matching type. ES256 signatures are always low-S (s <= n/2), so they pass
+ * require_low_s. Fails with OWL_ERROR_INVALID_ARGUMENT. */
 char       *owl_jwt_sign   (OwlJwtAlg      alg,
                             const char    *kid,
                             const guint8  *key,

@@ -385,6 +385,45 @@ trim_leading_zeros (const guint8 *data,
   return datum;
 }
 
+/* The order n of P-256's group and n / 2 rounded down, big-endian
+ * (SEC 2, 2.4.2). */
+static const guint8 p256_order[EC_COORD_SIZE] = {
+  0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+  0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+  0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
+static const guint8 p256_half_order[EC_COORD_SIZE] = {
+  0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00,
+  0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+  0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42,
+  0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+};
+
+/* ECDSA accepts (r, s) and (r, n - s) alike, so each signature has a twin
+ * that is another token string. Of the two, exactly one has s <= n / 2;
+ * memcmp orders equal-length big-endian numbers. */
+static gboolean
+is_high_s (const guint8 s[EC_COORD_SIZE])
+{
+  return memcmp (s, p256_half_order, EC_COORD_SIZE) > 0;
+}
+
+/* s = n - s, for 0 < s < n. */
+static void
+negate_s (guint8 s[EC_COORD_SIZE])
+{
+  guint borrow = 0;
+
+  for (gint i = EC_COORD_SIZE - 1; i >= 0; i--)
+    {
+      gint d = (gint) p256_order[i] - (gint) s[i] - (gint) borrow;
+
+      borrow = d < 0;
+      s[i] = (guint8) (d + (borrow ? 256 : 0));
+    }
+}
+
 static gboolean
 put_fixed (const gnutls_datum_t *n,
            guint8               *out)
@@ -403,7 +442,8 @@ verify_with_key (const OwlJwtKey *key,
                  const char      *input,
                  gsize            input_len,
                  const guint8    *sig,
-                 gsize            sig_len)
+                 gsize            sig_len,
+                 gboolean         require_low_s)
 {
   gnutls_datum_t data = { (unsigned char *) input, (unsigned int) input_len };
   gnutls_datum_t raw = { (unsigned char *) sig, (unsigned int) sig_len };
@@ -426,7 +466,8 @@ verify_with_key (const OwlJwtKey *key,
       return gnutls_memcmp (mac, sig, HS256_SIZE) == 0;
 
     case OWL_JWT_ES256:
-      if (sig_len != RAW_SIG_SIZE)
+      if (sig_len != RAW_SIG_SIZE ||
+          (require_low_s && is_high_s (sig + EC_COORD_SIZE)))
         return FALSE;
       r = trim_leading_zeros (sig, EC_COORD_SIZE);
       s = trim_leading_zeros (sig + EC_COORD_SIZE, EC_COORD_SIZE);
@@ -571,6 +612,7 @@ check_header (JsonObject  *header,
 
 static const char *
 check_signature (OwlJwtKeys        *keys,
+                 const OwlJwtCheck *check,
                  OwlJwtAlg          alg,
                  const char        *kid,
                  const char        *token,
@@ -587,7 +629,8 @@ check_signature (OwlJwtKeys        *keys,
       have_alg = TRUE;
       if (kid != NULL && key->kid != NULL && strcmp (kid, key->kid) != 0)
         continue;
-      if (verify_with_key (key, token, parts->signed_len, parts->sig, parts->sig_len))
+      if (verify_with_key (key, token, parts->signed_len, parts->sig, parts->sig_len,
+                           check->require_low_s))
         return NULL;
     }
   return have_alg ? MSG_BAD_SIG : MSG_UNSUPPORTED;
@@ -716,7 +759,7 @@ verify_token (OwlJwtKeys         *keys,
   if (header == NULL)
     return MSG_MALFORMED;
   if ((failure = check_header (header, &alg, &kid)) != NULL ||
-      (failure = check_signature (keys, alg, kid, token, &parts)) != NULL)
+      (failure = check_signature (keys, check, alg, kid, token, &parts)) != NULL)
     return failure;
 
   *claims = parse_object (parts.payload, parts.payload_len);
@@ -800,7 +843,9 @@ import_private_key (OwlJwtAlg      alg,
   return g_steal_pointer (&privkey);
 }
 
-/* Appends the raw JWS signature: r || s for ES256, where GnuTLS gives DER. */
+/* Appends the raw JWS signature: r || s for ES256, where GnuTLS gives DER.
+ * GnuTLS's s is high half the time; the low twin is as valid and is the one
+ * a verifier with require_low_s accepts. */
 static gboolean
 append_signature (GByteArray           *out,
                   OwlJwtAlg             alg,
@@ -818,6 +863,8 @@ append_signature (GByteArray           *out,
   if (gnutls_decode_rs_value (sig, &r, &s) < 0 ||
       !put_fixed (&r, raw) || !put_fixed (&s, raw + EC_COORD_SIZE))
     return FALSE;
+  if (is_high_s (raw + EC_COORD_SIZE))
+    negate_s (raw + EC_COORD_SIZE);
   g_byte_array_append (out, raw, sizeof raw);
   return TRUE;
 }

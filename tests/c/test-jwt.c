@@ -14,6 +14,8 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include <owlsock/owlsock.h>
+
 #include "owl-jwt-private.h"
 
 /* Every check runs at this fixed time, so tests do not depend on the clock. */
@@ -279,6 +281,64 @@ with_signature (const char   *token,
   return with_part (token, 2, text);
 }
 
+/* ES256 signature twins */
+
+/* The order of P-256's group, big-endian (SEC 2, 2.4.2): written out here
+ * again, not taken from the library, so that the two check each other. */
+static const guint8 p256_n[32] = {
+  0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+  0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
+
+/* Whether s > n / 2, that is 2s > n: s doubled with its carry out of the
+ * top byte, compared with n. */
+static gboolean
+s_is_high (const guint8 *s)
+{
+  guint8 twice[32];
+  guint carry = 0;
+
+  for (gint i = 31; i >= 0; i--)
+    {
+      guint v = 2u * s[i] + carry;
+
+      twice[i] = v & 0xff;
+      carry = v >> 8;
+    }
+  return carry != 0 || memcmp (twice, p256_n, 32) > 0;
+}
+
+/* The token with its ES256 signature (r, s) replaced by (r, n - s), which
+ * verifies as well: high-S for a low-S token and the other way round. */
+static char *
+ecdsa_twin (const char *token)
+{
+  g_autoptr(GBytes) sig = get_signature (token);
+  guint8 raw[64];
+  gint borrow = 0;
+
+  g_assert_cmpuint (g_bytes_get_size (sig), ==, 64);
+  memcpy (raw, g_bytes_get_data (sig, NULL), 64);
+  for (gint i = 31; i >= 0; i--)
+    {
+      gint d = p256_n[i] - raw[32 + i] - borrow;
+
+      borrow = d < 0 ? 1 : 0;
+      raw[32 + i] = (guint8) (d + 256 * borrow);
+    }
+  g_assert_cmpint (borrow, ==, 0);
+  return with_signature (token, raw, sizeof raw);
+}
+
+static gboolean
+token_is_high_s (const char *token)
+{
+  g_autoptr(GBytes) sig = get_signature (token);
+
+  g_assert_cmpuint (g_bytes_get_size (sig), ==, 64);
+  return s_is_high ((const guint8 *) g_bytes_get_data (sig, NULL) + 32);
+}
+
 /* Algorithm names */
 
 static void
@@ -471,11 +531,21 @@ test_es256_rfc7515 (void)
   g_autoptr(OwlJwtKeys) keys = owl_jwt_keys_new ();
   g_autoptr(JsonObject) claims = NULL;
 
+  const OwlJwtCheck then_low_s = { .issuer = "joe", .now = 1300819000, .require_low_s = TRUE };
+  g_autofree char *low_twin = ecdsa_twin (token);
+  g_autoptr(JsonObject) low_claims = NULL;
+
   add_public (keys, NULL, pem);
   claims = verify_ok (keys, &then, token);
   g_assert_true (json_object_get_boolean_member (claims, "http://example.com/is_root"));
 
   assert_refused (keys, &check_now, token, "Token expired");
+
+  /* The RFC's own example is high-S, as any signer's is half the time:
+   * refused only when low S is required, and its twin is not. */
+  g_assert_true (token_is_high_s (token));
+  assert_refused (keys, &then_low_s, token, "Bad signature");
+  low_claims = verify_ok (keys, &then_low_s, low_twin);
 }
 
 /* RFC 8037, appendix A.4: a valid signature over a payload that is text,
@@ -522,6 +592,41 @@ test_es256_short_r_s (void)
       got = verify_ok (keys, &check_now, token);
     }
   g_assert_cmpuint (n_short, ==, 2);
+}
+
+/* Each ES256 signature has a high-S twin, another token string. By default
+ * both verify (RFC 7515 has no low-S rule and common signers emit high S
+ * half the time); require_low_s refuses the twin and keeps the original. */
+static void
+test_es256_high_s (void)
+{
+  g_autoptr(OwlJwtKeys) keys = keys_for ("E");
+  const OwlJwtCheck strict = { .now = NOW, .require_low_s = TRUE };
+  g_autofree char *token = sign_default (OWL_JWT_ES256);
+  g_autofree char *twin = ecdsa_twin (token);
+  g_autofree char *back = ecdsa_twin (twin);
+  g_autoptr(JsonObject) by_default = NULL;
+  g_autoptr(JsonObject) twin_by_default = NULL;
+  g_autoptr(JsonObject) strictly = NULL;
+
+  g_assert_false (token_is_high_s (token));
+  g_assert_true (token_is_high_s (twin));
+  g_assert_cmpstr (twin, !=, token);
+  g_assert_cmpstr (back, ==, token);
+
+  by_default = verify_ok (keys, &check_now, token);
+  twin_by_default = verify_ok (keys, &check_now, twin);
+  strictly = verify_ok (keys, &strict, token);
+  assert_refused (keys, &strict, twin, "Bad signature");
+
+  /* The low-S rule is ES256's: HS256 and EdDSA are unaffected. */
+  {
+    g_autoptr(OwlJwtKeys) others = keys_for ("HD");
+    g_autofree char *hs = sign_default (OWL_JWT_HS256);
+    g_autofree char *ed = sign_default (OWL_JWT_EDDSA);
+    g_autoptr(JsonObject) hs_claims = verify_ok (others, &strict, hs);
+    g_autoptr(JsonObject) ed_claims = verify_ok (others, &strict, ed);
+  }
 }
 
 /* Structure */
@@ -1025,6 +1130,87 @@ test_kid (void)
   assert_refused (es_keys, &check_now, es_2_as_1, "Bad signature");
 }
 
+/* Through the guard */
+
+/* The guard reads the real clock: claims that are valid now. */
+static JsonObject *
+live_claims (void)
+{
+  JsonObject *claims = json_object_new ();
+
+  json_object_set_string_member (claims, "sub", "alice");
+  json_object_set_int_member (claims, "exp", g_get_real_time () / G_USEC_PER_SEC + 600);
+  return claims;
+}
+
+/* A JWT guard with the first key of each algorithm named in @algs. */
+static OwlGuard *
+guard_for (const char *algs)
+{
+  OwlGuard *guard = owl_jwt_guard_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (strchr (algs, 'H'))
+    owl_jwt_guard_add_secret (OWL_JWT_GUARD (guard), NULL, (const guint8 *) SECRET,
+                              SECRET_LEN, &error);
+  g_assert_no_error (error);
+  if (strchr (algs, 'E'))
+    owl_jwt_guard_add_public_key (OWL_JWT_GUARD (guard), NULL, es256[0].public_pem, &error);
+  g_assert_no_error (error);
+  if (strchr (algs, 'D'))
+    owl_jwt_guard_add_public_key (OWL_JWT_GUARD (guard), NULL, eddsa[0].public_pem, &error);
+  g_assert_no_error (error);
+  return guard;
+}
+
+static OwlAuth *
+guard_accepts (OwlGuard   *guard,
+               const char *token)
+{
+  g_autoptr(GError) error = NULL;
+  OwlAuth *auth = owl_jwt_guard_verify (OWL_JWT_GUARD (guard), token, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (auth);
+  g_assert_cmpstr (owl_auth_get_user_id (auth), ==, "alice");
+  return auth;
+}
+
+static void
+guard_refuses (OwlGuard   *guard,
+               const char *token,
+               const char *message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwlAuth) auth = owl_jwt_guard_verify (OWL_JWT_GUARD (guard), token, &error);
+
+  g_assert_null (auth);
+  g_assert_error (error, OWL_ERROR, OWL_ERROR_AUTH_FAILED);
+  g_assert_cmpstr (error->message, ==, message);
+}
+
+static void
+test_guard_require_low_s (void)
+{
+  g_autoptr(OwlGuard) guard = guard_for ("E");
+  g_autoptr(JsonObject) claims = live_claims ();
+  g_autofree char *token = sign_with (OWL_JWT_ES256, 0, NULL, claims);
+  g_autofree char *twin = ecdsa_twin (token);
+  g_autoptr(OwlAuth) original = NULL;
+  g_autoptr(OwlAuth) twin_auth = NULL;
+  g_autoptr(OwlAuth) strict = NULL;
+  gboolean low_s = TRUE;
+
+  g_object_get (guard, "require-low-s", &low_s, NULL);
+  g_assert_false (low_s);
+  original = guard_accepts (guard, token);
+  twin_auth = guard_accepts (guard, twin);
+
+  g_object_set (guard, "require-low-s", TRUE, NULL);
+  strict = guard_accepts (guard, token);
+  guard_refuses (guard, twin, "Bad signature");
+}
+
 /* Leaks */
 
 /* Refused tokens whose claims and secret are distinctive: none of it, and
@@ -1187,6 +1373,25 @@ test_sign_sec1 (void)
   gnutls_x509_privkey_deinit (x509);
 }
 
+/* GnuTLS gives high S half the time; owl_jwt_sign() always hands out the
+ * low twin. 64 low ones in a row by chance would be odds of 2^-64. */
+static void
+test_sign_low_s (void)
+{
+  g_autoptr(OwlJwtKeys) keys = keys_for ("E");
+  const OwlJwtCheck strict = { .now = NOW, .require_low_s = TRUE };
+
+  for (guint i = 0; i < 64; i++)
+    {
+      g_autoptr(JsonObject) claims = claims_new (i + 1);
+      g_autofree char *token = sign_with (OWL_JWT_ES256, 0, NULL, claims);
+      g_autoptr(JsonObject) got = NULL;
+
+      g_assert_false (token_is_high_s (token));
+      got = verify_ok (keys, &strict, token);
+    }
+}
+
 static void
 test_generate_key (void)
 {
@@ -1251,6 +1456,7 @@ main (int   argc,
   g_test_add_func ("/owl/jwt/es256/rfc7515", test_es256_rfc7515);
   g_test_add_func ("/owl/jwt/eddsa/rfc8037", test_eddsa_rfc8037);
   g_test_add_func ("/owl/jwt/es256/short-r-s", test_es256_short_r_s);
+  g_test_add_func ("/owl/jwt/es256/high-s", test_es256_high_s);
   g_test_add_func ("/owl/jwt/refuse/too-large", test_too_large);
   g_test_add_func ("/owl/jwt/refuse/not-three-parts", test_not_three_parts);
   g_test_add_func ("/owl/jwt/refuse/base64url", test_base64url_strict);
@@ -1271,12 +1477,14 @@ main (int   argc,
   g_test_add_func ("/owl/jwt/claims/audience", test_audience);
   g_test_add_func ("/owl/jwt/claims/order", test_claim_order);
   g_test_add_func ("/owl/jwt/kid", test_kid);
+  g_test_add_func ("/owl/jwt/guard/require-low-s", test_guard_require_low_s);
   g_test_add_func ("/owl/jwt/no-leak", test_no_leak);
   g_test_add_func ("/owl/jwt/fuzz/hs256", test_fuzz_hs256);
   g_test_add_func ("/owl/jwt/fuzz/es256", test_fuzz_es256);
   g_test_add_func ("/owl/jwt/fuzz/eddsa", test_fuzz_eddsa);
   g_test_add_func ("/owl/jwt/sign/errors", test_sign_errors);
   g_test_add_func ("/owl/jwt/sign/sec1", test_sign_sec1);
+  g_test_add_func ("/owl/jwt/sign/low-s", test_sign_low_s);
   g_test_add_func ("/owl/jwt/generate-key", test_generate_key);
 
   ret = g_test_run ();
