@@ -36,7 +36,10 @@
  *
  * Claims: `sub` is the user id (required); `ent`, `entityId` or `profileId`
  * the entity; `scope` (space-separated) or `scopes` (an array of strings)
- * the scopes; the auth expires at `exp` plus the leeway.
+ * the scopes; the auth expires at `exp` plus the leeway. The auth's
+ * [property@Owlsock.Auth:token-id] is a SHA-256 of the token's signed
+ * content, the same for every encoding of it: key deny-lists on that or on
+ * `jti`, never on the token string.
  *
  * Refusals are `auth-failed` errors with short fixed messages ("Token
  * expired", "Bad signature", ...) that never quote the token.
@@ -256,7 +259,8 @@ owl_jwt_guard_class_init (OwlJwtGuardClass *klass)
    * rule and common signers (Python's cryptography and PyJWT, Go's
    * crypto/ecdsa, WebCrypto) emit high `s` about half the time: turn it on
    * only when every issuer of your tokens signs low-S, as owlsock-token
-   * does.
+   * does. Both twins get the same [property@Owlsock.Auth:token-id], which
+   * is what a deny-list should key on.
    *
    * Since: 0.1
    */
@@ -426,6 +430,7 @@ owl_jwt_guard_verify (OwlJwtGuard  *self,
   OwlJwtCheck check = { 0 };
   g_autoptr(JsonObject) claims = NULL;
   g_auto(GStrv) scopes = NULL;
+  g_autofree char *token_id = NULL;
   const char *sub, *entity;
   JsonNode *exp;
   gint64 expires_at = 0;
@@ -467,11 +472,13 @@ owl_jwt_guard_verify (OwlJwtGuard  *self,
     }
 
   scopes = scopes_from_claims (claims);
+  token_id = owl_jwt_token_id (token, strlen (token));
   return g_object_new (OWL_TYPE_AUTH,
                        "user-id", sub,
                        "entity-id", entity,
                        "scopes", scopes,
                        "expires-at", MAX (expires_at, 0),
                        "claims", claims,
+                       "token-id", token_id,
                        NULL);
 }

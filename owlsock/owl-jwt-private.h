@@ -82,6 +82,13 @@ JsonObject *owl_jwt_verify (OwlJwtKeys         *keys,
                             gsize               len,
                             GError            **error);
 
+/* An id of @token (@len bytes) that is the same for every encoding of the
+ * same signed content: the unpadded base64url of SHA-256 over the JWS
+ * signing input ("header.payload" as it appears in the token). For tokens
+ * owl_jwt_verify() accepted; NULL if @token has no '.'. */
+char       *owl_jwt_token_id (const char *token,
+                              gsize       len);
+
 /* Signs @claims into a compact token. @key is the HS256 secret, or for ES256
  * and EdDSA a private key in PEM ("PRIVATE KEY" or "EC PRIVATE KEY") of the
  * matching type. ES256 signatures are always low-S (s <= n/2), so they pass

@@ -791,6 +791,32 @@ owl_jwt_verify (OwlJwtKeys         *keys,
   return g_steal_pointer (&claims);
 }
 
+/* The JWS signing input is the token up to its last '.'. Its encoding is
+ * unique (b64url_decode refuses every other spelling of the same bytes),
+ * while the signature after it is not: ECDSA's has a twin, and a signer
+ * may sign the same content again with new randomness. */
+char *
+owl_jwt_token_id (const char *token,
+                  gsize       len)
+{
+  const char *dot = len > 0 ? g_strrstr_len (token, (gssize) len, ".") : NULL;
+  g_autoptr(GChecksum) checksum = NULL;
+  g_autoptr(GString) id = g_string_sized_new (43);
+  guint8 digest[32];
+  gsize digest_len = sizeof digest;
+
+  g_return_val_if_fail (token != NULL || len == 0, NULL);
+
+  if (dot == NULL)
+    return NULL;
+
+  checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (checksum, (const guchar *) token, dot - token);
+  g_checksum_get_digest (checksum, digest, &digest_len);
+  b64url_append (id, digest, digest_len);
+  return g_string_free (g_steal_pointer (&id), FALSE);
+}
+
 /* Signing */
 
 static gboolean

@@ -1189,6 +1189,35 @@ guard_refuses (OwlGuard   *guard,
   g_assert_cmpstr (error->message, ==, message);
 }
 
+/* SHA-256 over "header.payload", unpadded base64url, computed here with
+ * GLib alone. */
+static char *
+expected_token_id (const char *token)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 digest[32];
+  gsize len = sizeof digest;
+
+  g_checksum_update (checksum, (const guchar *) token, strrchr (token, '.') - token);
+  g_checksum_get_digest (checksum, digest, &len);
+  return b64url (digest, len);
+}
+
+static void
+assert_token_id (OwlAuth    *auth,
+                 const char *token)
+{
+  g_autofree char *expected = expected_token_id (token);
+  g_autofree char *property = NULL;
+
+  g_assert_cmpuint (strlen (expected), ==, 43);
+  g_assert_cmpstr (owl_auth_get_token_id (auth), ==, expected);
+  g_object_get (auth, "token-id", &property, NULL);
+  g_assert_cmpstr (property, ==, expected);
+}
+
+/* A token's two ES256 encodings verify by default and are one credential:
+ * the same token-id. With require-low-s only the low one verifies. */
 static void
 test_guard_require_low_s (void)
 {
@@ -1205,10 +1234,52 @@ test_guard_require_low_s (void)
   g_assert_false (low_s);
   original = guard_accepts (guard, token);
   twin_auth = guard_accepts (guard, twin);
+  assert_token_id (original, token);
+  g_assert_cmpstr (owl_auth_get_token_id (twin_auth), ==, owl_auth_get_token_id (original));
 
   g_object_set (guard, "require-low-s", TRUE, NULL);
   strict = guard_accepts (guard, token);
+  assert_token_id (strict, token);
   guard_refuses (guard, twin, "Bad signature");
+}
+
+/* Every algorithm's tokens get a token-id, of the signed content: ES256
+ * signing the same claims again keeps it, other claims change it. Auths
+ * that no JWT made have none. */
+static void
+test_guard_token_id (void)
+{
+  g_autoptr(OwlGuard) guard = guard_for ("HED");
+  g_autoptr(JsonObject) claims = live_claims ();
+  g_autoptr(JsonObject) other_claims = live_claims ();
+  g_autofree char *es_again = NULL;
+  g_autofree char *hs_other = NULL;
+  g_autoptr(OwlAuth) es_again_auth = NULL;
+  g_autoptr(OwlAuth) hs_other_auth = NULL;
+  g_autoptr(OwlAuth) plain = owl_auth_new ("bob");
+  const char *ids[3];
+
+  for (OwlJwtAlg alg = OWL_JWT_HS256; alg <= OWL_JWT_EDDSA; alg++)
+    {
+      g_autofree char *token = sign_with (alg, 0, NULL, claims);
+      g_autoptr(OwlAuth) auth = guard_accepts (guard, token);
+
+      assert_token_id (auth, token);
+      ids[alg] = g_intern_string (owl_auth_get_token_id (auth));
+    }
+  /* The headers name different algorithms, so the ids differ. */
+  g_assert_true (ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+
+  es_again = sign_with (OWL_JWT_ES256, 0, NULL, claims);
+  es_again_auth = guard_accepts (guard, es_again);
+  g_assert_cmpstr (owl_auth_get_token_id (es_again_auth), ==, ids[OWL_JWT_ES256]);
+
+  json_object_set_string_member (other_claims, "jti", "another");
+  hs_other = sign_with (OWL_JWT_HS256, 0, NULL, other_claims);
+  hs_other_auth = guard_accepts (guard, hs_other);
+  g_assert_cmpstr (owl_auth_get_token_id (hs_other_auth), !=, ids[OWL_JWT_HS256]);
+
+  g_assert_null (owl_auth_get_token_id (plain));
 }
 
 /* Leaks */
@@ -1478,6 +1549,7 @@ main (int   argc,
   g_test_add_func ("/owl/jwt/claims/order", test_claim_order);
   g_test_add_func ("/owl/jwt/kid", test_kid);
   g_test_add_func ("/owl/jwt/guard/require-low-s", test_guard_require_low_s);
+  g_test_add_func ("/owl/jwt/guard/token-id", test_guard_token_id);
   g_test_add_func ("/owl/jwt/no-leak", test_no_leak);
   g_test_add_func ("/owl/jwt/fuzz/hs256", test_fuzz_hs256);
   g_test_add_func ("/owl/jwt/fuzz/es256", test_fuzz_es256);
