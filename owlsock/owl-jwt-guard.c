@@ -31,8 +31,14 @@
  * ([method@Owlsock.JwtGuard.add_public_key]), verified with GnuTLS. Each key
  * fixes its algorithm: a token is checked only with keys of the algorithm
  * its header names, so an HS256 token is never checked against a public
- * key's bytes. `alg: none` is always refused. With several keys, a token's
- * `kid` picks among them.
+ * key's bytes. `alg: none` is always refused.
+ *
+ * Key ids: a token without `kid` is tried with every key of its algorithm.
+ * While no key of the guard has a kid, a token's `kid` is ignored. Once one
+ * has, a token whose `kid` names no key of its algorithm is refused
+ * ("Unknown key"); one that names a key is tried with that key and the
+ * keys of its algorithm added without kid. A kid is only ever compared as
+ * a string: it is never a path, URL or anything else to look up.
  *
  * Claims: `sub` is the user id (required); `ent`, `entityId` or `profileId`
  * the entity; `scope` (space-separated) or `scopes` (an array of strings)

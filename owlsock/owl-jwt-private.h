@@ -67,15 +67,18 @@ typedef struct
 /* Verifies @token (@len bytes, need not be NUL-terminated) against @keys and
  * @check (NULL: all defaults). Returns the claims, or NULL with an
  * OWL_ERROR_AUTH_FAILED error whose message is exactly one of "Token too
- * large", "Malformed token", "Unsupported algorithm", "Bad signature",
- * "Token expired", "Token not yet valid", "Token issued in the future",
- * "Wrong issuer", "Wrong audience" or "Token has no expiry", and so never
- * holds any part of the token. The payload is parsed only once the
- * signature is good.
+ * large", "Malformed token", "Unsupported algorithm", "Unknown key", "Bad
+ * signature", "Token expired", "Token not yet valid", "Token issued in the
+ * future", "Wrong issuer", "Wrong audience" or "Token has no expiry", and
+ * so never holds any part of the token. The payload is parsed only once
+ * the signature is good.
  *
- * A token with a `kid` is tried against the keys of its algorithm with that
- * kid and those added without one; a token without `kid` against every key
- * of its algorithm. */
+ * A token without `kid` is tried against every key of its algorithm. When
+ * no key in @keys has a kid, a token's `kid` is ignored likewise. Once one
+ * has, a token whose `kid` names no key of its algorithm is refused
+ * ("Unknown key"), and one whose `kid` names a key is tried against that
+ * key and the keys of its algorithm added without kid. A kid is compared
+ * as a string and used for nothing else. */
 JsonObject *owl_jwt_verify (OwlJwtKeys         *keys,
                             const OwlJwtCheck  *check,
                             const char         *token,

@@ -28,6 +28,7 @@
 #define MSG_MALFORMED   "Malformed token"
 #define MSG_UNSUPPORTED "Unsupported algorithm"
 #define MSG_BAD_SIG     "Bad signature"
+#define MSG_UNKNOWN_KEY "Unknown key"
 #define MSG_EXPIRED     "Token expired"
 #define MSG_NOT_YET     "Token not yet valid"
 #define MSG_FUTURE      "Token issued in the future"
@@ -184,7 +185,8 @@ typedef struct
 
 struct _OwlJwtKeys
 {
-  GPtrArray *keys;  /* OwlJwtKey */
+  GPtrArray *keys;     /* OwlJwtKey */
+  gboolean   has_kid;  /* some key has a kid: a token's kid must name one */
 };
 
 static void
@@ -275,6 +277,7 @@ owl_jwt_keys_add_secret (OwlJwtKeys    *keys,
   key = g_new0 (OwlJwtKey, 1);
   key->alg = OWL_JWT_HS256;
   key->kid = g_strdup (kid);
+  keys->has_kid |= kid != NULL;
   key->secret = g_memdup2 (secret, len);
   key->secret_len = len;
   /* The key's pads are hashed here, once, not for every token. */
@@ -346,6 +349,7 @@ owl_jwt_keys_add_public_pem (OwlJwtKeys    *keys,
   key = g_new0 (OwlJwtKey, 1);
   key->alg = alg;
   key->kid = g_strdup (kid);
+  keys->has_kid |= kid != NULL;
   key->pubkey = g_steal_pointer (&pubkey);
   g_ptr_array_add (keys->keys, key);
   return TRUE;
@@ -610,6 +614,28 @@ check_header (JsonObject  *header,
   return NULL;
 }
 
+/* Whether @keys hold a key of @alg, and one of @alg whose kid is @kid.
+ * A kid is only ever compared, as a string: it names nothing but a key
+ * added here. */
+static void
+find_keys (OwlJwtKeys *keys,
+           OwlJwtAlg   alg,
+           const char *kid,
+           gboolean   *have_alg,
+           gboolean   *have_kid)
+{
+  for (guint i = 0; i < keys->keys->len; i++)
+    {
+      const OwlJwtKey *key = g_ptr_array_index (keys->keys, i);
+
+      if (key->alg != alg)
+        continue;
+      *have_alg = TRUE;
+      if (kid != NULL && g_strcmp0 (key->kid, kid) == 0)
+        *have_kid = TRUE;
+    }
+}
+
 static const char *
 check_signature (OwlJwtKeys        *keys,
                  const OwlJwtCheck *check,
@@ -618,7 +644,16 @@ check_signature (OwlJwtKeys        *keys,
                  const char        *token,
                  const OwlJwtParts *parts)
 {
-  gboolean have_alg = FALSE;
+  gboolean have_alg = FALSE, have_kid = FALSE;
+
+  find_keys (keys, alg, kid, &have_alg, &have_kid);
+  if (!have_alg)
+    return MSG_UNSUPPORTED;
+  /* Once keys have kids, a token naming none of them was signed for a key
+   * this set does not hold (or no longer holds); trying the others, the
+   * keys without kid among them, would let its kid be anything. */
+  if (kid != NULL && keys->has_kid && !have_kid)
+    return MSG_UNKNOWN_KEY;
 
   for (guint i = 0; i < keys->keys->len; i++)
     {
@@ -626,14 +661,13 @@ check_signature (OwlJwtKeys        *keys,
 
       if (key->alg != alg)
         continue;
-      have_alg = TRUE;
       if (kid != NULL && key->kid != NULL && strcmp (kid, key->kid) != 0)
         continue;
       if (verify_with_key (key, token, parts->signed_len, parts->sig, parts->sig_len,
                            check->require_low_s))
         return NULL;
     }
-  return have_alg ? MSG_BAD_SIG : MSG_UNSUPPORTED;
+  return MSG_BAD_SIG;
 }
 
 typedef enum

@@ -42,18 +42,28 @@ now_s (void)
 
 /* Claims as a JSON text with %s for the subject and %ld for times. */
 static char *
+mint_kid (OwlJwtAlg     alg,
+          const char   *kid,
+          const guint8 *key,
+          gsize         key_len,
+          const char   *claims_json)
+{
+  g_autoptr(JsonNode) node = owl_test_json_parse (claims_json);
+  g_autoptr(GError) error = NULL;
+  char *token = owl_jwt_sign (alg, kid, key, key_len, json_node_get_object (node), &error);
+
+  g_assert_no_error (error);
+  g_ptr_array_add (minted, g_strdup (token));
+  return token;
+}
+
+static char *
 mint_full (OwlJwtAlg     alg,
            const guint8 *key,
            gsize         key_len,
            const char   *claims_json)
 {
-  g_autoptr(JsonNode) node = owl_test_json_parse (claims_json);
-  g_autoptr(GError) error = NULL;
-  char *token = owl_jwt_sign (alg, NULL, key, key_len, json_node_get_object (node), &error);
-
-  g_assert_no_error (error);
-  g_ptr_array_add (minted, g_strdup (token));
-  return token;
+  return mint_kid (alg, NULL, key, key_len, claims_json);
 }
 
 static char *
@@ -342,7 +352,8 @@ test_auth_jwt_rejections (OwlTestFixture *fixture,
 }
 
 /* A guard with only an ES256 key refuses HS256 tokens outright, whatever
- * they were keyed with. */
+ * they were keyed with. Its keys have kids, so a token naming another kid
+ * is refused too, even when its signature is good. */
 static void
 test_auth_jwt_algorithms (OwlTestFixture *fixture,
                           gconstpointer   data)
@@ -350,7 +361,7 @@ test_auth_jwt_algorithms (OwlTestFixture *fixture,
   g_autoptr(OwlGuard) guard = owl_jwt_guard_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *es_private = NULL, *es_public = NULL, *ed_private = NULL, *ed_public = NULL;
-  g_autofree char *es = NULL, *ed = NULL, *confused = NULL;
+  g_autofree char *es = NULL, *ed = NULL, *confused = NULL, *named = NULL, *unknown = NULL;
   const char *guards[] = { "es", NULL };
   const char *claims = "{\"sub\":\"bob\",\"exp\":9999999999}";
   OwlTestClient *client;
@@ -371,12 +382,17 @@ test_auth_jwt_algorithms (OwlTestFixture *fixture,
   es = mint_full (OWL_JWT_ES256, (const guint8 *) es_private, strlen (es_private), claims);
   ed = mint_full (OWL_JWT_EDDSA, (const guint8 *) ed_private, strlen (ed_private), claims);
   confused = mint_full (OWL_JWT_HS256, (const guint8 *) es_public, strlen (es_public), claims);
+  named = mint_kid (OWL_JWT_ES256, "es-1", (const guint8 *) es_private, strlen (es_private), claims);
+  unknown = mint_kid (OWL_JWT_ES256, "es-2", (const guint8 *) es_private, strlen (es_private), claims);
 
   client = connect_with_header (fixture, "/ws/echo", es);
+  g_assert_cmpuint (client->status, ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+  client = connect_with_header (fixture, "/ws/echo", named);
   g_assert_cmpuint (client->status, ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
   client = connect_with_header (fixture, "/ws/echo", ed);
   g_assert_cmpuint (client->status, ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
   assert_refused (fixture, "/ws/echo", confused, 401, "auth-failed", "Unsupported algorithm");
+  assert_refused (fixture, "/ws/echo", unknown, 401, "auth-failed", "Unknown key");
   assert_echoes (client);
 }
 

@@ -222,14 +222,16 @@ assert_refused (OwlJwtKeys        *keys,
   assert_refused_len (keys, check, token, strlen (token), message);
 }
 
-/* An HS256-signed token from raw header and payload text, so that tests can
- * say things owl_jwt_sign() never would. */
+/* An HS256-signed token from raw header (@header_len bytes, which may hold
+ * a NUL) and payload text, so that tests can say things owl_jwt_sign()
+ * never would. */
 static char *
-craft (const char *header,
-       const char *payload,
-       const char *secret)
+craft_len (const char *header,
+           gsize       header_len,
+           const char *payload,
+           const char *secret)
 {
-  g_autofree char *h = b64url (header, strlen (header));
+  g_autofree char *h = b64url (header, header_len);
   g_autofree char *p = b64url (payload, strlen (payload));
   g_autofree char *input = g_strconcat (h, ".", p, NULL);
   g_autoptr(GHmac) hmac = g_hmac_new (G_CHECKSUM_SHA256, (const guchar *) secret, strlen (secret));
@@ -241,6 +243,14 @@ craft (const char *header,
   g_hmac_get_digest (hmac, mac, &mac_len);
   sig = b64url (mac, mac_len);
   return g_strconcat (input, ".", sig, NULL);
+}
+
+static char *
+craft (const char *header,
+       const char *payload,
+       const char *secret)
+{
+  return craft_len (header, strlen (header), payload, secret);
 }
 
 static char *
@@ -1095,14 +1105,19 @@ test_kid (void)
   g_autoptr(OwlJwtKeys) keys = owl_jwt_keys_new ();
   g_autoptr(OwlJwtKeys) with_anonymous = owl_jwt_keys_new ();
   g_autoptr(OwlJwtKeys) es_keys = owl_jwt_keys_new ();
+  g_autoptr(OwlJwtKeys) unnamed = keys_for ("H");
+  g_autoptr(OwlJwtKeys) named_elsewhere = owl_jwt_keys_new ();
   g_autoptr(JsonObject) claims = claims_new (3600);
   g_autofree char *a_by_a = sign_with (OWL_JWT_HS256, 0, "a", claims);
   g_autofree char *b_by_b = sign_with (OWL_JWT_HS256, 1, "b", claims);
   g_autofree char *b_by_a = sign_with (OWL_JWT_HS256, 0, "b", claims);
   g_autofree char *c_by_a = sign_with (OWL_JWT_HS256, 0, "c", claims);
+  g_autofree char *none_by_a = sign_with (OWL_JWT_HS256, 0, NULL, claims);
   g_autofree char *none_by_b = sign_with (OWL_JWT_HS256, 1, NULL, claims);
+  g_autofree char *es_1_by_a = sign_with (OWL_JWT_HS256, 0, "es-1", claims);
   g_autofree char *es_2 = sign_with (OWL_JWT_ES256, 1, "es-2", claims);
   g_autofree char *es_2_as_1 = sign_with (OWL_JWT_ES256, 1, "es-1", claims);
+  g_autofree char *es_2_as_3 = sign_with (OWL_JWT_ES256, 1, "es-3", claims);
 
   add_secret (keys, "a", SECRET);
   add_secret (keys, "b", SECRET2);
@@ -1115,19 +1130,132 @@ test_kid (void)
   /* Without a kid, every key of the algorithm is tried. */
   claims = verify_ok (keys, &check_now, none_by_b);
   g_clear_pointer (&claims, json_object_unref);
+  /* A kid that names a key picks it; one that names none is refused
+   * before any signature is checked. */
   assert_refused (keys, &check_now, b_by_a, "Bad signature");
-  assert_refused (keys, &check_now, c_by_a, "Bad signature");
+  assert_refused (keys, &check_now, c_by_a, "Unknown key");
 
-  /* A key added without a kid is tried for any kid. */
+  /* A key added without a kid does not take in unknown kids, but is tried
+   * beside the key a known kid names, and for tokens without kid. */
   add_secret (with_anonymous, "b", SECRET2);
   add_secret (with_anonymous, NULL, SECRET);
-  claims = verify_ok (with_anonymous, &check_now, c_by_a);
+  assert_refused (with_anonymous, &check_now, c_by_a, "Unknown key");
+  claims = verify_ok (with_anonymous, &check_now, b_by_a);
+  g_clear_pointer (&claims, json_object_unref);
+  claims = verify_ok (with_anonymous, &check_now, none_by_a);
+  g_clear_pointer (&claims, json_object_unref);
+  claims = verify_ok (with_anonymous, &check_now, b_by_b);
   g_clear_pointer (&claims, json_object_unref);
 
   add_public (es_keys, "es-1", es256[0].public_pem);
   add_public (es_keys, "es-2", es256[1].public_pem);
   claims = verify_ok (es_keys, &check_now, es_2);
+  g_clear_pointer (&claims, json_object_unref);
   assert_refused (es_keys, &check_now, es_2_as_1, "Bad signature");
+  assert_refused (es_keys, &check_now, es_2_as_3, "Unknown key");
+
+  /* No key has a kid: a token's kid is ignored, as it always was. */
+  claims = verify_ok (unnamed, &check_now, c_by_a);
+  g_clear_pointer (&claims, json_object_unref);
+  claims = verify_ok (unnamed, &check_now, a_by_a);
+  g_clear_pointer (&claims, json_object_unref);
+
+  /* One kid anywhere in the set is enough; a kid naming a key of another
+   * algorithm names no key of the token's. With no key of the token's
+   * algorithm at all, that is still what the answer says. */
+  add_secret (named_elsewhere, NULL, SECRET);
+  add_public (named_elsewhere, "es-1", es256[0].public_pem);
+  claims = verify_ok (named_elsewhere, &check_now, none_by_a);
+  g_clear_pointer (&claims, json_object_unref);
+  assert_refused (named_elsewhere, &check_now, c_by_a, "Unknown key");
+  assert_refused (named_elsewhere, &check_now, es_1_by_a, "Unknown key");
+  assert_refused (es_keys, &check_now, es_1_by_a, "Unsupported algorithm");
+}
+
+/* The token signed with SECRET whose header names @kid (@kid_len bytes of
+ * JSON string text, escapes and all). */
+static char *
+token_with_kid (const char *kid,
+                gsize       kid_len)
+{
+  g_autoptr(GString) header = g_string_new ("{\"alg\":\"HS256\",\"kid\":\"");
+
+  g_string_append_len (header, kid, kid_len);
+  g_string_append (header, "\"}");
+  return craft_len (header->str, header->len, "{\"sub\":\"alice\"}", SECRET);
+}
+
+/* A kid comes from whoever sends the token: it is only ever compared with
+ * the kids of the set, as a string, and never opened, fetched or looked up
+ * anywhere else. */
+static void
+test_kid_hostile (void)
+{
+  g_autoptr(OwlJwtKeys) named = owl_jwt_keys_new ();
+  g_autoptr(OwlJwtKeys) unnamed = keys_for ("H");
+  g_autoptr(OwlJwtKeys) odd_names = owl_jwt_keys_new ();
+  g_autofree char *long_kid = g_strnfill (4096, 'k');
+  const char *kids[] = {
+    "../../../etc/passwd", "/etc/passwd", "", long_kid, "file:///etc/passwd",
+    "https://evil.example/jwks.json", "a ", "A", "a/../a",
+  };
+  static const char escaped_nul[] = "a\\u0000b";
+  static const char raw_nul[] = "a\0b";
+
+  /* Key "a" holds the secret every token here is signed with. */
+  add_secret (named, "a", SECRET);
+  for (guint i = 0; i < G_N_ELEMENTS (kids); i++)
+    {
+      g_autofree char *token = token_with_kid (kids[i], strlen (kids[i]));
+      g_autoptr(JsonObject) claims = NULL;
+
+      assert_refused (named, &check_now, token, "Unknown key");
+      claims = verify_ok (unnamed, &check_now, token);
+    }
+
+  /* Kids such as these are just names when a key has them. */
+  add_secret (odd_names, "../../../etc/passwd", SECRET2);
+  add_secret (odd_names, "", SECRET);
+  add_secret (odd_names, long_kid, SECRET2);
+  {
+    g_autofree char *by_path_key = NULL;
+    g_autofree char *by_long_key = NULL;
+    g_autofree char *path_by_wrong = token_with_kid (kids[0], strlen (kids[0]));
+    g_autofree char *empty = token_with_kid ("", 0);
+    g_autofree char *long_by_wrong = token_with_kid (long_kid, 4096);
+    g_autoptr(JsonObject) claims = claims_new (3600);
+    g_autoptr(JsonObject) got = NULL;
+
+    by_path_key = sign_with (OWL_JWT_HS256, 1, "../../../etc/passwd", claims);
+    by_long_key = sign_with (OWL_JWT_HS256, 1, long_kid, claims);
+    got = verify_ok (odd_names, &check_now, by_path_key);
+    g_clear_pointer (&got, json_object_unref);
+    got = verify_ok (odd_names, &check_now, by_long_key);
+    g_clear_pointer (&got, json_object_unref);
+    got = verify_ok (odd_names, &check_now, empty);
+    g_clear_pointer (&got, json_object_unref);
+    assert_refused (odd_names, &check_now, path_by_wrong, "Bad signature");
+    assert_refused (odd_names, &check_now, long_by_wrong, "Bad signature");
+  }
+
+  /* The kid compared is the JSON string's value: "\u0061" is "a". */
+  {
+    g_autofree char *token = token_with_kid ("\\u0061", 6);
+    g_autoptr(JsonObject) claims = verify_ok (named, &check_now, token);
+  }
+
+  /* A NUL in a kid, escaped or raw, would make "a\0b" compare as "a" once
+   * it is a C string, and name key "a". The JSON reader refuses both, so
+   * the header is malformed whatever the keys. */
+  {
+    g_autofree char *escaped = token_with_kid (escaped_nul, strlen (escaped_nul));
+    g_autofree char *raw = token_with_kid (raw_nul, sizeof raw_nul - 1);
+
+    assert_refused (named, &check_now, escaped, "Malformed token");
+    assert_refused (unnamed, &check_now, escaped, "Malformed token");
+    assert_refused (named, &check_now, raw, "Malformed token");
+    assert_refused (unnamed, &check_now, raw, "Malformed token");
+  }
 }
 
 /* Through the guard */
@@ -1547,7 +1675,8 @@ main (int   argc,
   g_test_add_func ("/owl/jwt/claims/issuer", test_issuer);
   g_test_add_func ("/owl/jwt/claims/audience", test_audience);
   g_test_add_func ("/owl/jwt/claims/order", test_claim_order);
-  g_test_add_func ("/owl/jwt/kid", test_kid);
+  g_test_add_func ("/owl/jwt/kid/rule", test_kid);
+  g_test_add_func ("/owl/jwt/kid/hostile", test_kid_hostile);
   g_test_add_func ("/owl/jwt/guard/require-low-s", test_guard_require_low_s);
   g_test_add_func ("/owl/jwt/guard/token-id", test_guard_token_id);
   g_test_add_func ("/owl/jwt/no-leak", test_no_leak);

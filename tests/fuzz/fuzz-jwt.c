@@ -45,9 +45,9 @@ static void
 check_message (const char *message)
 {
   static const char *const fixed[] = {
-    "Token too large", "Malformed token", "Unsupported algorithm", "Bad signature",
-    "Token expired", "Token not yet valid", "Token issued in the future", "Wrong issuer",
-    "Wrong audience", "Token has no expiry",
+    "Token too large", "Malformed token", "Unsupported algorithm", "Unknown key",
+    "Bad signature", "Token expired", "Token not yet valid", "Token issued in the future",
+    "Wrong issuer", "Wrong audience", "Token has no expiry",
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (fixed); i++)
