@@ -22,7 +22,7 @@
  *
  * It is reachable from [method@Owlsock.Request.get_auth] by gates and from
  * [method@Owlsock.Connection.get_auth] for the life of the connection (a
- * token refresh replaces it with a new one for the same user).
+ * token refresh replaces it with a new one for the same user and entity).
  *
  * Since: 0.1
  */
@@ -174,7 +174,9 @@ owl_auth_class_init (OwlAuthClass *klass)
   /**
    * OwlAuth:entity-id:
    *
-   * The entity (organisation or profile) the user acts for, if any.
+   * The entity (organisation or profile) the user acts for, if any. A
+   * token refresh must keep it: a token for another entity, or with an
+   * entity where there was none or none where there was one, is refused.
    *
    * Since: 0.1
    */

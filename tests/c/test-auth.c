@@ -739,6 +739,30 @@ wait_for_type (OwlTestClient *client,
     }
 }
 
+/* Sends @token as a refresh with @id: it is refused as `forbidden` with
+ * exactly @message, and the connection keeps the auth it had. */
+static void
+assert_refresh_forbidden (OwlTestClient *client,
+                          guint         *index,
+                          OwlConnection *connection,
+                          gint           id,
+                          const char    *token,
+                          const char    *message)
+{
+  OwlAuth *before = owl_connection_get_auth (connection);
+  g_autoptr(JsonNode) refused = NULL;
+  g_autofree char *payload = NULL;
+
+  owl_test_client_send_printf (client, "{\"type\":\"auth\",\"id\":%d,\"stage\":\"authenticate\",\"payload\":{\"token\":\"%s\"}}", id, token);
+  refused = wait_for_type (client, index, "error");
+  g_assert_cmpstr (owl_test_json_get_string (refused, "code"), ==, "forbidden");
+  g_assert_cmpint (owl_test_json_get_int (refused, "id"), ==, id);
+  /* The payload is "<type>|||<message>". */
+  payload = g_strconcat ("|||", message, NULL);
+  g_assert_true (g_str_has_suffix (owl_test_json_get_string (refused, "payload"), payload));
+  g_assert_true (owl_connection_get_auth (connection) == before);
+}
+
 static void
 test_auth_refresh (OwlTestFixture *fixture,
                    gconstpointer   data)
@@ -750,7 +774,6 @@ test_auth_refresh (OwlTestFixture *fixture,
   OwlTestClient *client;
   OwlConnection *connection;
   g_autoptr(JsonNode) answer = NULL;
-  g_autoptr(JsonNode) refused = NULL;
   g_autoptr(JsonNode) invalid = NULL;
   g_autoptr(JsonNode) malformed = NULL;
   guint index = 0;
@@ -778,10 +801,7 @@ test_auth_refresh (OwlTestFixture *fixture,
   g_assert_true (owl_auth_has_scope (owl_connection_get_auth (connection), "admin"));
 
   /* Another user's token: refused, and alice stays alice. */
-  owl_test_client_send_printf (client, "{\"type\":\"auth\",\"id\":8,\"stage\":\"authenticate\",\"payload\":{\"token\":\"%s\"}}", other);
-  refused = wait_for_type (client, &index, "error");
-  g_assert_cmpstr (owl_test_json_get_string (refused, "code"), ==, "forbidden");
-  g_assert_cmpint (owl_test_json_get_int (refused, "id"), ==, 8);
+  assert_refresh_forbidden (client, &index, connection, 8, other, "The token is for another user");
   g_assert_cmpstr (owl_auth_get_user_id (owl_connection_get_auth (connection)), ==, "alice");
 
   /* An invalid token: refused with the guard's reason. */
@@ -796,6 +816,65 @@ test_auth_refresh (OwlTestFixture *fixture,
   g_assert_cmpstr (owl_test_json_get_string (malformed, "code"), ==, "malformed");
 
   assert_echoes (client);
+}
+
+/* The same user acting for another entity is refused like another user:
+ * a token whose entity differs, or that has none where the connection had
+ * one, or one where it had none. */
+static void
+test_auth_refresh_entity (OwlTestFixture *fixture,
+                          gconstpointer   data)
+{
+  g_autofree char *first = mint ("alice", 300, "\"ent\":\"org-1\"");
+  g_autofree char *other = mint ("alice", 3600, "\"ent\":\"org-2\",\"scope\":\"admin\"");
+  g_autofree char *other_profile = mint ("alice", 3600, "\"profileId\":\"org-2\"");
+  g_autofree char *without = mint ("alice", 3600, "\"scope\":\"admin\"");
+  g_autofree char *same = mint ("alice", 3600, "\"entityId\":\"org-1\",\"scope\":\"admin\"");
+  g_autofree char *plain_first = mint ("alice", 300, NULL);
+  g_autofree char *plain_renewed = mint ("alice", 3600, NULL);
+  OwlTestClient *client, *plain;
+  OwlConnection *connection, *plain_connection;
+  g_autoptr(JsonNode) answer = NULL;
+  g_autoptr(JsonNode) plain_answer = NULL;
+  OwlAuth *auth;
+  guint index = 0, plain_index = 0;
+
+  add_jwt_guard (fixture, "jwt");
+  add_guarded_echo (fixture, "echo", "/ws/echo");
+  owl_test_fixture_listen (fixture);
+
+  client = connect_with_header (fixture, "/ws/echo", first);
+  connection = owl_test_fixture_wait_accepted (fixture, 0);
+  auth = owl_connection_get_auth (connection);
+  g_assert_cmpstr (owl_auth_get_entity_id (auth), ==, "org-1");
+
+  assert_refresh_forbidden (client, &index, connection, 1, other, "The token is for another entity");
+  assert_refresh_forbidden (client, &index, connection, 2, other_profile, "The token is for another entity");
+  assert_refresh_forbidden (client, &index, connection, 3, without, "The token is for another entity");
+  g_assert_true (owl_connection_get_auth (connection) == auth);
+  g_assert_cmpstr (owl_auth_get_entity_id (auth), ==, "org-1");
+  g_assert_false (owl_auth_has_scope (auth, "admin"));
+  assert_echoes (client);
+
+  /* The same entity under another claim name is the same entity. */
+  owl_test_client_send_printf (client, "{\"type\":\"auth\",\"id\":4,\"stage\":\"authenticate\",\"payload\":{\"token\":\"%s\"}}", same);
+  answer = wait_for_type (client, &index, "auth");
+  g_assert_cmpstr (owl_test_json_get_string (answer, "stage"), ==, "authenticated");
+  g_assert_cmpstr (owl_auth_get_entity_id (owl_connection_get_auth (connection)), ==, "org-1");
+  g_assert_true (owl_auth_has_scope (owl_connection_get_auth (connection), "admin"));
+
+  /* A connection opened without entity may not gain one. */
+  plain = connect_with_header (fixture, "/ws/echo", plain_first);
+  plain_connection = owl_test_fixture_wait_accepted (fixture, 1);
+  g_assert_null (owl_auth_get_entity_id (owl_connection_get_auth (plain_connection)));
+  assert_refresh_forbidden (plain, &plain_index, plain_connection, 5, first, "The token is for another entity");
+  g_assert_null (owl_auth_get_entity_id (owl_connection_get_auth (plain_connection)));
+  owl_test_client_send_printf (plain, "{\"type\":\"auth\",\"id\":6,\"stage\":\"authenticate\",\"payload\":{\"token\":\"%s\"}}", plain_renewed);
+  plain_answer = wait_for_type (plain, &plain_index, "auth");
+  g_assert_cmpstr (owl_test_json_get_string (plain_answer, "stage"), ==, "authenticated");
+
+  assert_echoes (client);
+  assert_echoes (plain);
 }
 
 /* A refresh needs a guard that reads tokens: one that reads a header is not
@@ -938,6 +1017,7 @@ main (int    argc,
   OWL_TEST ("/owl/auth/gates", test_auth_gates);
   OWL_TEST ("/owl/auth/per-user-limit", test_auth_per_user_limit);
   OWL_TEST ("/owl/auth/refresh", test_auth_refresh);
+  OWL_TEST ("/owl/auth/refresh-entity", test_auth_refresh_entity);
   OWL_TEST ("/owl/auth/refresh-needs-a-token-guard", test_auth_refresh_needs_a_token_guard);
   OWL_TEST ("/owl/auth/expiry", test_auth_expiry);
   OWL_TEST ("/owl/auth/expiry-refreshed", test_auth_expiry_refreshed);
