@@ -11,7 +11,8 @@
  *
  * Who a [class@Owlsock.Guard] found behind an upgrade request: a user id, an
  * optional entity (organisation, profile) id, the scopes the user holds, when
- * the identity stops being valid, and the claims of the token it came from.
+ * the identity stops being valid, and the claims and an id of the token it
+ * came from.
  *
  * An auth is immutable once made; guards build one with construct properties:
  *
@@ -21,7 +22,7 @@
  *
  * It is reachable from [method@Owlsock.Request.get_auth] by gates and from
  * [method@Owlsock.Connection.get_auth] for the life of the connection (a
- * token refresh replaces it with a new one for the same user).
+ * token refresh replaces it with a new one for the same user and entity).
  *
  * Since: 0.1
  */
@@ -34,6 +35,7 @@ struct _OwlAuth
   char      **scopes;
   gint64      expires_at;
   JsonObject *claims;
+  char       *token_id;
 };
 
 enum {
@@ -43,6 +45,7 @@ enum {
   PROP_SCOPES,
   PROP_EXPIRES_AT,
   PROP_CLAIMS,
+  PROP_TOKEN_ID,
   N_PROPS
 };
 
@@ -59,6 +62,7 @@ owl_auth_finalize (GObject *object)
   g_clear_pointer (&self->entity_id, g_free);
   g_clear_pointer (&self->scopes, g_strfreev);
   g_clear_pointer (&self->claims, json_object_unref);
+  g_clear_pointer (&self->token_id, g_free);
 
   G_OBJECT_CLASS (owl_auth_parent_class)->finalize (object);
 }
@@ -87,6 +91,9 @@ owl_auth_get_property (GObject    *object,
       break;
     case PROP_CLAIMS:
       g_value_set_boxed (value, self->claims);
+      break;
+    case PROP_TOKEN_ID:
+      g_value_set_string (value, self->token_id);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -117,6 +124,9 @@ owl_auth_set_property (GObject      *object,
       break;
     case PROP_CLAIMS:
       self->claims = g_value_dup_boxed (value);
+      break;
+    case PROP_TOKEN_ID:
+      self->token_id = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -164,7 +174,9 @@ owl_auth_class_init (OwlAuthClass *klass)
   /**
    * OwlAuth:entity-id:
    *
-   * The entity (organisation or profile) the user acts for, if any.
+   * The entity (organisation or profile) the user acts for, if any. A
+   * token refresh must keep it: a token for another entity, or with an
+   * entity where there was none or none where there was one, is refused.
    *
    * Since: 0.1
    */
@@ -202,6 +214,25 @@ owl_auth_class_init (OwlAuthClass *klass)
    */
   properties[PROP_CLAIMS] =
     g_param_spec_boxed ("claims", NULL, NULL, JSON_TYPE_OBJECT, flags);
+
+  /**
+   * OwlAuth:token-id:
+   *
+   * An id of the credential that is the same for every encoding of the
+   * same signed content; key deny-lists on it or on the `jti` claim, never
+   * on the token string.
+   *
+   * A token string is not a stable key: an ES256 signature has a twin that
+   * verifies too (see [property@Owlsock.JwtGuard:require-low-s]), and an
+   * issuer may sign the same claims again. The JWT guard sets this to the
+   * unpadded base64url of SHA-256 over the JWS signing input (the token's
+   * `header.payload`). Auths made by other guards have none unless they set
+   * it.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_TOKEN_ID] =
+    g_param_spec_string ("token-id", NULL, NULL, NULL, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -339,6 +370,26 @@ owl_auth_get_claims (OwlAuth *self)
   g_return_val_if_fail (OWL_IS_AUTH (self), NULL);
 
   return self->claims;
+}
+
+/**
+ * owl_auth_get_token_id:
+ * @self: an auth
+ *
+ * Gets an id of the credential that is the same for every encoding of the
+ * same signed content; key deny-lists on it or on the `jti` claim, never on
+ * the token string. See [property@Owlsock.Auth:token-id].
+ *
+ * Returns: (nullable): the token id, or %NULL if the guard set none
+ *
+ * Since: 0.1
+ */
+const char *
+owl_auth_get_token_id (OwlAuth *self)
+{
+  g_return_val_if_fail (OWL_IS_AUTH (self), NULL);
+
+  return self->token_id;
 }
 
 /**

@@ -38,5 +38,7 @@ JsonObject         *owl_auth_get_claims     (OwlAuth            *self);
 OWL_AVAILABLE_IN_ALL
 const char         *owl_auth_get_claim_string (OwlAuth          *self,
                                                const char       *name);
+OWL_AVAILABLE_IN_ALL
+const char         *owl_auth_get_token_id   (OwlAuth            *self);
 
 G_END_DECLS

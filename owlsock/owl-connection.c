@@ -310,7 +310,7 @@ owl_connection_class_init (OwlConnectionClass *klass)
    *
    * The identity a guard accepted for the connection, or %NULL on a module
    * without guards. A token refresh replaces it (with one for the same
-   * user) and notifies.
+   * user and entity) and notifies.
    *
    * Since: 0.1
    */
@@ -1098,8 +1098,8 @@ dispatch_answer (OwlConnection *self,
 
 /* One in-band `auth` message on its way through the module's guard and
  * gates. The identity it brings replaces the connection's only if it is
- * the same user and every gate lets it through; otherwise the old identity
- * stays and the client is told why. */
+ * the same user and entity and every gate lets it through; otherwise the
+ * old identity stays and the client is told why. */
 typedef struct
 {
   OwlConnection *connection;
@@ -1226,6 +1226,21 @@ refresh_next_gate (OwlRefresh *refresh)
                             refresh /* owned by the callback from here */);
 }
 
+/* A refresh renews scopes and expiry, never who the connection is for:
+ * rooms, per-user limits and the application's state were set up for the
+ * user and entity it was opened with. An entity where there was none, or
+ * none where there was one, is another entity too. Returns the refusal. */
+static const char *
+refresh_changes_identity (OwlAuth *current,
+                          OwlAuth *renewed)
+{
+  if (!g_str_equal (owl_auth_get_user_id (renewed), owl_auth_get_user_id (current)))
+    return "The token is for another user";
+  if (g_strcmp0 (owl_auth_get_entity_id (renewed), owl_auth_get_entity_id (current)) != 0)
+    return "The token is for another entity";
+  return NULL;
+}
+
 static void
 refresh_guard_cb (GObject      *source,
                   GAsyncResult *result,
@@ -1234,6 +1249,7 @@ refresh_guard_cb (GObject      *source,
   g_autoptr(OwlRefresh) refresh = user_data;
   g_autoptr(GError) error = NULL;
   OwlAuth *current = owl_request_get_auth (refresh->connection->request);
+  const char *change;
 
   refresh->auth = owl_guard_authenticate_finish (OWL_GUARD (source), result, &error);
   if (refresh->auth == NULL)
@@ -1242,10 +1258,11 @@ refresh_guard_cb (GObject      *source,
       return;
     }
 
-  if (!g_str_equal (owl_auth_get_user_id (refresh->auth), owl_auth_get_user_id (current)))
+  change = refresh_changes_identity (current, refresh->auth);
+  if (change != NULL)
     {
-      g_autoptr(GError) other = g_error_new_literal (OWL_ERROR, OWL_ERROR_FORBIDDEN,
-                                                     "The token is for another user");
+      g_autoptr(GError) other = g_error_new_literal (OWL_ERROR, OWL_ERROR_FORBIDDEN, change);
+
       refresh_fail (refresh, other);
       return;
     }

@@ -31,12 +31,21 @@
  * ([method@Owlsock.JwtGuard.add_public_key]), verified with GnuTLS. Each key
  * fixes its algorithm: a token is checked only with keys of the algorithm
  * its header names, so an HS256 token is never checked against a public
- * key's bytes. `alg: none` is always refused. With several keys, a token's
- * `kid` picks among them.
+ * key's bytes. `alg: none` is always refused.
+ *
+ * Key ids: a token without `kid` is tried with every key of its algorithm.
+ * While no key of the guard has a kid, a token's `kid` is ignored. Once one
+ * has, a token whose `kid` names no key of its algorithm is refused
+ * ("Unknown key"); one that names a key is tried with that key and the
+ * keys of its algorithm added without kid. A kid is only ever compared as
+ * a string: it is never a path, URL or anything else to look up.
  *
  * Claims: `sub` is the user id (required); `ent`, `entityId` or `profileId`
  * the entity; `scope` (space-separated) or `scopes` (an array of strings)
- * the scopes; the auth expires at `exp` plus the leeway.
+ * the scopes; the auth expires at `exp` plus the leeway. The auth's
+ * [property@Owlsock.Auth:token-id] is a SHA-256 of the token's signed
+ * content, the same for every encoding of it: key deny-lists on that or on
+ * `jti`, never on the token string.
  *
  * Refusals are `auth-failed` errors with short fixed messages ("Token
  * expired", "Bad signature", ...) that never quote the token.
@@ -53,6 +62,7 @@ struct _OwlJwtGuard
   gint        leeway;
   gint        max_token_size;
   gboolean    require_expiry;
+  gboolean    require_low_s;
 };
 
 enum {
@@ -62,6 +72,7 @@ enum {
   PROP_LEEWAY,
   PROP_MAX_TOKEN_SIZE,
   PROP_REQUIRE_EXPIRY,
+  PROP_REQUIRE_LOW_S,
   N_PROPS
 };
 
@@ -106,6 +117,9 @@ owl_jwt_guard_get_property (GObject    *object,
     case PROP_REQUIRE_EXPIRY:
       g_value_set_boolean (value, self->require_expiry);
       break;
+    case PROP_REQUIRE_LOW_S:
+      g_value_set_boolean (value, self->require_low_s);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -137,6 +151,9 @@ owl_jwt_guard_set_property (GObject      *object,
       break;
     case PROP_REQUIRE_EXPIRY:
       self->require_expiry = g_value_get_boolean (value);
+      break;
+    case PROP_REQUIRE_LOW_S:
+      self->require_low_s = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -235,6 +252,26 @@ owl_jwt_guard_class_init (OwlJwtGuardClass *klass)
    */
   properties[PROP_REQUIRE_EXPIRY] =
     g_param_spec_boolean ("require-expiry", NULL, NULL, TRUE, flags);
+
+  /**
+   * OwlJwtGuard:require-low-s:
+   *
+   * Whether an ES256 signature whose `s` is above half the P-256 group
+   * order is refused ("Bad signature").
+   *
+   * ECDSA accepts `(r, s)` and `(r, n - s)` alike, so anyone holding a
+   * token can make a second token string that verifies too. Requiring
+   * low `s` leaves one of the two. Off by default: RFC 7515 has no such
+   * rule and common signers (Python's cryptography and PyJWT, Go's
+   * crypto/ecdsa, WebCrypto) emit high `s` about half the time: turn it on
+   * only when every issuer of your tokens signs low-S, as owlsock-token
+   * does. Both twins get the same [property@Owlsock.Auth:token-id], which
+   * is what a deny-list should key on.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_REQUIRE_LOW_S] =
+    g_param_spec_boolean ("require-low-s", NULL, NULL, FALSE, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -399,6 +436,7 @@ owl_jwt_guard_verify (OwlJwtGuard  *self,
   OwlJwtCheck check = { 0 };
   g_autoptr(JsonObject) claims = NULL;
   g_auto(GStrv) scopes = NULL;
+  g_autofree char *token_id = NULL;
   const char *sub, *entity;
   JsonNode *exp;
   gint64 expires_at = 0;
@@ -411,6 +449,7 @@ owl_jwt_guard_verify (OwlJwtGuard  *self,
   check.leeway = self->leeway;
   check.max_size = self->max_token_size;
   check.require_exp = self->require_expiry;
+  check.require_low_s = self->require_low_s;
 
   claims = owl_jwt_verify (self->keys, &check, token, strlen (token), error);
   if (claims == NULL)
@@ -439,11 +478,13 @@ owl_jwt_guard_verify (OwlJwtGuard  *self,
     }
 
   scopes = scopes_from_claims (claims);
+  token_id = owl_jwt_token_id (token, strlen (token));
   return g_object_new (OWL_TYPE_AUTH,
                        "user-id", sub,
                        "entity-id", entity,
                        "scopes", scopes,
                        "expires-at", MAX (expires_at, 0),
                        "claims", claims,
+                       "token-id", token_id,
                        NULL);
 }

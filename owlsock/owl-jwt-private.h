@@ -60,30 +60,42 @@ typedef struct
   gint64      leeway;      /* seconds allowed for clock skew on exp, nbf and iat; negative counts as 0 */
   gsize       max_size;    /* whole token, in bytes; 0: OWL_JWT_DEFAULT_MAX_SIZE */
   gboolean    require_exp;
+  gboolean    require_low_s; /* ES256: refuse s > n/2, the twin (r, n - s) of a signature */
   gint64      now;         /* unix seconds; 0: the real time */
 } OwlJwtCheck;
 
 /* Verifies @token (@len bytes, need not be NUL-terminated) against @keys and
  * @check (NULL: all defaults). Returns the claims, or NULL with an
  * OWL_ERROR_AUTH_FAILED error whose message is exactly one of "Token too
- * large", "Malformed token", "Unsupported algorithm", "Bad signature",
- * "Token expired", "Token not yet valid", "Token issued in the future",
- * "Wrong issuer", "Wrong audience" or "Token has no expiry", and so never
- * holds any part of the token. The payload is parsed only once the
- * signature is good.
+ * large", "Malformed token", "Unsupported algorithm", "Unknown key", "Bad
+ * signature", "Token expired", "Token not yet valid", "Token issued in the
+ * future", "Wrong issuer", "Wrong audience" or "Token has no expiry", and
+ * so never holds any part of the token. The payload is parsed only once
+ * the signature is good.
  *
- * A token with a `kid` is tried against the keys of its algorithm with that
- * kid and those added without one; a token without `kid` against every key
- * of its algorithm. */
+ * A token without `kid` is tried against every key of its algorithm. When
+ * no key in @keys has a kid, a token's `kid` is ignored likewise. Once one
+ * has, a token whose `kid` names no key of its algorithm is refused
+ * ("Unknown key"), and one whose `kid` names a key is tried against that
+ * key and the keys of its algorithm added without kid. A kid is compared
+ * as a string and used for nothing else. */
 JsonObject *owl_jwt_verify (OwlJwtKeys         *keys,
                             const OwlJwtCheck  *check,
                             const char         *token,
                             gsize               len,
                             GError            **error);
 
+/* An id of @token (@len bytes) that is the same for every encoding of the
+ * same signed content: the unpadded base64url of SHA-256 over the JWS
+ * signing input ("header.payload" as it appears in the token). For tokens
+ * owl_jwt_verify() accepted; NULL if @token has no '.'. */
+char       *owl_jwt_token_id (const char *token,
+                              gsize       len);
+
 /* Signs @claims into a compact token. @key is the HS256 secret, or for ES256
  * and EdDSA a private key in PEM ("PRIVATE KEY" or "EC PRIVATE KEY") of the
- * matching type. Fails with OWL_ERROR_INVALID_ARGUMENT. */
+ * matching type. ES256 signatures are always low-S (s <= n/2), so they pass
+ * require_low_s. Fails with OWL_ERROR_INVALID_ARGUMENT. */
 char       *owl_jwt_sign   (OwlJwtAlg      alg,
                             const char    *kid,
                             const guint8  *key,

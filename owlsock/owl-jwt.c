@@ -28,6 +28,7 @@
 #define MSG_MALFORMED   "Malformed token"
 #define MSG_UNSUPPORTED "Unsupported algorithm"
 #define MSG_BAD_SIG     "Bad signature"
+#define MSG_UNKNOWN_KEY "Unknown key"
 #define MSG_EXPIRED     "Token expired"
 #define MSG_NOT_YET     "Token not yet valid"
 #define MSG_FUTURE      "Token issued in the future"
@@ -184,7 +185,8 @@ typedef struct
 
 struct _OwlJwtKeys
 {
-  GPtrArray *keys;  /* OwlJwtKey */
+  GPtrArray *keys;     /* OwlJwtKey */
+  gboolean   has_kid;  /* some key has a kid: a token's kid must name one */
 };
 
 static void
@@ -275,6 +277,7 @@ owl_jwt_keys_add_secret (OwlJwtKeys    *keys,
   key = g_new0 (OwlJwtKey, 1);
   key->alg = OWL_JWT_HS256;
   key->kid = g_strdup (kid);
+  keys->has_kid |= kid != NULL;
   key->secret = g_memdup2 (secret, len);
   key->secret_len = len;
   /* The key's pads are hashed here, once, not for every token. */
@@ -346,6 +349,7 @@ owl_jwt_keys_add_public_pem (OwlJwtKeys    *keys,
   key = g_new0 (OwlJwtKey, 1);
   key->alg = alg;
   key->kid = g_strdup (kid);
+  keys->has_kid |= kid != NULL;
   key->pubkey = g_steal_pointer (&pubkey);
   g_ptr_array_add (keys->keys, key);
   return TRUE;
@@ -385,6 +389,45 @@ trim_leading_zeros (const guint8 *data,
   return datum;
 }
 
+/* The order n of P-256's group and n / 2 rounded down, big-endian
+ * (SEC 2, 2.4.2). */
+static const guint8 p256_order[EC_COORD_SIZE] = {
+  0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+  0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+  0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
+static const guint8 p256_half_order[EC_COORD_SIZE] = {
+  0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00,
+  0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+  0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42,
+  0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+};
+
+/* ECDSA accepts (r, s) and (r, n - s) alike, so each signature has a twin
+ * that is another token string. Of the two, exactly one has s <= n / 2;
+ * memcmp orders equal-length big-endian numbers. */
+static gboolean
+is_high_s (const guint8 s[EC_COORD_SIZE])
+{
+  return memcmp (s, p256_half_order, EC_COORD_SIZE) > 0;
+}
+
+/* s = n - s, for 0 < s < n. */
+static void
+negate_s (guint8 s[EC_COORD_SIZE])
+{
+  guint borrow = 0;
+
+  for (gint i = EC_COORD_SIZE - 1; i >= 0; i--)
+    {
+      gint d = (gint) p256_order[i] - (gint) s[i] - (gint) borrow;
+
+      borrow = d < 0;
+      s[i] = (guint8) (d + (borrow ? 256 : 0));
+    }
+}
+
 static gboolean
 put_fixed (const gnutls_datum_t *n,
            guint8               *out)
@@ -403,7 +446,8 @@ verify_with_key (const OwlJwtKey *key,
                  const char      *input,
                  gsize            input_len,
                  const guint8    *sig,
-                 gsize            sig_len)
+                 gsize            sig_len,
+                 gboolean         require_low_s)
 {
   gnutls_datum_t data = { (unsigned char *) input, (unsigned int) input_len };
   gnutls_datum_t raw = { (unsigned char *) sig, (unsigned int) sig_len };
@@ -426,7 +470,8 @@ verify_with_key (const OwlJwtKey *key,
       return gnutls_memcmp (mac, sig, HS256_SIZE) == 0;
 
     case OWL_JWT_ES256:
-      if (sig_len != RAW_SIG_SIZE)
+      if (sig_len != RAW_SIG_SIZE ||
+          (require_low_s && is_high_s (sig + EC_COORD_SIZE)))
         return FALSE;
       r = trim_leading_zeros (sig, EC_COORD_SIZE);
       s = trim_leading_zeros (sig + EC_COORD_SIZE, EC_COORD_SIZE);
@@ -569,14 +614,46 @@ check_header (JsonObject  *header,
   return NULL;
 }
 
+/* Whether @keys hold a key of @alg, and one of @alg whose kid is @kid.
+ * A kid is only ever compared, as a string: it names nothing but a key
+ * added here. */
+static void
+find_keys (OwlJwtKeys *keys,
+           OwlJwtAlg   alg,
+           const char *kid,
+           gboolean   *have_alg,
+           gboolean   *have_kid)
+{
+  for (guint i = 0; i < keys->keys->len; i++)
+    {
+      const OwlJwtKey *key = g_ptr_array_index (keys->keys, i);
+
+      if (key->alg != alg)
+        continue;
+      *have_alg = TRUE;
+      if (kid != NULL && g_strcmp0 (key->kid, kid) == 0)
+        *have_kid = TRUE;
+    }
+}
+
 static const char *
 check_signature (OwlJwtKeys        *keys,
+                 const OwlJwtCheck *check,
                  OwlJwtAlg          alg,
                  const char        *kid,
                  const char        *token,
                  const OwlJwtParts *parts)
 {
-  gboolean have_alg = FALSE;
+  gboolean have_alg = FALSE, have_kid = FALSE;
+
+  find_keys (keys, alg, kid, &have_alg, &have_kid);
+  if (!have_alg)
+    return MSG_UNSUPPORTED;
+  /* Once keys have kids, a token naming none of them was signed for a key
+   * this set does not hold (or no longer holds); trying the others, the
+   * keys without kid among them, would let its kid be anything. */
+  if (kid != NULL && keys->has_kid && !have_kid)
+    return MSG_UNKNOWN_KEY;
 
   for (guint i = 0; i < keys->keys->len; i++)
     {
@@ -584,13 +661,13 @@ check_signature (OwlJwtKeys        *keys,
 
       if (key->alg != alg)
         continue;
-      have_alg = TRUE;
       if (kid != NULL && key->kid != NULL && strcmp (kid, key->kid) != 0)
         continue;
-      if (verify_with_key (key, token, parts->signed_len, parts->sig, parts->sig_len))
+      if (verify_with_key (key, token, parts->signed_len, parts->sig, parts->sig_len,
+                           check->require_low_s))
         return NULL;
     }
-  return have_alg ? MSG_BAD_SIG : MSG_UNSUPPORTED;
+  return MSG_BAD_SIG;
 }
 
 typedef enum
@@ -716,7 +793,7 @@ verify_token (OwlJwtKeys         *keys,
   if (header == NULL)
     return MSG_MALFORMED;
   if ((failure = check_header (header, &alg, &kid)) != NULL ||
-      (failure = check_signature (keys, alg, kid, token, &parts)) != NULL)
+      (failure = check_signature (keys, check, alg, kid, token, &parts)) != NULL)
     return failure;
 
   *claims = parse_object (parts.payload, parts.payload_len);
@@ -746,6 +823,32 @@ owl_jwt_verify (OwlJwtKeys         *keys,
       return NULL;
     }
   return g_steal_pointer (&claims);
+}
+
+/* The JWS signing input is the token up to its last '.'. Its encoding is
+ * unique (b64url_decode refuses every other spelling of the same bytes),
+ * while the signature after it is not: ECDSA's has a twin, and a signer
+ * may sign the same content again with new randomness. */
+char *
+owl_jwt_token_id (const char *token,
+                  gsize       len)
+{
+  const char *dot = len > 0 ? g_strrstr_len (token, (gssize) len, ".") : NULL;
+  g_autoptr(GChecksum) checksum = NULL;
+  g_autoptr(GString) id = g_string_sized_new (43);
+  guint8 digest[32];
+  gsize digest_len = sizeof digest;
+
+  g_return_val_if_fail (token != NULL || len == 0, NULL);
+
+  if (dot == NULL)
+    return NULL;
+
+  checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (checksum, (const guchar *) token, dot - token);
+  g_checksum_get_digest (checksum, digest, &digest_len);
+  b64url_append (id, digest, digest_len);
+  return g_string_free (g_steal_pointer (&id), FALSE);
 }
 
 /* Signing */
@@ -800,7 +903,9 @@ import_private_key (OwlJwtAlg      alg,
   return g_steal_pointer (&privkey);
 }
 
-/* Appends the raw JWS signature: r || s for ES256, where GnuTLS gives DER. */
+/* Appends the raw JWS signature: r || s for ES256, where GnuTLS gives DER.
+ * GnuTLS's s is high half the time; the low twin is as valid and is the one
+ * a verifier with require_low_s accepts. */
 static gboolean
 append_signature (GByteArray           *out,
                   OwlJwtAlg             alg,
@@ -818,6 +923,8 @@ append_signature (GByteArray           *out,
   if (gnutls_decode_rs_value (sig, &r, &s) < 0 ||
       !put_fixed (&r, raw) || !put_fixed (&s, raw + EC_COORD_SIZE))
     return FALSE;
+  if (is_high_s (raw + EC_COORD_SIZE))
+    negate_s (raw + EC_COORD_SIZE);
   g_byte_array_append (out, raw, sizeof raw);
   return TRUE;
 }

@@ -42,18 +42,28 @@ now_s (void)
 
 /* Claims as a JSON text with %s for the subject and %ld for times. */
 static char *
+mint_kid (OwlJwtAlg     alg,
+          const char   *kid,
+          const guint8 *key,
+          gsize         key_len,
+          const char   *claims_json)
+{
+  g_autoptr(JsonNode) node = owl_test_json_parse (claims_json);
+  g_autoptr(GError) error = NULL;
+  char *token = owl_jwt_sign (alg, kid, key, key_len, json_node_get_object (node), &error);
+
+  g_assert_no_error (error);
+  g_ptr_array_add (minted, g_strdup (token));
+  return token;
+}
+
+static char *
 mint_full (OwlJwtAlg     alg,
            const guint8 *key,
            gsize         key_len,
            const char   *claims_json)
 {
-  g_autoptr(JsonNode) node = owl_test_json_parse (claims_json);
-  g_autoptr(GError) error = NULL;
-  char *token = owl_jwt_sign (alg, NULL, key, key_len, json_node_get_object (node), &error);
-
-  g_assert_no_error (error);
-  g_ptr_array_add (minted, g_strdup (token));
-  return token;
+  return mint_kid (alg, NULL, key, key_len, claims_json);
 }
 
 static char *
@@ -342,7 +352,8 @@ test_auth_jwt_rejections (OwlTestFixture *fixture,
 }
 
 /* A guard with only an ES256 key refuses HS256 tokens outright, whatever
- * they were keyed with. */
+ * they were keyed with. Its keys have kids, so a token naming another kid
+ * is refused too, even when its signature is good. */
 static void
 test_auth_jwt_algorithms (OwlTestFixture *fixture,
                           gconstpointer   data)
@@ -350,7 +361,7 @@ test_auth_jwt_algorithms (OwlTestFixture *fixture,
   g_autoptr(OwlGuard) guard = owl_jwt_guard_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *es_private = NULL, *es_public = NULL, *ed_private = NULL, *ed_public = NULL;
-  g_autofree char *es = NULL, *ed = NULL, *confused = NULL;
+  g_autofree char *es = NULL, *ed = NULL, *confused = NULL, *named = NULL, *unknown = NULL;
   const char *guards[] = { "es", NULL };
   const char *claims = "{\"sub\":\"bob\",\"exp\":9999999999}";
   OwlTestClient *client;
@@ -371,12 +382,17 @@ test_auth_jwt_algorithms (OwlTestFixture *fixture,
   es = mint_full (OWL_JWT_ES256, (const guint8 *) es_private, strlen (es_private), claims);
   ed = mint_full (OWL_JWT_EDDSA, (const guint8 *) ed_private, strlen (ed_private), claims);
   confused = mint_full (OWL_JWT_HS256, (const guint8 *) es_public, strlen (es_public), claims);
+  named = mint_kid (OWL_JWT_ES256, "es-1", (const guint8 *) es_private, strlen (es_private), claims);
+  unknown = mint_kid (OWL_JWT_ES256, "es-2", (const guint8 *) es_private, strlen (es_private), claims);
 
   client = connect_with_header (fixture, "/ws/echo", es);
+  g_assert_cmpuint (client->status, ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+  client = connect_with_header (fixture, "/ws/echo", named);
   g_assert_cmpuint (client->status, ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
   client = connect_with_header (fixture, "/ws/echo", ed);
   g_assert_cmpuint (client->status, ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
   assert_refused (fixture, "/ws/echo", confused, 401, "auth-failed", "Unsupported algorithm");
+  assert_refused (fixture, "/ws/echo", unknown, 401, "auth-failed", "Unknown key");
   assert_echoes (client);
 }
 
@@ -723,6 +739,30 @@ wait_for_type (OwlTestClient *client,
     }
 }
 
+/* Sends @token as a refresh with @id: it is refused as `forbidden` with
+ * exactly @message, and the connection keeps the auth it had. */
+static void
+assert_refresh_forbidden (OwlTestClient *client,
+                          guint         *index,
+                          OwlConnection *connection,
+                          gint           id,
+                          const char    *token,
+                          const char    *message)
+{
+  OwlAuth *before = owl_connection_get_auth (connection);
+  g_autoptr(JsonNode) refused = NULL;
+  g_autofree char *payload = NULL;
+
+  owl_test_client_send_printf (client, "{\"type\":\"auth\",\"id\":%d,\"stage\":\"authenticate\",\"payload\":{\"token\":\"%s\"}}", id, token);
+  refused = wait_for_type (client, index, "error");
+  g_assert_cmpstr (owl_test_json_get_string (refused, "code"), ==, "forbidden");
+  g_assert_cmpint (owl_test_json_get_int (refused, "id"), ==, id);
+  /* The payload is "<type>|||<message>". */
+  payload = g_strconcat ("|||", message, NULL);
+  g_assert_true (g_str_has_suffix (owl_test_json_get_string (refused, "payload"), payload));
+  g_assert_true (owl_connection_get_auth (connection) == before);
+}
+
 static void
 test_auth_refresh (OwlTestFixture *fixture,
                    gconstpointer   data)
@@ -734,7 +774,6 @@ test_auth_refresh (OwlTestFixture *fixture,
   OwlTestClient *client;
   OwlConnection *connection;
   g_autoptr(JsonNode) answer = NULL;
-  g_autoptr(JsonNode) refused = NULL;
   g_autoptr(JsonNode) invalid = NULL;
   g_autoptr(JsonNode) malformed = NULL;
   guint index = 0;
@@ -762,10 +801,7 @@ test_auth_refresh (OwlTestFixture *fixture,
   g_assert_true (owl_auth_has_scope (owl_connection_get_auth (connection), "admin"));
 
   /* Another user's token: refused, and alice stays alice. */
-  owl_test_client_send_printf (client, "{\"type\":\"auth\",\"id\":8,\"stage\":\"authenticate\",\"payload\":{\"token\":\"%s\"}}", other);
-  refused = wait_for_type (client, &index, "error");
-  g_assert_cmpstr (owl_test_json_get_string (refused, "code"), ==, "forbidden");
-  g_assert_cmpint (owl_test_json_get_int (refused, "id"), ==, 8);
+  assert_refresh_forbidden (client, &index, connection, 8, other, "The token is for another user");
   g_assert_cmpstr (owl_auth_get_user_id (owl_connection_get_auth (connection)), ==, "alice");
 
   /* An invalid token: refused with the guard's reason. */
@@ -780,6 +816,65 @@ test_auth_refresh (OwlTestFixture *fixture,
   g_assert_cmpstr (owl_test_json_get_string (malformed, "code"), ==, "malformed");
 
   assert_echoes (client);
+}
+
+/* The same user acting for another entity is refused like another user:
+ * a token whose entity differs, or that has none where the connection had
+ * one, or one where it had none. */
+static void
+test_auth_refresh_entity (OwlTestFixture *fixture,
+                          gconstpointer   data)
+{
+  g_autofree char *first = mint ("alice", 300, "\"ent\":\"org-1\"");
+  g_autofree char *other = mint ("alice", 3600, "\"ent\":\"org-2\",\"scope\":\"admin\"");
+  g_autofree char *other_profile = mint ("alice", 3600, "\"profileId\":\"org-2\"");
+  g_autofree char *without = mint ("alice", 3600, "\"scope\":\"admin\"");
+  g_autofree char *same = mint ("alice", 3600, "\"entityId\":\"org-1\",\"scope\":\"admin\"");
+  g_autofree char *plain_first = mint ("alice", 300, NULL);
+  g_autofree char *plain_renewed = mint ("alice", 3600, NULL);
+  OwlTestClient *client, *plain;
+  OwlConnection *connection, *plain_connection;
+  g_autoptr(JsonNode) answer = NULL;
+  g_autoptr(JsonNode) plain_answer = NULL;
+  OwlAuth *auth;
+  guint index = 0, plain_index = 0;
+
+  add_jwt_guard (fixture, "jwt");
+  add_guarded_echo (fixture, "echo", "/ws/echo");
+  owl_test_fixture_listen (fixture);
+
+  client = connect_with_header (fixture, "/ws/echo", first);
+  connection = owl_test_fixture_wait_accepted (fixture, 0);
+  auth = owl_connection_get_auth (connection);
+  g_assert_cmpstr (owl_auth_get_entity_id (auth), ==, "org-1");
+
+  assert_refresh_forbidden (client, &index, connection, 1, other, "The token is for another entity");
+  assert_refresh_forbidden (client, &index, connection, 2, other_profile, "The token is for another entity");
+  assert_refresh_forbidden (client, &index, connection, 3, without, "The token is for another entity");
+  g_assert_true (owl_connection_get_auth (connection) == auth);
+  g_assert_cmpstr (owl_auth_get_entity_id (auth), ==, "org-1");
+  g_assert_false (owl_auth_has_scope (auth, "admin"));
+  assert_echoes (client);
+
+  /* The same entity under another claim name is the same entity. */
+  owl_test_client_send_printf (client, "{\"type\":\"auth\",\"id\":4,\"stage\":\"authenticate\",\"payload\":{\"token\":\"%s\"}}", same);
+  answer = wait_for_type (client, &index, "auth");
+  g_assert_cmpstr (owl_test_json_get_string (answer, "stage"), ==, "authenticated");
+  g_assert_cmpstr (owl_auth_get_entity_id (owl_connection_get_auth (connection)), ==, "org-1");
+  g_assert_true (owl_auth_has_scope (owl_connection_get_auth (connection), "admin"));
+
+  /* A connection opened without entity may not gain one. */
+  plain = connect_with_header (fixture, "/ws/echo", plain_first);
+  plain_connection = owl_test_fixture_wait_accepted (fixture, 1);
+  g_assert_null (owl_auth_get_entity_id (owl_connection_get_auth (plain_connection)));
+  assert_refresh_forbidden (plain, &plain_index, plain_connection, 5, first, "The token is for another entity");
+  g_assert_null (owl_auth_get_entity_id (owl_connection_get_auth (plain_connection)));
+  owl_test_client_send_printf (plain, "{\"type\":\"auth\",\"id\":6,\"stage\":\"authenticate\",\"payload\":{\"token\":\"%s\"}}", plain_renewed);
+  plain_answer = wait_for_type (plain, &plain_index, "auth");
+  g_assert_cmpstr (owl_test_json_get_string (plain_answer, "stage"), ==, "authenticated");
+
+  assert_echoes (client);
+  assert_echoes (plain);
 }
 
 /* A refresh needs a guard that reads tokens: one that reads a header is not
@@ -922,6 +1017,7 @@ main (int    argc,
   OWL_TEST ("/owl/auth/gates", test_auth_gates);
   OWL_TEST ("/owl/auth/per-user-limit", test_auth_per_user_limit);
   OWL_TEST ("/owl/auth/refresh", test_auth_refresh);
+  OWL_TEST ("/owl/auth/refresh-entity", test_auth_refresh_entity);
   OWL_TEST ("/owl/auth/refresh-needs-a-token-guard", test_auth_refresh_needs_a_token_guard);
   OWL_TEST ("/owl/auth/expiry", test_auth_expiry);
   OWL_TEST ("/owl/auth/expiry-refreshed", test_auth_expiry_refreshed);

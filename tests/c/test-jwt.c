@@ -14,6 +14,8 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include <owlsock/owlsock.h>
+
 #include "owl-jwt-private.h"
 
 /* Every check runs at this fixed time, so tests do not depend on the clock. */
@@ -220,14 +222,16 @@ assert_refused (OwlJwtKeys        *keys,
   assert_refused_len (keys, check, token, strlen (token), message);
 }
 
-/* An HS256-signed token from raw header and payload text, so that tests can
- * say things owl_jwt_sign() never would. */
+/* An HS256-signed token from raw header (@header_len bytes, which may hold
+ * a NUL) and payload text, so that tests can say things owl_jwt_sign()
+ * never would. */
 static char *
-craft (const char *header,
-       const char *payload,
-       const char *secret)
+craft_len (const char *header,
+           gsize       header_len,
+           const char *payload,
+           const char *secret)
 {
-  g_autofree char *h = b64url (header, strlen (header));
+  g_autofree char *h = b64url (header, header_len);
   g_autofree char *p = b64url (payload, strlen (payload));
   g_autofree char *input = g_strconcat (h, ".", p, NULL);
   g_autoptr(GHmac) hmac = g_hmac_new (G_CHECKSUM_SHA256, (const guchar *) secret, strlen (secret));
@@ -239,6 +243,14 @@ craft (const char *header,
   g_hmac_get_digest (hmac, mac, &mac_len);
   sig = b64url (mac, mac_len);
   return g_strconcat (input, ".", sig, NULL);
+}
+
+static char *
+craft (const char *header,
+       const char *payload,
+       const char *secret)
+{
+  return craft_len (header, strlen (header), payload, secret);
 }
 
 static char *
@@ -277,6 +289,64 @@ with_signature (const char   *token,
   g_autofree char *text = b64url (sig, len);
 
   return with_part (token, 2, text);
+}
+
+/* ES256 signature twins */
+
+/* The order of P-256's group, big-endian (SEC 2, 2.4.2): written out here
+ * again, not taken from the library, so that the two check each other. */
+static const guint8 p256_n[32] = {
+  0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+  0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
+
+/* Whether s > n / 2, that is 2s > n: s doubled with its carry out of the
+ * top byte, compared with n. */
+static gboolean
+s_is_high (const guint8 *s)
+{
+  guint8 twice[32];
+  guint carry = 0;
+
+  for (gint i = 31; i >= 0; i--)
+    {
+      guint v = 2u * s[i] + carry;
+
+      twice[i] = v & 0xff;
+      carry = v >> 8;
+    }
+  return carry != 0 || memcmp (twice, p256_n, 32) > 0;
+}
+
+/* The token with its ES256 signature (r, s) replaced by (r, n - s), which
+ * verifies as well: high-S for a low-S token and the other way round. */
+static char *
+ecdsa_twin (const char *token)
+{
+  g_autoptr(GBytes) sig = get_signature (token);
+  guint8 raw[64];
+  gint borrow = 0;
+
+  g_assert_cmpuint (g_bytes_get_size (sig), ==, 64);
+  memcpy (raw, g_bytes_get_data (sig, NULL), 64);
+  for (gint i = 31; i >= 0; i--)
+    {
+      gint d = p256_n[i] - raw[32 + i] - borrow;
+
+      borrow = d < 0 ? 1 : 0;
+      raw[32 + i] = (guint8) (d + 256 * borrow);
+    }
+  g_assert_cmpint (borrow, ==, 0);
+  return with_signature (token, raw, sizeof raw);
+}
+
+static gboolean
+token_is_high_s (const char *token)
+{
+  g_autoptr(GBytes) sig = get_signature (token);
+
+  g_assert_cmpuint (g_bytes_get_size (sig), ==, 64);
+  return s_is_high ((const guint8 *) g_bytes_get_data (sig, NULL) + 32);
 }
 
 /* Algorithm names */
@@ -471,11 +541,21 @@ test_es256_rfc7515 (void)
   g_autoptr(OwlJwtKeys) keys = owl_jwt_keys_new ();
   g_autoptr(JsonObject) claims = NULL;
 
+  const OwlJwtCheck then_low_s = { .issuer = "joe", .now = 1300819000, .require_low_s = TRUE };
+  g_autofree char *low_twin = ecdsa_twin (token);
+  g_autoptr(JsonObject) low_claims = NULL;
+
   add_public (keys, NULL, pem);
   claims = verify_ok (keys, &then, token);
   g_assert_true (json_object_get_boolean_member (claims, "http://example.com/is_root"));
 
   assert_refused (keys, &check_now, token, "Token expired");
+
+  /* The RFC's own example is high-S, as any signer's is half the time:
+   * refused only when low S is required, and its twin is not. */
+  g_assert_true (token_is_high_s (token));
+  assert_refused (keys, &then_low_s, token, "Bad signature");
+  low_claims = verify_ok (keys, &then_low_s, low_twin);
 }
 
 /* RFC 8037, appendix A.4: a valid signature over a payload that is text,
@@ -522,6 +602,41 @@ test_es256_short_r_s (void)
       got = verify_ok (keys, &check_now, token);
     }
   g_assert_cmpuint (n_short, ==, 2);
+}
+
+/* Each ES256 signature has a high-S twin, another token string. By default
+ * both verify (RFC 7515 has no low-S rule and common signers emit high S
+ * half the time); require_low_s refuses the twin and keeps the original. */
+static void
+test_es256_high_s (void)
+{
+  g_autoptr(OwlJwtKeys) keys = keys_for ("E");
+  const OwlJwtCheck strict = { .now = NOW, .require_low_s = TRUE };
+  g_autofree char *token = sign_default (OWL_JWT_ES256);
+  g_autofree char *twin = ecdsa_twin (token);
+  g_autofree char *back = ecdsa_twin (twin);
+  g_autoptr(JsonObject) by_default = NULL;
+  g_autoptr(JsonObject) twin_by_default = NULL;
+  g_autoptr(JsonObject) strictly = NULL;
+
+  g_assert_false (token_is_high_s (token));
+  g_assert_true (token_is_high_s (twin));
+  g_assert_cmpstr (twin, !=, token);
+  g_assert_cmpstr (back, ==, token);
+
+  by_default = verify_ok (keys, &check_now, token);
+  twin_by_default = verify_ok (keys, &check_now, twin);
+  strictly = verify_ok (keys, &strict, token);
+  assert_refused (keys, &strict, twin, "Bad signature");
+
+  /* The low-S rule is ES256's: HS256 and EdDSA are unaffected. */
+  {
+    g_autoptr(OwlJwtKeys) others = keys_for ("HD");
+    g_autofree char *hs = sign_default (OWL_JWT_HS256);
+    g_autofree char *ed = sign_default (OWL_JWT_EDDSA);
+    g_autoptr(JsonObject) hs_claims = verify_ok (others, &strict, hs);
+    g_autoptr(JsonObject) ed_claims = verify_ok (others, &strict, ed);
+  }
 }
 
 /* Structure */
@@ -990,14 +1105,19 @@ test_kid (void)
   g_autoptr(OwlJwtKeys) keys = owl_jwt_keys_new ();
   g_autoptr(OwlJwtKeys) with_anonymous = owl_jwt_keys_new ();
   g_autoptr(OwlJwtKeys) es_keys = owl_jwt_keys_new ();
+  g_autoptr(OwlJwtKeys) unnamed = keys_for ("H");
+  g_autoptr(OwlJwtKeys) named_elsewhere = owl_jwt_keys_new ();
   g_autoptr(JsonObject) claims = claims_new (3600);
   g_autofree char *a_by_a = sign_with (OWL_JWT_HS256, 0, "a", claims);
   g_autofree char *b_by_b = sign_with (OWL_JWT_HS256, 1, "b", claims);
   g_autofree char *b_by_a = sign_with (OWL_JWT_HS256, 0, "b", claims);
   g_autofree char *c_by_a = sign_with (OWL_JWT_HS256, 0, "c", claims);
+  g_autofree char *none_by_a = sign_with (OWL_JWT_HS256, 0, NULL, claims);
   g_autofree char *none_by_b = sign_with (OWL_JWT_HS256, 1, NULL, claims);
+  g_autofree char *es_1_by_a = sign_with (OWL_JWT_HS256, 0, "es-1", claims);
   g_autofree char *es_2 = sign_with (OWL_JWT_ES256, 1, "es-2", claims);
   g_autofree char *es_2_as_1 = sign_with (OWL_JWT_ES256, 1, "es-1", claims);
+  g_autofree char *es_2_as_3 = sign_with (OWL_JWT_ES256, 1, "es-3", claims);
 
   add_secret (keys, "a", SECRET);
   add_secret (keys, "b", SECRET2);
@@ -1010,19 +1130,284 @@ test_kid (void)
   /* Without a kid, every key of the algorithm is tried. */
   claims = verify_ok (keys, &check_now, none_by_b);
   g_clear_pointer (&claims, json_object_unref);
+  /* A kid that names a key picks it; one that names none is refused
+   * before any signature is checked. */
   assert_refused (keys, &check_now, b_by_a, "Bad signature");
-  assert_refused (keys, &check_now, c_by_a, "Bad signature");
+  assert_refused (keys, &check_now, c_by_a, "Unknown key");
 
-  /* A key added without a kid is tried for any kid. */
+  /* A key added without a kid does not take in unknown kids, but is tried
+   * beside the key a known kid names, and for tokens without kid. */
   add_secret (with_anonymous, "b", SECRET2);
   add_secret (with_anonymous, NULL, SECRET);
-  claims = verify_ok (with_anonymous, &check_now, c_by_a);
+  assert_refused (with_anonymous, &check_now, c_by_a, "Unknown key");
+  claims = verify_ok (with_anonymous, &check_now, b_by_a);
+  g_clear_pointer (&claims, json_object_unref);
+  claims = verify_ok (with_anonymous, &check_now, none_by_a);
+  g_clear_pointer (&claims, json_object_unref);
+  claims = verify_ok (with_anonymous, &check_now, b_by_b);
   g_clear_pointer (&claims, json_object_unref);
 
   add_public (es_keys, "es-1", es256[0].public_pem);
   add_public (es_keys, "es-2", es256[1].public_pem);
   claims = verify_ok (es_keys, &check_now, es_2);
+  g_clear_pointer (&claims, json_object_unref);
   assert_refused (es_keys, &check_now, es_2_as_1, "Bad signature");
+  assert_refused (es_keys, &check_now, es_2_as_3, "Unknown key");
+
+  /* No key has a kid: a token's kid is ignored, as it always was. */
+  claims = verify_ok (unnamed, &check_now, c_by_a);
+  g_clear_pointer (&claims, json_object_unref);
+  claims = verify_ok (unnamed, &check_now, a_by_a);
+  g_clear_pointer (&claims, json_object_unref);
+
+  /* One kid anywhere in the set is enough; a kid naming a key of another
+   * algorithm names no key of the token's. With no key of the token's
+   * algorithm at all, that is still what the answer says. */
+  add_secret (named_elsewhere, NULL, SECRET);
+  add_public (named_elsewhere, "es-1", es256[0].public_pem);
+  claims = verify_ok (named_elsewhere, &check_now, none_by_a);
+  g_clear_pointer (&claims, json_object_unref);
+  assert_refused (named_elsewhere, &check_now, c_by_a, "Unknown key");
+  assert_refused (named_elsewhere, &check_now, es_1_by_a, "Unknown key");
+  assert_refused (es_keys, &check_now, es_1_by_a, "Unsupported algorithm");
+}
+
+/* The token signed with SECRET whose header names @kid (@kid_len bytes of
+ * JSON string text, escapes and all). */
+static char *
+token_with_kid (const char *kid,
+                gsize       kid_len)
+{
+  g_autoptr(GString) header = g_string_new ("{\"alg\":\"HS256\",\"kid\":\"");
+
+  g_string_append_len (header, kid, kid_len);
+  g_string_append (header, "\"}");
+  return craft_len (header->str, header->len, "{\"sub\":\"alice\"}", SECRET);
+}
+
+/* A kid comes from whoever sends the token: it is only ever compared with
+ * the kids of the set, as a string, and never opened, fetched or looked up
+ * anywhere else. */
+static void
+test_kid_hostile (void)
+{
+  g_autoptr(OwlJwtKeys) named = owl_jwt_keys_new ();
+  g_autoptr(OwlJwtKeys) unnamed = keys_for ("H");
+  g_autoptr(OwlJwtKeys) odd_names = owl_jwt_keys_new ();
+  g_autofree char *long_kid = g_strnfill (4096, 'k');
+  const char *kids[] = {
+    "../../../etc/passwd", "/etc/passwd", "", long_kid, "file:///etc/passwd",
+    "https://evil.example/jwks.json", "a ", "A", "a/../a",
+  };
+  static const char escaped_nul[] = "a\\u0000b";
+  static const char raw_nul[] = "a\0b";
+
+  /* Key "a" holds the secret every token here is signed with. */
+  add_secret (named, "a", SECRET);
+  for (guint i = 0; i < G_N_ELEMENTS (kids); i++)
+    {
+      g_autofree char *token = token_with_kid (kids[i], strlen (kids[i]));
+      g_autoptr(JsonObject) claims = NULL;
+
+      assert_refused (named, &check_now, token, "Unknown key");
+      claims = verify_ok (unnamed, &check_now, token);
+    }
+
+  /* Kids such as these are just names when a key has them. */
+  add_secret (odd_names, "../../../etc/passwd", SECRET2);
+  add_secret (odd_names, "", SECRET);
+  add_secret (odd_names, long_kid, SECRET2);
+  {
+    g_autofree char *by_path_key = NULL;
+    g_autofree char *by_long_key = NULL;
+    g_autofree char *path_by_wrong = token_with_kid (kids[0], strlen (kids[0]));
+    g_autofree char *empty = token_with_kid ("", 0);
+    g_autofree char *long_by_wrong = token_with_kid (long_kid, 4096);
+    g_autoptr(JsonObject) claims = claims_new (3600);
+    g_autoptr(JsonObject) got = NULL;
+
+    by_path_key = sign_with (OWL_JWT_HS256, 1, "../../../etc/passwd", claims);
+    by_long_key = sign_with (OWL_JWT_HS256, 1, long_kid, claims);
+    got = verify_ok (odd_names, &check_now, by_path_key);
+    g_clear_pointer (&got, json_object_unref);
+    got = verify_ok (odd_names, &check_now, by_long_key);
+    g_clear_pointer (&got, json_object_unref);
+    got = verify_ok (odd_names, &check_now, empty);
+    g_clear_pointer (&got, json_object_unref);
+    assert_refused (odd_names, &check_now, path_by_wrong, "Bad signature");
+    assert_refused (odd_names, &check_now, long_by_wrong, "Bad signature");
+  }
+
+  /* The kid compared is the JSON string's value: "\u0061" is "a". */
+  {
+    g_autofree char *token = token_with_kid ("\\u0061", 6);
+    g_autoptr(JsonObject) claims = verify_ok (named, &check_now, token);
+  }
+
+  /* A NUL in a kid, escaped or raw, would make "a\0b" compare as "a" once
+   * it is a C string, and name key "a". The JSON reader refuses both, so
+   * the header is malformed whatever the keys. */
+  {
+    g_autofree char *escaped = token_with_kid (escaped_nul, strlen (escaped_nul));
+    g_autofree char *raw = token_with_kid (raw_nul, sizeof raw_nul - 1);
+
+    assert_refused (named, &check_now, escaped, "Malformed token");
+    assert_refused (unnamed, &check_now, escaped, "Malformed token");
+    assert_refused (named, &check_now, raw, "Malformed token");
+    assert_refused (unnamed, &check_now, raw, "Malformed token");
+  }
+}
+
+/* Through the guard */
+
+/* The guard reads the real clock: claims that are valid now. */
+static JsonObject *
+live_claims (void)
+{
+  JsonObject *claims = json_object_new ();
+
+  json_object_set_string_member (claims, "sub", "alice");
+  json_object_set_int_member (claims, "exp", g_get_real_time () / G_USEC_PER_SEC + 600);
+  return claims;
+}
+
+/* A JWT guard with the first key of each algorithm named in @algs. */
+static OwlGuard *
+guard_for (const char *algs)
+{
+  OwlGuard *guard = owl_jwt_guard_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (strchr (algs, 'H'))
+    owl_jwt_guard_add_secret (OWL_JWT_GUARD (guard), NULL, (const guint8 *) SECRET,
+                              SECRET_LEN, &error);
+  g_assert_no_error (error);
+  if (strchr (algs, 'E'))
+    owl_jwt_guard_add_public_key (OWL_JWT_GUARD (guard), NULL, es256[0].public_pem, &error);
+  g_assert_no_error (error);
+  if (strchr (algs, 'D'))
+    owl_jwt_guard_add_public_key (OWL_JWT_GUARD (guard), NULL, eddsa[0].public_pem, &error);
+  g_assert_no_error (error);
+  return guard;
+}
+
+static OwlAuth *
+guard_accepts (OwlGuard   *guard,
+               const char *token)
+{
+  g_autoptr(GError) error = NULL;
+  OwlAuth *auth = owl_jwt_guard_verify (OWL_JWT_GUARD (guard), token, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (auth);
+  g_assert_cmpstr (owl_auth_get_user_id (auth), ==, "alice");
+  return auth;
+}
+
+static void
+guard_refuses (OwlGuard   *guard,
+               const char *token,
+               const char *message)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwlAuth) auth = owl_jwt_guard_verify (OWL_JWT_GUARD (guard), token, &error);
+
+  g_assert_null (auth);
+  g_assert_error (error, OWL_ERROR, OWL_ERROR_AUTH_FAILED);
+  g_assert_cmpstr (error->message, ==, message);
+}
+
+/* SHA-256 over "header.payload", unpadded base64url, computed here with
+ * GLib alone. */
+static char *
+expected_token_id (const char *token)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 digest[32];
+  gsize len = sizeof digest;
+
+  g_checksum_update (checksum, (const guchar *) token, strrchr (token, '.') - token);
+  g_checksum_get_digest (checksum, digest, &len);
+  return b64url (digest, len);
+}
+
+static void
+assert_token_id (OwlAuth    *auth,
+                 const char *token)
+{
+  g_autofree char *expected = expected_token_id (token);
+  g_autofree char *property = NULL;
+
+  g_assert_cmpuint (strlen (expected), ==, 43);
+  g_assert_cmpstr (owl_auth_get_token_id (auth), ==, expected);
+  g_object_get (auth, "token-id", &property, NULL);
+  g_assert_cmpstr (property, ==, expected);
+}
+
+/* A token's two ES256 encodings verify by default and are one credential:
+ * the same token-id. With require-low-s only the low one verifies. */
+static void
+test_guard_require_low_s (void)
+{
+  g_autoptr(OwlGuard) guard = guard_for ("E");
+  g_autoptr(JsonObject) claims = live_claims ();
+  g_autofree char *token = sign_with (OWL_JWT_ES256, 0, NULL, claims);
+  g_autofree char *twin = ecdsa_twin (token);
+  g_autoptr(OwlAuth) original = NULL;
+  g_autoptr(OwlAuth) twin_auth = NULL;
+  g_autoptr(OwlAuth) strict = NULL;
+  gboolean low_s = TRUE;
+
+  g_object_get (guard, "require-low-s", &low_s, NULL);
+  g_assert_false (low_s);
+  original = guard_accepts (guard, token);
+  twin_auth = guard_accepts (guard, twin);
+  assert_token_id (original, token);
+  g_assert_cmpstr (owl_auth_get_token_id (twin_auth), ==, owl_auth_get_token_id (original));
+
+  g_object_set (guard, "require-low-s", TRUE, NULL);
+  strict = guard_accepts (guard, token);
+  assert_token_id (strict, token);
+  guard_refuses (guard, twin, "Bad signature");
+}
+
+/* Every algorithm's tokens get a token-id, of the signed content: ES256
+ * signing the same claims again keeps it, other claims change it. Auths
+ * that no JWT made have none. */
+static void
+test_guard_token_id (void)
+{
+  g_autoptr(OwlGuard) guard = guard_for ("HED");
+  g_autoptr(JsonObject) claims = live_claims ();
+  g_autoptr(JsonObject) other_claims = live_claims ();
+  g_autofree char *es_again = NULL;
+  g_autofree char *hs_other = NULL;
+  g_autoptr(OwlAuth) es_again_auth = NULL;
+  g_autoptr(OwlAuth) hs_other_auth = NULL;
+  g_autoptr(OwlAuth) plain = owl_auth_new ("bob");
+  const char *ids[3];
+
+  for (OwlJwtAlg alg = OWL_JWT_HS256; alg <= OWL_JWT_EDDSA; alg++)
+    {
+      g_autofree char *token = sign_with (alg, 0, NULL, claims);
+      g_autoptr(OwlAuth) auth = guard_accepts (guard, token);
+
+      assert_token_id (auth, token);
+      ids[alg] = g_intern_string (owl_auth_get_token_id (auth));
+    }
+  /* The headers name different algorithms, so the ids differ. */
+  g_assert_true (ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+
+  es_again = sign_with (OWL_JWT_ES256, 0, NULL, claims);
+  es_again_auth = guard_accepts (guard, es_again);
+  g_assert_cmpstr (owl_auth_get_token_id (es_again_auth), ==, ids[OWL_JWT_ES256]);
+
+  json_object_set_string_member (other_claims, "jti", "another");
+  hs_other = sign_with (OWL_JWT_HS256, 0, NULL, other_claims);
+  hs_other_auth = guard_accepts (guard, hs_other);
+  g_assert_cmpstr (owl_auth_get_token_id (hs_other_auth), !=, ids[OWL_JWT_HS256]);
+
+  g_assert_null (owl_auth_get_token_id (plain));
 }
 
 /* Leaks */
@@ -1187,6 +1572,25 @@ test_sign_sec1 (void)
   gnutls_x509_privkey_deinit (x509);
 }
 
+/* GnuTLS gives high S half the time; owl_jwt_sign() always hands out the
+ * low twin. 64 low ones in a row by chance would be odds of 2^-64. */
+static void
+test_sign_low_s (void)
+{
+  g_autoptr(OwlJwtKeys) keys = keys_for ("E");
+  const OwlJwtCheck strict = { .now = NOW, .require_low_s = TRUE };
+
+  for (guint i = 0; i < 64; i++)
+    {
+      g_autoptr(JsonObject) claims = claims_new (i + 1);
+      g_autofree char *token = sign_with (OWL_JWT_ES256, 0, NULL, claims);
+      g_autoptr(JsonObject) got = NULL;
+
+      g_assert_false (token_is_high_s (token));
+      got = verify_ok (keys, &strict, token);
+    }
+}
+
 static void
 test_generate_key (void)
 {
@@ -1251,6 +1655,7 @@ main (int   argc,
   g_test_add_func ("/owl/jwt/es256/rfc7515", test_es256_rfc7515);
   g_test_add_func ("/owl/jwt/eddsa/rfc8037", test_eddsa_rfc8037);
   g_test_add_func ("/owl/jwt/es256/short-r-s", test_es256_short_r_s);
+  g_test_add_func ("/owl/jwt/es256/high-s", test_es256_high_s);
   g_test_add_func ("/owl/jwt/refuse/too-large", test_too_large);
   g_test_add_func ("/owl/jwt/refuse/not-three-parts", test_not_three_parts);
   g_test_add_func ("/owl/jwt/refuse/base64url", test_base64url_strict);
@@ -1270,13 +1675,17 @@ main (int   argc,
   g_test_add_func ("/owl/jwt/claims/issuer", test_issuer);
   g_test_add_func ("/owl/jwt/claims/audience", test_audience);
   g_test_add_func ("/owl/jwt/claims/order", test_claim_order);
-  g_test_add_func ("/owl/jwt/kid", test_kid);
+  g_test_add_func ("/owl/jwt/kid/rule", test_kid);
+  g_test_add_func ("/owl/jwt/kid/hostile", test_kid_hostile);
+  g_test_add_func ("/owl/jwt/guard/require-low-s", test_guard_require_low_s);
+  g_test_add_func ("/owl/jwt/guard/token-id", test_guard_token_id);
   g_test_add_func ("/owl/jwt/no-leak", test_no_leak);
   g_test_add_func ("/owl/jwt/fuzz/hs256", test_fuzz_hs256);
   g_test_add_func ("/owl/jwt/fuzz/es256", test_fuzz_es256);
   g_test_add_func ("/owl/jwt/fuzz/eddsa", test_fuzz_eddsa);
   g_test_add_func ("/owl/jwt/sign/errors", test_sign_errors);
   g_test_add_func ("/owl/jwt/sign/sec1", test_sign_sec1);
+  g_test_add_func ("/owl/jwt/sign/low-s", test_sign_low_s);
   g_test_add_func ("/owl/jwt/generate-key", test_generate_key);
 
   ret = g_test_run ();

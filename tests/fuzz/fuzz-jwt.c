@@ -3,9 +3,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The input is a token as a client sends it, checked against an HS256
- * secret and an ES256 key with the JWT guard's defaults. Besides the
- * sanitizers, the checks are: a refusal is an auth-failed error whose
- * message is one of the verifier's fixed texts (never a piece of the token).
+ * secret and an ES256 key with the JWT guard's defaults, then again with
+ * require_low_s. Besides the sanitizers, the checks are: a refusal is an
+ * auth-failed error whose message is one of the verifier's fixed texts
+ * (never a piece of the token), and require_low_s only ever refuses more.
  */
 
 #include <stdint.h>
@@ -44,9 +45,9 @@ static void
 check_message (const char *message)
 {
   static const char *const fixed[] = {
-    "Token too large", "Malformed token", "Unsupported algorithm", "Bad signature",
-    "Token expired", "Token not yet valid", "Token issued in the future", "Wrong issuer",
-    "Wrong audience", "Token has no expiry",
+    "Token too large", "Malformed token", "Unsupported algorithm", "Unknown key",
+    "Bad signature", "Token expired", "Token not yet valid", "Token issued in the future",
+    "Wrong issuer", "Wrong audience", "Token has no expiry",
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (fixed); i++)
@@ -55,25 +56,40 @@ check_message (const char *message)
   __builtin_trap ();
 }
 
+/* Whether @token verifies; a refusal must be a fixed text. */
+static gboolean
+verify (const OwlJwtCheck *check,
+        const char        *token,
+        size_t             size)
+{
+  GError *error = NULL;
+  JsonObject *claims = owl_jwt_verify (fuzz_keys (), check, token, size, &error);
+
+  if (claims != NULL)
+    {
+      json_object_unref (claims);
+      return TRUE;
+    }
+  if (error == NULL || error->domain != OWL_ERROR || error->code != OWL_ERROR_AUTH_FAILED)
+    __builtin_trap ();
+  check_message (error->message);
+  g_error_free (error);
+  return FALSE;
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
 {
   OwlJwtCheck check = { .leeway = 30, .require_exp = TRUE, .now = 1800000000 };
+  OwlJwtCheck low_s = check;
   char *token = g_malloc (MAX (size, 1));
-  GError *error = NULL;
-  JsonObject *claims;
 
+  low_s.require_low_s = TRUE;
   memcpy (token, data, size);
-  claims = owl_jwt_verify (fuzz_keys (), &check, token, size, &error);
-  if (claims != NULL)
-    json_object_unref (claims);
-  else if (error == NULL || error->domain != OWL_ERROR || error->code != OWL_ERROR_AUTH_FAILED)
+  if (!verify (&check, token, size) && verify (&low_s, token, size))
     __builtin_trap ();
-  else
-    check_message (error->message);
 
-  g_clear_error (&error);
   g_free (token);
   return 0;
 }
