@@ -4,40 +4,27 @@
  *
  * GRegex (PCRE) backtracks: "^(\w+\s?)*$" against 25 'a's and a '!' takes
  * ~320 ms, and while a schema comes from whoever configures the service, the
- * strings it checks come from any client. Here a pattern compiles to an NFA
- * (Thompson's construction) whose threads all advance together over the
- * subject, one code point at a time (Pike's VM, without captures: a schema
- * only asks match or no match, so lazy and greedy quantifiers are the same).
- * A state is never visited twice at one position, so a search costs at most
- * (program size) steps per position, whatever the pattern.
+ * strings it checks come from any client. Here a pattern (read by
+ * owl-regex-parse.c) compiles to an NFA (Thompson's construction) whose
+ * threads all advance together over the subject, one code point at a time
+ * (Pike's VM, without captures: a schema only asks match or no match, so
+ * lazy and greedy quantifiers are the same). A state is visited at most
+ * once per position, so a search costs at most (program size) steps per
+ * position, whatever the pattern.
  *
- * The dialect is ECMA-262 without flags, as JSON Schema asks, read over
- * Unicode code points as with the "u" flag (which JSON Schema recommends):
- * "." and "[^a]" take a whole code point, "\u{1F432}" and surrogate pairs
- * name one. Where Annex B (web compatibility) and the "u" flag differ, we
- * take Annex B only where every dialect agrees on the meaning: a "{" that
- * does not start a quantifier, a lone "]" or "}", "\%" or any escaped
- * non-alphanumeric character is literal, and "[\w-.]" holds a literal "-".
- * Escaped letters and digits with no ECMA meaning ("\a", "\z", "\A", "\1")
- * are refused: other dialects give them meanings that would silently differ.
- *
- * Refused when compiling, since they need backtracking or tables we do not
- * carry: backreferences, lookahead and lookbehind, "\p{...}". Counted
- * repetition is expanded, so the program is bounded (OWL_REGEX_MAX_SIZE
- * instructions), and so is the parser's recursion (OWL_REGEX_MAX_DEPTH).
+ * Counted repetition is expanded, so the program is refused past
+ * OWL_REGEX_MAX_SIZE instructions; the tree is sized before anything is
+ * expanded, so "(?:a{1000}){1000}" costs nothing to refuse.
  */
 
-#include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "owl-regex-private.h"
+#include "owl-regex-parse-private.h"
 
-#define MAX_CODE_POINT 0x10FFFF
-#define REPEAT_INF     G_MAXUINT64
-#define NO_PC          G_MAXUINT32
+#define NO_PC         G_MAXUINT32
 /* Programs up to this size search with scratch on the stack (5 KiB). */
-#define SMALL_PROGRAM  256
+#define SMALL_PROGRAM 256
 
 typedef enum
 {
@@ -52,6 +39,13 @@ typedef enum
   OP_MATCH,
 } OpCode;
 
+static const guint32 assertion_ops[] = {
+  [OWL_REGEX_ASSERT_START] = OP_BOL,
+  [OWL_REGEX_ASSERT_END] = OP_EOL,
+  [OWL_REGEX_ASSERT_WORD] = OP_WORDB,
+  [OWL_REGEX_ASSERT_NOT_WORD] = OP_NWORDB,
+};
+
 typedef struct
 {
   guint32 op;
@@ -59,564 +53,21 @@ typedef struct
   guint32 b;
 } Inst;
 
-typedef struct
-{
-  guint32 lo;
-  guint32 hi;
-} Range;
-
-/* A character class: ASCII in a bitmap, the rest as sorted disjoint ranges
- * searched by bisection. */
-typedef struct
-{
-  guint32  ascii[4];
-  Range   *ranges;
-  guint    n_ranges;
-} CharClass;
-
 struct _OwlRegex
 {
-  char      *pattern;
-  Inst      *prog;
-  guint      n_prog;
-  CharClass *classes;
-  guint      n_classes;
-  gboolean   anchored;    /* every path starts with ^ */
-  gboolean   use_first;   /* a match starts on a byte of first[] */
-  int        first_byte;  /* first[]'s only byte, or -1 */
-  guint32    first[8];
+  char          *pattern;
+  Inst          *prog;
+  guint          n_prog;
+  OwlRegexClass *classes;
+  guint          n_classes;
+  gboolean       anchored;    /* every path starts with ^ */
+  gboolean       use_first;   /* a match starts on a byte of first[] */
+  int            first_byte;  /* first[]'s only byte, or -1 */
+  guint32        first[8];
 };
-
-static const Range digit_set[] = { { '0', '9' } };
-static const Range word_set[] = { { '0', '9' }, { 'A', 'Z' }, { '_', '_' }, { 'a', 'z' } };
-/* ECMA-262 WhiteSpace and LineTerminator (Zs as of Unicode 15). */
-static const Range space_set[] = {
-  { 0x09, 0x0D }, { 0x20, 0x20 }, { 0xA0, 0xA0 }, { 0x1680, 0x1680 },
-  { 0x2000, 0x200A }, { 0x2028, 0x2029 }, { 0x202F, 0x202F }, { 0x205F, 0x205F },
-  { 0x3000, 0x3000 }, { 0xFEFF, 0xFEFF },
-};
-static const Range line_terminator_set[] = { { 0x0A, 0x0A }, { 0x0D, 0x0D }, { 0x2028, 0x2029 } };
 
 /* ------------------------------------------------------------------------ */
-/* Parsing into a tree; counted repetition stays a node until emission.      */
-
-typedef enum
-{
-  NODE_CHAR,
-  NODE_CLASS,
-  NODE_ASSERT,   /* value: OP_BOL, OP_EOL, OP_WORDB or OP_NWORDB */
-  NODE_CAT,
-  NODE_ALT,
-  NODE_REPEAT,
-} NodeType;
-
-typedef struct
-{
-  NodeType   type;
-  guint32    value;   /* code point, class index or assertion */
-  guint64    min;
-  guint64    max;
-  guint64    size;    /* instructions this node emits, exactly */
-  GPtrArray *kids;
-} Node;
-
-typedef struct
-{
-  const char  *pattern;
-  const char  *p;
-  guint        depth;
-  GPtrArray   *nodes;     /* owns every node */
-  GArray      *classes;   /* CharClass */
-  GHashTable  *names;     /* group names seen, or NULL */
-  GError     **error;
-} Parser;
-
-/* A parsed escape: a code point, or one of the sets \d \D \w \W \s \S. */
-typedef struct
-{
-  guint32 cp;
-  char    set;
-} Atom;
-
-static Node *parse_disjunction (Parser *ps);
-
-G_GNUC_PRINTF (3, 4)
-static gpointer
-fail (Parser     *ps,
-      const char *at,
-      const char *format,
-      ...)
-{
-  g_autofree char *what = NULL;
-  va_list args;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (ps->error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
-               "%s at offset %" G_GSIZE_FORMAT, what, (gsize) (at - ps->pattern));
-  return NULL;
-}
-
-static void
-node_free (gpointer data)
-{
-  Node *node = data;
-
-  g_clear_pointer (&node->kids, g_ptr_array_unref);
-  g_free (node);
-}
-
-static Node *
-node_new (Parser   *ps,
-          NodeType  type,
-          guint32   value)
-{
-  Node *node = g_new0 (Node, 1);
-
-  node->type = type;
-  node->value = value;
-  node->size = 1;
-  if (type == NODE_CAT || type == NODE_ALT || type == NODE_REPEAT)
-    {
-      node->kids = g_ptr_array_new ();
-      node->size = 0;
-    }
-  g_ptr_array_add (ps->nodes, node);
-  return node;
-}
-
-/* Sizes are checked as the tree grows, so a pattern too large for the
- * program is refused where it outgrows it, before anything is expanded. */
-static gboolean
-check_size (Parser     *ps,
-            const char *at,
-            guint64     size)
-{
-  /* One more for the final MATCH. */
-  if (size < OWL_REGEX_MAX_SIZE)
-    return TRUE;
-  fail (ps, at, "pattern is too large (over %d instructions once compiled)", OWL_REGEX_MAX_SIZE);
-  return FALSE;
-}
-
-static void
-add_range (GArray  *ranges,
-           guint32  lo,
-           guint32  hi)
-{
-  Range r = { lo, hi };
-
-  g_array_append_val (ranges, r);
-}
-
-/* Adds @set, or everything outside it; @set is sorted and disjoint. */
-static void
-add_set (GArray      *ranges,
-         const Range *set,
-         guint        n,
-         gboolean     negate)
-{
-  guint32 next = 0;
-
-  for (guint i = 0; i < n; i++)
-    {
-      if (!negate)
-        add_range (ranges, set[i].lo, set[i].hi);
-      else if (set[i].lo > next)
-        add_range (ranges, next, set[i].lo - 1);
-      next = set[i].hi + 1;
-    }
-  if (negate && next <= MAX_CODE_POINT)
-    add_range (ranges, next, MAX_CODE_POINT);
-}
-
-static void
-add_atom (GArray     *ranges,
-          const Atom *atom)
-{
-  gboolean negate = g_ascii_isupper (atom->set);
-
-  switch (g_ascii_tolower (atom->set))
-    {
-    case 'd':
-      add_set (ranges, digit_set, G_N_ELEMENTS (digit_set), negate);
-      break;
-    case 'w':
-      add_set (ranges, word_set, G_N_ELEMENTS (word_set), negate);
-      break;
-    case 's':
-      add_set (ranges, space_set, G_N_ELEMENTS (space_set), negate);
-      break;
-    default:
-      add_range (ranges, atom->cp, atom->cp);
-      break;
-    }
-}
-
-static gint
-compare_ranges (gconstpointer a,
-                gconstpointer b)
-{
-  const Range *x = a;
-  const Range *y = b;
-
-  return x->lo < y->lo ? -1 : x->lo > y->lo;
-}
-
-/* Sorts @ranges and merges those that overlap or touch. */
-static void
-normalize_ranges (GArray *ranges)
-{
-  guint n = 0;
-
-  g_array_sort (ranges, compare_ranges);
-  for (guint i = 0; i < ranges->len; i++)
-    {
-      Range r = g_array_index (ranges, Range, i);
-      Range *last = n > 0 ? &g_array_index (ranges, Range, n - 1) : NULL;
-
-      if (last != NULL && r.lo <= last->hi + 1)
-        last->hi = MAX (last->hi, r.hi);
-      else
-        g_array_index (ranges, Range, n++) = r;
-    }
-  g_array_set_size (ranges, n);
-}
-
-static void
-char_class_clear (gpointer data)
-{
-  CharClass *cls = data;
-
-  g_clear_pointer (&cls->ranges, g_free);
-}
-
-/* A class node for the code points in @ranges (sorted in place), or for
- * all the others when @negate. */
-static Node *
-class_node (Parser   *ps,
-            GArray   *ranges,
-            gboolean  negate)
-{
-  CharClass cls = { { 0, }, NULL, 0 };
-  g_autoptr(GArray) outside = NULL;
-  g_autoptr(GArray) wide = g_array_new (FALSE, FALSE, sizeof (Range));
-
-  normalize_ranges (ranges);
-  if (negate)
-    {
-      outside = g_array_new (FALSE, FALSE, sizeof (Range));
-      add_set (outside, (const Range *) (gpointer) ranges->data, ranges->len, TRUE);
-      ranges = outside;
-    }
-  for (guint i = 0; i < ranges->len; i++)
-    {
-      Range r = g_array_index (ranges, Range, i);
-
-      for (guint32 c = r.lo; c <= MIN (r.hi, 0x7F); c++)
-        cls.ascii[c >> 5] |= 1u << (c & 31);
-      if (r.hi >= 0x80)
-        add_range (wide, MAX (r.lo, 0x80), r.hi);
-    }
-  cls.n_ranges = wide->len;
-  cls.ranges = g_array_steal (wide, NULL);
-  g_array_append_val (ps->classes, cls);
-  return node_new (ps, NODE_CLASS, ps->classes->len - 1);
-}
-
-/* Reads @n hex digits at @p, stopping at anything else (the NUL included). */
-static gboolean
-read_hex (const char *p,
-          guint       n,
-          guint32    *value)
-{
-  guint32 v = 0;
-
-  for (guint i = 0; i < n; i++)
-    {
-      int d = g_ascii_xdigit_value (p[i]);
-
-      if (d < 0)
-        return FALSE;
-      v = v << 4 | (guint32) d;
-    }
-  *value = v;
-  return TRUE;
-}
-
-/* After "\u": "{H...}", or "HHHH" (joined with a following "\uHHHH" when
- * the two make a surrogate pair, as the "u" flag reads them). */
-static gboolean
-parse_unicode_escape (Parser     *ps,
-                      const char *start,
-                      Atom       *atom)
-{
-  guint32 trail;
-
-  if (*ps->p == '{')
-    {
-      const char *p = ps->p + 1;
-      guint32 v = 0;
-
-      for (; g_ascii_isxdigit (*p) && v <= MAX_CODE_POINT; p++)
-        v = v << 4 | (guint32) g_ascii_xdigit_value (*p);
-      if (p == ps->p + 1 || *p != '}' || v > MAX_CODE_POINT)
-        return fail (ps, start, "invalid \\u{...} escape") != NULL;
-      atom->cp = v;
-      ps->p = p + 1;
-      return TRUE;
-    }
-  if (!read_hex (ps->p, 4, &atom->cp))
-    return fail (ps, start, "\\u must be followed by four hex digits or {...}") != NULL;
-  ps->p += 4;
-  if (atom->cp >= 0xD800 && atom->cp <= 0xDBFF &&
-      ps->p[0] == '\\' && ps->p[1] == 'u' && read_hex (ps->p + 2, 4, &trail) &&
-      trail >= 0xDC00 && trail <= 0xDFFF)
-    {
-      atom->cp = 0x10000 + ((atom->cp - 0xD800) << 10) + (trail - 0xDC00);
-      ps->p += 6;
-    }
-  return TRUE;
-}
-
-/* Reads the escape at ps->p (on the backslash). \b and \B outside a class
- * are assertions, read by parse_term(); inside one, \b is U+0008. */
-static gboolean
-parse_escape (Parser   *ps,
-              gboolean  in_class,
-              Atom     *atom)
-{
-  const char *start = ps->p;
-  char c = *++ps->p;
-
-  atom->set = 0;
-  if (c == '\0')
-    return fail (ps, start, "\\ at end of pattern") != NULL;
-  ps->p++;
-  switch (c)
-    {
-    case 'd': case 'D': case 'w': case 'W': case 's': case 'S':
-      atom->set = c;
-      return TRUE;
-    case 't': atom->cp = '\t'; return TRUE;
-    case 'n': atom->cp = '\n'; return TRUE;
-    case 'v': atom->cp = 0x0B; return TRUE;
-    case 'f': atom->cp = 0x0C; return TRUE;
-    case 'r': atom->cp = '\r'; return TRUE;
-    case 'b': atom->cp = 0x08; return in_class;
-    case '0':
-      atom->cp = 0;
-      return !g_ascii_isdigit (*ps->p) || fail (ps, start, "octal escapes are not supported") != NULL;
-    case 'c':
-      if (!g_ascii_isalpha (*ps->p))
-        return fail (ps, start, "\\c must be followed by an ASCII letter") != NULL;
-      atom->cp = (guchar) *ps->p++ % 32;
-      return TRUE;
-    case 'x':
-      if (!read_hex (ps->p, 2, &atom->cp))
-        return fail (ps, start, "\\x must be followed by two hex digits") != NULL;
-      ps->p += 2;
-      return TRUE;
-    case 'u':
-      return parse_unicode_escape (ps, start, atom);
-    case 'p': case 'P':
-      return fail (ps, start, "Unicode property escapes are not supported") != NULL;
-    case 'k':
-      return fail (ps, start, "backreferences are not supported") != NULL;
-    default:
-      break;
-    }
-  if (g_ascii_isdigit (c) && !in_class)
-    return fail (ps, start, "backreferences are not supported") != NULL;
-  if (g_ascii_isalnum (c))
-    return fail (ps, start, "unknown escape \\%c", c) != NULL;
-  /* Anything else stands for itself: \. \* \/ \- \" ... */
-  atom->cp = g_utf8_get_char (start + 1);
-  ps->p = g_utf8_next_char (start + 1);
-  return TRUE;
-}
-
-static gboolean
-parse_class_atom (Parser *ps,
-                  Atom   *atom)
-{
-  if (*ps->p == '\\')
-    return parse_escape (ps, TRUE, atom);
-  atom->set = 0;
-  atom->cp = g_utf8_get_char (ps->p);
-  ps->p = g_utf8_next_char (ps->p);
-  return TRUE;
-}
-
-/* One member of a class: an atom, or a range "lo-hi". */
-static gboolean
-parse_class_item (Parser *ps,
-                  GArray *ranges)
-{
-  const char *start = ps->p;
-  Atom lo, hi;
-
-  if (!parse_class_atom (ps, &lo))
-    return FALSE;
-  if (ps->p[0] != '-' || ps->p[1] == ']' || ps->p[1] == '\0')
-    {
-      add_atom (ranges, &lo);
-      return TRUE;
-    }
-  ps->p++;
-  if (!parse_class_atom (ps, &hi))
-    return FALSE;
-  if (lo.set != 0 || hi.set != 0)
-    {
-      /* "[\w-.]": a set cannot bound a range; Annex B and PCRE both read
-       * the dash as itself, and nobody could mean anything else. */
-      add_atom (ranges, &lo);
-      add_range (ranges, '-', '-');
-      add_atom (ranges, &hi);
-      return TRUE;
-    }
-  if (lo.cp > hi.cp)
-    return fail (ps, start, "range out of order in character class") != NULL;
-  add_range (ranges, lo.cp, hi.cp);
-  return TRUE;
-}
-
-/* "[...]" or "[^...]"; "[]" matches nothing and "[^]" anything. */
-static Node *
-parse_class (Parser *ps)
-{
-  const char *start = ps->p;
-  g_autoptr(GArray) ranges = g_array_new (FALSE, FALSE, sizeof (Range));
-  gboolean negate = FALSE;
-
-  ps->p++;
-  if (*ps->p == '^')
-    {
-      negate = TRUE;
-      ps->p++;
-    }
-  while (*ps->p != ']')
-    {
-      if (*ps->p == '\0')
-        return fail (ps, start, "missing ] for character class");
-      if (!parse_class_item (ps, ranges))
-        return NULL;
-    }
-  ps->p++;
-  return class_node (ps, ranges, negate);
-}
-
-/* A class node for \d, \D, \w, \W, \s or \S. */
-static Node *
-atom_node (Parser     *ps,
-           const Atom *atom)
-{
-  g_autoptr(GArray) ranges = g_array_new (FALSE, FALSE, sizeof (Range));
-
-  add_atom (ranges, atom);
-  return class_node (ps, ranges, FALSE);
-}
-
-/* After "(?" at @p: "(?:" or "(?<name>"; lookaround and flags are refused. */
-static gboolean
-parse_group_kind (Parser     *ps,
-                  const char *start)
-{
-  const char *p = ps->p + 1;
-  const char *name;
-
-  if (*p == ':')
-    {
-      ps->p = p + 1;
-      return TRUE;
-    }
-  if (*p == '=' || *p == '!')
-    return fail (ps, start, "lookahead is not supported") != NULL;
-  if (*p != '<')
-    return fail (ps, start, "invalid group: only (?: and (?<name> are supported") != NULL;
-  if (p[1] == '=' || p[1] == '!')
-    return fail (ps, start, "lookbehind is not supported") != NULL;
-
-  /* Names only label the group: any identifier-like spelling will do.
-   * A name used twice is refused, as before ES2025 (which allows it only
-   * in different alternatives). */
-  name = ++p;
-  while (g_ascii_isalnum (*p) || *p == '_' || *p == '$' || (guchar) *p >= 0x80)
-    p++;
-  if (p == name || g_ascii_isdigit (*name) || *p != '>')
-    return fail (ps, start, "invalid group name") != NULL;
-  if (ps->names == NULL)
-    ps->names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  if (!g_hash_table_add (ps->names, g_strndup (name, p - name)))
-    return fail (ps, start, "duplicate group name") != NULL;
-  ps->p = p + 1;
-  return TRUE;
-}
-
-static Node *
-parse_group (Parser *ps)
-{
-  const char *start = ps->p;
-  Node *inner;
-
-  /* The explicit bound keeps "((((...." from exhausting the stack. */
-  if (ps->depth >= OWL_REGEX_MAX_DEPTH)
-    return fail (ps, start, "pattern is too large (groups nest over %d deep)", OWL_REGEX_MAX_DEPTH);
-  ps->p++;
-  if (*ps->p == '?' && !parse_group_kind (ps, start))
-    return NULL;
-  ps->depth++;
-  inner = parse_disjunction (ps);
-  ps->depth--;
-  if (inner == NULL)
-    return NULL;
-  if (*ps->p != ')')
-    return fail (ps, start, "missing ) for group");
-  ps->p++;
-  return inner;
-}
-
-static const char *
-read_number (const char *p,
-             guint64    *value)
-{
-  guint64 v = 0;
-
-  /* Saturates below REPEAT_INF; such counts are refused as too large. */
-  for (; g_ascii_isdigit (*p); p++)
-    v = v >= (G_MAXUINT64 - 10) / 10 ? G_MAXUINT64 - 1 : v * 10 + (guint64) (*p - '0');
-  *value = v;
-  return p;
-}
-
-/* Reads "{n}", "{n,}" or "{n,m}" at @p; anything else is no quantifier
- * (Annex B then reads the "{" as a literal). */
-static gboolean
-read_braces (const char  *p,
-             guint64     *min,
-             guint64     *max,
-             const char **end)
-{
-  if (!g_ascii_isdigit (p[1]))
-    return FALSE;
-  p = read_number (p + 1, min);
-  *max = *min;
-  if (*p == ',')
-    {
-      if (g_ascii_isdigit (p[1]))
-        p = read_number (p + 1, max);
-      else
-        {
-          *max = REPEAT_INF;
-          p++;
-        }
-    }
-  if (*p != '}')
-    return FALSE;
-  *end = p + 1;
-  return TRUE;
-}
+/* Sizing: what each node emits (see below), checked against the limit.      */
 
 static guint64
 repeat_size (guint64 s,
@@ -625,162 +76,62 @@ repeat_size (guint64 s,
 {
   if (s == 0)
     return 0;
-  if (min >= OWL_REGEX_MAX_SIZE || (max != REPEAT_INF && max - min >= OWL_REGEX_MAX_SIZE))
+  /* Saturated: anything this large is refused anyway. */
+  if (min >= OWL_REGEX_MAX_SIZE || (max != OWL_REGEX_REPEAT_INF && max - min >= OWL_REGEX_MAX_SIZE))
     return OWL_REGEX_MAX_SIZE;
-  if (max == REPEAT_INF)
+  if (max == OWL_REGEX_REPEAT_INF)
     return min == 0 ? s + 2 : min * s + 1;
   return min * s + (max - min) * (s + 1);
 }
 
-static Node *
-parse_quantifier (Parser     *ps,
-                  const char *start,
-                  Node       *atom)
+/* The final MATCH makes one more instruction. */
+#define FITS(size) ((size) < OWL_REGEX_MAX_SIZE)
+
+static gboolean
+too_large (const OwlRegexNode  *at,
+           GError             **error)
 {
-  const char *end = ps->p + 1;
-  guint64 min, max;
-  Node *repeat;
-
-  switch (*ps->p)
-    {
-    case '*': min = 0; max = REPEAT_INF; break;
-    case '+': min = 1; max = REPEAT_INF; break;
-    case '?': min = 0; max = 1; break;
-    case '{':
-      if (read_braces (ps->p, &min, &max, &end))
-        break;
-      G_GNUC_FALLTHROUGH;
-    default:
-      return atom;
-    }
-  if (min > max)
-    return fail (ps, ps->p, "numbers out of order in {} quantifier");
-  ps->p = end;
-  /* Lazy or greedy, the same strings match. */
-  if (*ps->p == '?')
-    ps->p++;
-
-  repeat = node_new (ps, NODE_REPEAT, 0);
-  repeat->min = min;
-  repeat->max = max;
-  repeat->size = repeat_size (atom->size, min, max);
-  g_ptr_array_add (repeat->kids, atom);
-  return check_size (ps, start, repeat->size) ? repeat : NULL;
+  g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+               "pattern is too large (over %d instructions once compiled) at offset %" G_GSIZE_FORMAT,
+               OWL_REGEX_MAX_SIZE, at->offset);
+  return FALSE;
 }
 
-static Node *
-parse_atom (Parser *ps)
+/* Sets the size of @node and below, refusing the tree at the first node
+ * whose program would not fit. */
+static gboolean
+measure (OwlRegexNode  *node,
+         GError       **error)
 {
-  const char *start = ps->p;
-  const char *end;
-  guint64 min, max;
-  Atom atom;
+  OwlRegexNode *kid;
 
-  switch (*ps->p)
+  switch (node->type)
     {
-    case '(':
-      return parse_group (ps);
-    case '[':
-      return parse_class (ps);
-    case '.':
-      {
-        g_autoptr(GArray) ranges = g_array_new (FALSE, FALSE, sizeof (Range));
-
-        ps->p++;
-        add_set (ranges, line_terminator_set, G_N_ELEMENTS (line_terminator_set), FALSE);
-        return class_node (ps, ranges, TRUE);
-      }
-    case '\\':
-      if (!parse_escape (ps, FALSE, &atom))
-        return NULL;
-      if (atom.set == 0)
-        return node_new (ps, NODE_CHAR, atom.cp);
-      return atom_node (ps, &atom);
-    case '*': case '+': case '?':
-      return fail (ps, start, "nothing to repeat");
-    case '{':
-      if (read_braces (ps->p, &min, &max, &end))
-        return fail (ps, start, "nothing to repeat");
+    case OWL_REGEX_NODE_CAT:
+    case OWL_REGEX_NODE_ALT:
+      node->size = 0;
+      for (guint i = 0; i < node->kids->len; i++)
+        {
+          kid = node->kids->pdata[i];
+          if (!measure (kid, error))
+            return FALSE;
+          /* A SPLIT and a JMP for each branch past the first. */
+          node->size += kid->size + (node->type == OWL_REGEX_NODE_ALT && i > 0 ? 2 : 0);
+          if (!FITS (node->size))
+            return too_large (kid, error);
+        }
+      return TRUE;
+    case OWL_REGEX_NODE_REPEAT:
+      kid = node->kids->pdata[0];
+      if (!measure (kid, error))
+        return FALSE;
+      node->size = repeat_size (kid->size, node->min, node->max);
       break;
     default:
+      node->size = 1;
       break;
     }
-  ps->p = g_utf8_next_char (start);
-  return node_new (ps, NODE_CHAR, g_utf8_get_char (start));
-}
-
-/* A term: an assertion, or an atom with its quantifier. Assertions take no
- * quantifier: the next term then starts with one, "nothing to repeat". */
-static Node *
-parse_term (Parser *ps)
-{
-  const char *start = ps->p;
-  Node *atom;
-
-  switch (*ps->p)
-    {
-    case '^':
-      ps->p++;
-      return node_new (ps, NODE_ASSERT, OP_BOL);
-    case '$':
-      ps->p++;
-      return node_new (ps, NODE_ASSERT, OP_EOL);
-    case '\\':
-      if (ps->p[1] != 'b' && ps->p[1] != 'B')
-        break;
-      ps->p += 2;
-      return node_new (ps, NODE_ASSERT, ps->p[-1] == 'b' ? OP_WORDB : OP_NWORDB);
-    default:
-      break;
-    }
-  atom = parse_atom (ps);
-  return atom != NULL ? parse_quantifier (ps, start, atom) : NULL;
-}
-
-static Node *
-parse_alternative (Parser *ps)
-{
-  Node *cat = node_new (ps, NODE_CAT, 0);
-
-  while (*ps->p != '\0' && *ps->p != '|' && *ps->p != ')')
-    {
-      const char *start = ps->p;
-      Node *term = parse_term (ps);
-
-      if (term == NULL)
-        return NULL;
-      g_ptr_array_add (cat->kids, term);
-      cat->size += term->size;
-      if (!check_size (ps, start, cat->size))
-        return NULL;
-    }
-  return cat;
-}
-
-static Node *
-parse_disjunction (Parser *ps)
-{
-  Node *first = parse_alternative (ps);
-  Node *alt;
-
-  if (first == NULL || *ps->p != '|')
-    return first;
-  alt = node_new (ps, NODE_ALT, 0);
-  g_ptr_array_add (alt->kids, first);
-  alt->size = first->size;
-  while (*ps->p == '|')
-    {
-      const char *start = ++ps->p;
-      Node *next = parse_alternative (ps);
-
-      if (next == NULL)
-        return NULL;
-      g_ptr_array_add (alt->kids, next);
-      alt->size += next->size + 2;   /* a SPLIT and a JMP per extra branch */
-      if (!check_size (ps, start, alt->size))
-        return NULL;
-    }
-  return alt;
+  return FITS (node->size) || too_large (node, error);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -798,13 +149,13 @@ emit_inst (OwlRegex *regex,
   return pc;
 }
 
-static void emit_node (OwlRegex   *regex,
-                       const Node *node);
+static void emit_node (OwlRegex           *regex,
+                       const OwlRegexNode *node);
 
 /* e1 | e2 | e3: SPLIT L1 L2; L1: e1; JMP end; L2: SPLIT L2' L3; ... e3; end. */
 static void
-emit_alt (OwlRegex   *regex,
-          const Node *node)
+emit_alt (OwlRegex           *regex,
+          const OwlRegexNode *node)
 {
   guint32 pending = NO_PC;   /* the JMPs to patch, chained through .a */
 
@@ -835,29 +186,29 @@ emit_alt (OwlRegex   *regex,
  * to the end: once one is skipped, no thread lingers in the rest. e{n,}
  * loops on its last copy. */
 static void
-emit_repeat (OwlRegex   *regex,
-             const Node *node)
+emit_repeat (OwlRegex           *regex,
+             const OwlRegexNode *node)
 {
-  const Node *kid = node->kids->pdata[0];
+  const OwlRegexNode *kid = node->kids->pdata[0];
   guint64 copies = node->min;
   guint32 start;
 
   if (kid->size == 0)
     return;
-  if (node->max == REPEAT_INF && copies > 0)
+  if (node->max == OWL_REGEX_REPEAT_INF && copies > 0)
     copies--;
   for (guint64 i = 0; i < copies; i++)
     emit_node (regex, kid);
 
   start = regex->n_prog;
-  if (node->max == REPEAT_INF && node->min == 0)
+  if (node->max == OWL_REGEX_REPEAT_INF && node->min == 0)
     {
       emit_inst (regex, OP_SPLIT, start + 1, 0);
       emit_node (regex, kid);
       emit_inst (regex, OP_JMP, start, 0);
       regex->prog[start].b = regex->n_prog;
     }
-  else if (node->max == REPEAT_INF)
+  else if (node->max == OWL_REGEX_REPEAT_INF)
     {
       emit_node (regex, kid);
       emit_inst (regex, OP_SPLIT, start, regex->n_prog + 1);
@@ -875,28 +226,28 @@ emit_repeat (OwlRegex   *regex,
 }
 
 static void
-emit_node (OwlRegex   *regex,
-           const Node *node)
+emit_node (OwlRegex           *regex,
+           const OwlRegexNode *node)
 {
   switch (node->type)
     {
-    case NODE_CHAR:
+    case OWL_REGEX_NODE_CHAR:
       emit_inst (regex, OP_CHAR, node->value, 0);
       break;
-    case NODE_CLASS:
+    case OWL_REGEX_NODE_CLASS:
       emit_inst (regex, OP_CLASS, node->value, 0);
       break;
-    case NODE_ASSERT:
-      emit_inst (regex, node->value, 0, 0);
+    case OWL_REGEX_NODE_ASSERT:
+      emit_inst (regex, assertion_ops[node->value], 0, 0);
       break;
-    case NODE_CAT:
+    case OWL_REGEX_NODE_CAT:
       for (guint i = 0; i < node->kids->len; i++)
         emit_node (regex, node->kids->pdata[i]);
       break;
-    case NODE_ALT:
+    case OWL_REGEX_NODE_ALT:
       emit_alt (regex, node);
       break;
-    case NODE_REPEAT:
+    case OWL_REGEX_NODE_REPEAT:
       emit_repeat (regex, node);
       break;
     default:
@@ -925,8 +276,8 @@ add_lead_bytes (guint32 first[8],
 }
 
 static void
-add_class_lead_bytes (guint32          first[8],
-                      const CharClass *cls)
+add_class_lead_bytes (guint32              first[8],
+                      const OwlRegexClass *cls)
 {
   for (guint i = 0; i < 4; i++)
     first[i] |= cls->ascii[i];
@@ -1051,8 +402,8 @@ at_word_boundary (const Search *s,
 }
 
 static inline gboolean
-class_has (const CharClass *cls,
-           guint32          c)
+class_has (const OwlRegexClass *cls,
+           guint32              c)
 {
   guint lo = 0;
   guint hi = cls->n_ranges;
@@ -1104,7 +455,7 @@ decode (const guchar *p,
     {
       c = (c & 0x07) << 18 | (guint32) (p[1] & 0x3F) << 12 |
           (guint32) (p[2] & 0x3F) << 6 | (p[3] & 0x3F);
-      if (c >= 0x10000 && c <= MAX_CODE_POINT)
+      if (c >= 0x10000 && c <= OWL_REGEX_MAX_CODE_POINT)
         {
           *len = 4;
           return c;
@@ -1280,39 +631,25 @@ OwlRegex *
 owl_regex_new (const char  *pattern,
                GError     **error)
 {
-  Parser ps = { pattern, pattern, 0, NULL, NULL, NULL, error };
+  OwlRegexTree tree;
   OwlRegex *regex = NULL;
-  const char *bad;
-  Node *root;
 
   g_return_val_if_fail (pattern != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!g_utf8_validate (pattern, -1, &bad))
-    return fail (&ps, bad, "pattern is not valid UTF-8");
-
-  ps.nodes = g_ptr_array_new_with_free_func (node_free);
-  ps.classes = g_array_new (FALSE, FALSE, sizeof (CharClass));
-  g_array_set_clear_func (ps.classes, char_class_clear);
-  root = parse_disjunction (&ps);
-  if (root != NULL && *ps.p == ')')
-    root = fail (&ps, ps.p, "unmatched )");
-
-  if (root != NULL)
+  if (owl_regex_parse (pattern, &tree, error) && measure (tree.root, error))
     {
       regex = g_new0 (OwlRegex, 1);
       regex->pattern = g_strdup (pattern);
-      regex->prog = g_new (Inst, root->size + 1);
-      emit_node (regex, root);
+      regex->prog = g_new (Inst, tree.root->size + 1);
+      emit_node (regex, tree.root);
       emit_inst (regex, OP_MATCH, 0, 0);
-      g_assert (regex->n_prog == root->size + 1);
-      regex->n_classes = ps.classes->len;
-      regex->classes = g_array_steal (ps.classes, NULL);
+      g_assert (regex->n_prog == tree.root->size + 1);
+      regex->n_classes = tree.classes->len;
+      regex->classes = g_array_steal (tree.classes, NULL);
       analyze_start (regex);
     }
-  g_ptr_array_unref (ps.nodes);
-  g_array_unref (ps.classes);
-  g_clear_pointer (&ps.names, g_hash_table_unref);
+  owl_regex_tree_clear (&tree);
   return regex;
 }
 
@@ -1322,7 +659,7 @@ owl_regex_free (OwlRegex *regex)
   if (regex == NULL)
     return;
   for (guint i = 0; i < regex->n_classes; i++)
-    char_class_clear (&regex->classes[i]);
+    owl_regex_class_clear (&regex->classes[i]);
   g_free (regex->classes);
   g_free (regex->prog);
   g_free (regex->pattern);
