@@ -352,7 +352,8 @@ analyze_start (OwlRegex *regex)
   for (guint i = 0; i < 8; i++)
     regex->anchored = regex->anchored && first[i] == 0;
 
-  regex->use_first = scan_start (regex, TRUE, regex->first);
+  /* Anchored, only position 0 may start a match: nothing to skip to. */
+  regex->use_first = !regex->anchored && scan_start (regex, TRUE, regex->first);
   regex->first_byte = -1;
   for (guint b = 0; b < 256; b++)
     if (regex->first[b >> 5] & (1u << (b & 31)))
@@ -529,28 +530,31 @@ add_closure (Search   *s,
   return ok ? OWL_REGEX_NO_MATCH : OWL_REGEX_TOO_COSTLY;
 }
 
-/* With no thread alive, moves to the next byte a match could start on,
- * paying a unit per byte passed over; leaves the last byte it could pay
- * for when the budget ends first. */
-static gsize
+/* With no thread alive, moves *@pos to the next byte a match could start
+ * on, or to the end, paying a unit per byte passed over. FALSE when the
+ * budget ran out first. */
+static gboolean
 skip_to_start (Search *s,
-               gsize   pos)
+               gsize  *pos)
 {
   const OwlRegex *regex = s->regex;
-  gsize stop = pos + (gsize) MIN ((guint64) s->left, (guint64) (s->len - pos));
-  gsize from = pos;
+  gsize from = *pos;
+  gsize stop = from + (gsize) MIN ((guint64) s->left, (guint64) (s->len - from));
+  gsize to = from;
 
   if (regex->first_byte >= 0)
     {
-      const guchar *hit = memchr (s->subject + pos, regex->first_byte, stop - pos);
+      const guchar *hit = memchr (s->subject + from, regex->first_byte, stop - from);
 
-      pos = hit != NULL ? (gsize) (hit - s->subject) : stop;
+      to = hit != NULL ? (gsize) (hit - s->subject) : stop;
     }
   else
-    while (pos < stop && !(regex->first[s->subject[pos] >> 5] & (1u << (s->subject[pos] & 31))))
-      pos++;
-  s->left -= (gint64) (pos - from);
-  return pos;
+    while (to < stop && !(regex->first[s->subject[to] >> 5] & (1u << (s->subject[to] & 31))))
+      to++;
+  s->left -= (gint64) (to - from);
+  *pos = to;
+  /* Stopped short of the end (the byte there unread): the budget is 0. */
+  return to < stop || stop == s->len;
 }
 
 /* Moves the threads of @cur over the code point at @pos into @next. */
@@ -596,8 +600,8 @@ run (Search   *s,
 
       if (cur->n == 0 && regex->anchored && pos > 0)
         return OWL_REGEX_NO_MATCH;
-      if (cur->n == 0 && regex->use_first && pos < s->len)
-        pos = skip_to_start (s, pos);
+      if (cur->n == 0 && regex->use_first && pos < s->len && !skip_to_start (s, &pos))
+        return OWL_REGEX_TOO_COSTLY;
       /* Unanchored: a new thread starts at every position. */
       if (!regex->anchored || pos == 0)
         {

@@ -405,8 +405,10 @@ test_regex_refused (void)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(OwlRegex) regex = owl_regex_new (cases[i].pattern, &error);
+      /* Some are not UTF-8, which TAP output must be. */
+      g_autofree char *escaped = g_strescape (cases[i].pattern, NULL);
 
-      g_test_message ("/%s/", cases[i].pattern);
+      g_test_message ("/%s/", escaped);
       g_assert_null (regex);
       g_assert_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT);
       g_assert_nonnull (strstr (error->message, cases[i].message));
@@ -574,6 +576,47 @@ units_used (OwlRegex       *regex,
 
   g_assert_cmpint (owl_regex_search (regex, subject, strlen (subject), &budget), ==, expected);
   return G_MAXINT64 - budget;
+}
+
+/* Exactly the units a search used give the same answer; one fewer gives
+ * up, whichever path (anchored, skipping, stepping) spends the last. */
+static void
+test_regex_budget_exact (void)
+{
+  static const MatchCase cases[] = {
+    { "^`a-z]{3,16}$", "user_name-42", FALSE },
+    { "^[a-z]{3,16}$", "user_name", FALSE },
+    { "^[a-z_]{3,16}$", "user_name", TRUE },
+    { "needle", "haystack haystack needle", TRUE },
+    { "needle", "haystack haystack", FALSE },
+    { "needle", "haystack haystack needl", FALSE },
+    { "[xy]z", "aaaaaaaaaaxaaaayz", TRUE },
+    { "[xy]z", "aaaaaaaaaaxaaaay", FALSE },
+    { "(a|a)*c", "aaaaaaaaaa", FALSE },
+    { "a*$", "bbbb", TRUE },
+    { "\bé", "a é", FALSE },
+    { "", "", TRUE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(OwlRegex) regex = owl_regex_new (cases[i].pattern, NULL);
+      OwlRegexResult expected = cases[i].match ? OWL_REGEX_MATCH : OWL_REGEX_NO_MATCH;
+      gsize len = strlen (cases[i].subject);
+      gint64 used = units_used (regex, cases[i].subject, expected);
+      gint64 budget = used;
+
+      g_test_message ("/%s/ on \"%s\": %" G_GINT64_FORMAT " units", cases[i].pattern,
+                      cases[i].subject, used);
+      g_assert_cmpint (used, >=, 1);
+      g_assert_cmpint (used, <=, (gint64) (len + 1) * owl_regex_get_size (regex));
+      g_assert_cmpint (owl_regex_search (regex, cases[i].subject, len, &budget), ==, expected);
+      g_assert_cmpint (budget, ==, 0);
+      budget = used - 1;
+      g_assert_cmpint (owl_regex_search (regex, cases[i].subject, len, &budget), ==,
+                       OWL_REGEX_TOO_COSTLY);
+      g_assert_cmpint (budget, ==, 0);
+    }
 }
 
 /* The budget stops a search at once, and is spent linearly. */
@@ -972,6 +1015,7 @@ main (int   argc,
   g_test_add_func ("/owl/regex/limits", test_regex_limits);
   g_test_add_func ("/owl/regex/pathological", test_regex_pathological);
   g_test_add_func ("/owl/regex/budget", test_regex_budget);
+  g_test_add_func ("/owl/regex/budget-exact", test_regex_budget_exact);
   g_test_add_func ("/owl/regex/bytes", test_regex_bytes);
   g_test_add_func ("/owl/regex/versus-node", test_regex_versus_node);
   g_test_add_func ("/owl/regex/syntax-versus-node", test_regex_syntax_versus_node);
