@@ -26,6 +26,8 @@
 /* Programs up to this size search with scratch on the stack (5 KiB). */
 #define SMALL_PROGRAM 256
 
+/* CHAR, CLASS and the assertions go on at b: the next instruction, past
+ * any JMP (see thread_jumps()). */
 typedef enum
 {
   OP_CHAR,    /* a: the code point */
@@ -58,6 +60,7 @@ struct _OwlRegex
   char          *pattern;
   Inst          *prog;
   guint          n_prog;
+  guint32        start;       /* the first instruction, past any JMP */
   OwlRegexClass *classes;
   guint          n_classes;
   gboolean       anchored;    /* every path starts with ^ */
@@ -255,6 +258,54 @@ emit_node (OwlRegex           *regex,
     }
 }
 
+/* Where a jump from @pc finally lands. */
+static guint32
+resolve_jumps (OwlRegex *regex,
+               guint32   pc)
+{
+  guint32 end = pc;
+
+  /* Emission makes no cycle of JMPs; the bound is only a guard. */
+  for (guint i = 0; i < regex->n_prog && regex->prog[end].op == OP_JMP; i++)
+    end = regex->prog[end].a;
+  /* Path compression keeps the whole pass linear. */
+  while (pc != end && regex->prog[pc].op == OP_JMP)
+    {
+      guint32 next = regex->prog[pc].a;
+
+      regex->prog[pc].a = end;
+      pc = next;
+    }
+  return end;
+}
+
+/* Points every edge past the JMPs it would go through, so that a search
+ * never visits one: one state fewer per loop iteration and per branch of
+ * an alternation. */
+static void
+thread_jumps (OwlRegex *regex)
+{
+  for (guint32 pc = 0; pc < regex->n_prog; pc++)
+    {
+      Inst *inst = &regex->prog[pc];
+
+      switch (inst->op)
+        {
+        case OP_SPLIT:
+          inst->a = resolve_jumps (regex, inst->a);
+          inst->b = resolve_jumps (regex, inst->b);
+          break;
+        case OP_JMP:
+        case OP_MATCH:
+          break;
+        default:
+          inst->b = resolve_jumps (regex, pc + 1);
+          break;
+        }
+    }
+  regex->start = resolve_jumps (regex, 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* What a match can start with, for the search's fast paths.                 */
 
@@ -299,13 +350,13 @@ scan_start (const OwlRegex *regex,
   guint n = 0;
 
   memset (first, 0, 8 * sizeof (guint32));
-  stack[n++] = 0;
-  seen[0] = TRUE;
+  stack[n++] = regex->start;
+  seen[regex->start] = TRUE;
   while (n > 0)
     {
       guint32 pc = stack[--n];
       const Inst *inst = &regex->prog[pc];
-      guint32 next[2] = { pc + 1, NO_PC };
+      guint32 next[2] = { inst->b, NO_PC };
 
       switch (inst->op)
         {
@@ -368,20 +419,27 @@ analyze_start (OwlRegex *regex)
 /* ------------------------------------------------------------------------ */
 /* The search: all threads in lock step, a state at most once per position. */
 
+/* The threads at one position: consuming instructions (CHAR, CLASS) only;
+ * the empty transitions were followed when they were added. */
 typedef struct
 {
-  guint32 *dense;
-  guint32 *sparse;
+  guint32 *pcs;
   guint    n;
-} StateSet;
+} ThreadList;
 
+/* One search's state, flat so that its fields stay in registers. */
 typedef struct
 {
-  const OwlRegex *regex;
-  const guchar   *subject;
-  gsize           len;
-  gint64          left;    /* budget */
-  guint32        *stack;
+  const OwlRegex      *regex;
+  const Inst          *prog;
+  const OwlRegexClass *classes;
+  const guchar        *subject;
+  gsize                len;
+  gint64               left;    /* budget */
+  guint32             *mark;    /* per instruction, the generation that visited it */
+  guint32              gen;     /* one per position: a fresh, empty set of visits */
+  guint32             *stack;
+  guint                n_prog;
 } Search;
 
 static inline gboolean
@@ -465,66 +523,78 @@ decode (const guchar *p,
   return 0xFFFD;
 }
 
-/* Adds @pc to @set and to the closure's stack, paying one unit. */
-static inline gboolean
-visit (Search   *s,
-       StateSet *set,
-       guint32   pc,
-       guint    *n)
+/* Starts a visit set for a new position. */
+static inline void
+next_generation (Search *s)
 {
-  guint32 i = set->sparse[pc];
+  /* Positions past 2^32 wrap the counter: forget the old marks. */
+  if (G_UNLIKELY (++s->gen == 0))
+    {
+      memset (s->mark, 0, s->n_prog * sizeof (guint32));
+      s->gen = 1;
+    }
+}
 
-  if (i < set->n && set->dense[i] == pc)
+/* Visits @pc at the current position, unless it was: one unit of budget,
+ * and onto the stack to be followed. */
+static inline gboolean
+push (Search  *s,
+      guint32  pc,
+      guint   *n)
+{
+  if (s->mark[pc] == s->gen)
     return TRUE;
   if (s->left == 0)
     return FALSE;
   s->left--;
-  set->sparse[pc] = set->n;
-  set->dense[set->n++] = pc;
+  s->mark[pc] = s->gen;
   s->stack[(*n)++] = pc;
   return TRUE;
 }
 
-/* Adds @pc and everything it reaches at @pos without consuming input. */
+/* Follows the @n instructions on the stack through the empty transitions
+ * at @pos, adding the consuming ones reached to @list. */
 static OwlRegexResult
-add_closure (Search   *s,
-             StateSet *set,
-             guint32   pc,
-             gsize     pos)
+follow (Search     *s,
+        ThreadList *list,
+        guint       n,
+        gsize       pos)
 {
-  const Inst *prog = s->regex->prog;
   gboolean ok = TRUE;
-  guint n = 0;
 
-  ok = visit (s, set, pc, &n);
   while (ok && n > 0)
     {
-      const Inst *inst = &prog[pc = s->stack[--n]];
+      guint32 pc = s->stack[--n];
+      const Inst *inst = &s->prog[pc];
 
       switch (inst->op)
         {
+        case OP_CHAR:
+        case OP_CLASS:
+          list->pcs[list->n++] = pc;
+          break;
         case OP_MATCH:
           return OWL_REGEX_MATCH;
         case OP_JMP:
-          ok = visit (s, set, inst->a, &n);
+          ok = push (s, inst->a, &n);
           break;
         case OP_SPLIT:
-          ok = visit (s, set, inst->a, &n) && visit (s, set, inst->b, &n);
+          ok = push (s, inst->a, &n) && push (s, inst->b, &n);
           break;
         case OP_BOL:
-          ok = pos != 0 || visit (s, set, pc + 1, &n);
+          ok = pos != 0 || push (s, inst->b, &n);
           break;
         case OP_EOL:
-          ok = pos != s->len || visit (s, set, pc + 1, &n);
+          ok = pos != s->len || push (s, inst->b, &n);
           break;
         case OP_WORDB:
-          ok = !at_word_boundary (s, pos) || visit (s, set, pc + 1, &n);
+          ok = !at_word_boundary (s, pos) || push (s, inst->b, &n);
           break;
         case OP_NWORDB:
-          ok = at_word_boundary (s, pos) || visit (s, set, pc + 1, &n);
+          ok = at_word_boundary (s, pos) || push (s, inst->b, &n);
           break;
         default:
-          break;
+          g_assert_not_reached ();
         }
     }
   return ok ? OWL_REGEX_NO_MATCH : OWL_REGEX_TOO_COSTLY;
@@ -557,37 +627,35 @@ skip_to_start (Search *s,
   return to < stop || stop == s->len;
 }
 
-/* Moves the threads of @cur over the code point at @pos into @next. */
+/* Moves the threads of @cur over the code point at @pos into @next: all
+ * those that take it go on the stack, then they are followed together. */
 static OwlRegexResult
-step (Search   *s,
-      StateSet *cur,
-      StateSet *next,
-      gsize     pos,
-      guint    *len)
+step (Search           *s,
+      const ThreadList *cur,
+      ThreadList       *next,
+      gsize             pos,
+      guint            *len)
 {
-  const OwlRegex *regex = s->regex;
   guint32 c = decode (s->subject + pos, s->len - pos, len);
+  guint n = 0;
 
+  next_generation (s);
   next->n = 0;
   for (guint i = 0; i < cur->n; i++)
     {
-      const Inst *inst = &regex->prog[cur->dense[i]];
-      OwlRegexResult result;
+      const Inst *inst = &s->prog[cur->pcs[i]];
 
-      if (inst->op == OP_CHAR ? inst->a != c :
-          inst->op != OP_CLASS || !class_has (&regex->classes[inst->a], c))
-        continue;
-      result = add_closure (s, next, cur->dense[i] + 1, pos + *len);
-      if (result != OWL_REGEX_NO_MATCH)
-        return result;
+      if ((inst->op == OP_CHAR ? inst->a == c : class_has (&s->classes[inst->a], c)) &&
+          !push (s, inst->b, &n))
+        return OWL_REGEX_TOO_COSTLY;
     }
-  return OWL_REGEX_NO_MATCH;
+  return follow (s, next, n, pos + *len);
 }
 
 static OwlRegexResult
-run (Search   *s,
-     StateSet *cur,
-     StateSet *next)
+run (Search     *s,
+     ThreadList *cur,
+     ThreadList *next)
 {
   const OwlRegex *regex = s->regex;
   gsize pos = 0;
@@ -595,17 +663,23 @@ run (Search   *s,
   for (;;)
     {
       OwlRegexResult result;
-      StateSet *tmp;
-      guint len;
+      ThreadList *tmp;
+      guint len, n = 0;
 
       if (cur->n == 0 && regex->anchored && pos > 0)
         return OWL_REGEX_NO_MATCH;
-      if (cur->n == 0 && regex->use_first && pos < s->len && !skip_to_start (s, &pos))
-        return OWL_REGEX_TOO_COSTLY;
+      if (cur->n == 0 && regex->use_first && pos < s->len)
+        {
+          if (!skip_to_start (s, &pos))
+            return OWL_REGEX_TOO_COSTLY;
+          next_generation (s);
+        }
       /* Unanchored: a new thread starts at every position. */
       if (!regex->anchored || pos == 0)
         {
-          result = add_closure (s, cur, 0, pos);
+          if (!push (s, regex->start, &n))
+            return OWL_REGEX_TOO_COSTLY;
+          result = follow (s, cur, n, pos);
           if (result != OWL_REGEX_NO_MATCH)
             return result;
         }
@@ -649,6 +723,7 @@ owl_regex_new (const char  *pattern,
       emit_node (regex, tree.root);
       emit_inst (regex, OP_MATCH, 0, 0);
       g_assert (regex->n_prog == tree.root->size + 1);
+      thread_jumps (regex);
       regex->n_classes = tree.classes->len;
       regex->classes = g_array_steal (tree.classes, NULL);
       analyze_start (regex);
@@ -692,11 +767,11 @@ owl_regex_search (OwlRegex   *regex,
                   gsize       len,
                   gint64     *budget)
 {
-  /* Scratch: two state sets (dense + sparse) and the closure's stack. */
-  guint32 small[5 * SMALL_PROGRAM];
+  /* Scratch: the marks, two thread lists and the stack. */
+  guint32 small[4 * SMALL_PROGRAM];
   g_autofree guint32 *big = NULL;
   guint32 *scratch = small;
-  StateSet sets[2];
+  ThreadList lists[2];
   Search s;
   OwlRegexResult result;
   guint n;
@@ -706,16 +781,24 @@ owl_regex_search (OwlRegex   *regex,
 
   n = regex->n_prog;
   if (n > SMALL_PROGRAM)
-    scratch = big = g_new (guint32, 5 * (gsize) n);
-  /* A sparse set works on uninitialized memory, but sanitizers (and the
-   * letter of C) prefer it zeroed; that costs less than one position. */
-  memset (scratch, 0, 2 * n * sizeof (guint32));
-  sets[0] = (StateSet) { scratch + 2 * n, scratch, 0 };
-  sets[1] = (StateSet) { scratch + 3 * n, scratch + n, 0 };
-  s = (Search) { regex, (const guchar *) (subject != NULL ? subject : ""), len,
-                 budget != NULL ? MAX (*budget, 0) : G_MAXINT64, scratch + 4 * n };
+    scratch = big = g_new (guint32, 4 * (gsize) n);
+  memset (scratch, 0, n * sizeof (guint32));
+  lists[0] = (ThreadList) { scratch + n, 0 };
+  lists[1] = (ThreadList) { scratch + 2 * n, 0 };
+  s = (Search) {
+    .regex = regex,
+    .prog = regex->prog,
+    .classes = regex->classes,
+    .subject = (const guchar *) (subject != NULL ? subject : ""),
+    .len = len,
+    .left = budget != NULL ? MAX (*budget, 0) : G_MAXINT64,
+    .mark = scratch,
+    .gen = 1,
+    .stack = scratch + 3 * n,
+    .n_prog = n,
+  };
 
-  result = run (&s, &sets[0], &sets[1]);
+  result = run (&s, &lists[0], &lists[1]);
   if (budget != NULL)
     *budget = s.left;
   return result;
