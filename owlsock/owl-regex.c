@@ -23,7 +23,7 @@
 #include "owl-regex-parse-private.h"
 
 #define NO_PC         G_MAXUINT32
-/* Programs up to this size search with scratch on the stack (5 KiB). */
+/* Programs up to this size search with scratch on the stack (4 KiB). */
 #define SMALL_PROGRAM 256
 
 /* CHAR, CLASS and the assertions go on at b: the next instruction, past
@@ -697,14 +697,6 @@ run (Search     *s,
 
 /* ------------------------------------------------------------------------ */
 
-/**
- * owl_regex_new:
- * @pattern: an ECMA-262 regular expression, in UTF-8
- * @error: return location for an error
- *
- * Returns: (transfer full) (nullable): the compiled pattern, or %NULL with
- *   an %OWL_ERROR_INVALID_ARGUMENT error naming the problem and its offset
- */
 OwlRegex *
 owl_regex_new (const char  *pattern,
                GError     **error)
