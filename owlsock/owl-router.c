@@ -277,7 +277,7 @@ owl_router_lookup (OwlRouter   *router,
   if (!split_path (path, router->max_depth, segments))
     return OWL_ROUTER_NOT_FOUND;
 
-  node = walk (&router->root, (Segment *) segments->data, segments->len, 0);
+  node = walk (&router->root, &g_array_index (segments, Segment, 0), segments->len, 0);
   if (node == NULL)
     return OWL_ROUTER_NOT_FOUND;
   *value = node->value;

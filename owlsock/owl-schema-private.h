@@ -20,7 +20,7 @@ G_BEGIN_DECLS
  * the message, so no schema can make one message cost much more than
  * reading it; a message that needs more is refused (keyword "budget"). */
 #define OWL_SCHEMA_BUDGET_BASE     100000
-#define OWL_SCHEMA_BUDGET_PER_BYTE 64
+#define OWL_SCHEMA_BUDGET_PER_BYTE 16
 
 gint64   owl_schema_budget_for_size (gsize size);
 

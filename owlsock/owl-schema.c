@@ -8,6 +8,7 @@
 
 #include "owl-error.h"
 #include "owl-json-private.h"
+#include "owl-regex-private.h"
 #include "owl-schema-private.h"
 
 /**
@@ -27,7 +28,20 @@
  * Anything else is refused when the schema is made, so that a misspelt or
  * unsupported keyword never silently lets messages through. Lengths count
  * Unicode characters, numbers compare by value (`1` equals `1.0`, which is an
- * integer), and `pattern` is an unanchored regular expression search.
+ * integer), and `pattern` is an unanchored regular expression search with
+ * ECMA-262 syntax and semantics over code points (`\d` and `\w` are ASCII,
+ * `.` matches any code point but line terminators, `^` and `$` are the
+ * start and end of the string). owlsock's matcher never backtracks, so
+ * constructs that need backtracking are refused when the schema is made:
+ * backreferences, lookahead and lookbehind, and `\p{...}`; a pattern may
+ * compile to at most 10,000 instructions.
+ *
+ * The work one validation may do is bounded by the size of what is
+ * validated: about 100,000 steps plus 16 per byte (a step is a subschema
+ * applied to a value, 16 bytes a length check reads, or a state a pattern
+ * visits at one character). A value that needs more fails as a whole with
+ * the keyword `budget`, whatever the schema: no schema and no message can
+ * make a check slow.
  *
  * A schema is immutable: it may validate from several threads at once.
  *
@@ -104,7 +118,7 @@ struct _Check
     Number     bound;                  /* minimum & co */
     JsonNode  *value;                  /* const: our own copy */
     GPtrArray *values;                 /* enum: JsonNode, our own copies */
-    GRegex    *regex;                  /* pattern */
+    OwlRegex  *regex;                  /* pattern */
     char     **required;
     struct
     {
@@ -159,7 +173,7 @@ check_clear (Check *check)
       g_clear_pointer (&check->u.values, g_ptr_array_unref);
       break;
     case CHECK_PATTERN:
-      g_clear_pointer (&check->u.regex, g_regex_unref);
+      g_clear_pointer (&check->u.regex, owl_regex_free);
       break;
     case CHECK_REQUIRED:
       g_clear_pointer (&check->u.required, g_strfreev);
@@ -695,7 +709,7 @@ compile_pattern (Compiler  *c,
 
   if (pattern == NULL)
     return refuse (c, check, error, "expected a string");
-  check->u.regex = g_regex_new (pattern, 0, 0, &local_error);
+  check->u.regex = owl_regex_new (pattern, &local_error);
   return check->u.regex != NULL || refuse (c, check, error, "%s", local_error->message);
 }
 
@@ -1279,23 +1293,34 @@ check_enum (const Check *check,
   return FALSE;
 }
 
-/* A string check reads the whole string: one step per 16 bytes. */
+/* A length check reads the whole string: one step per 16 bytes. A pattern
+ * spends its own steps: owlsock's matcher never backtracks, and counts the
+ * states it visits at each code point. */
 static gboolean
 check_string (const Check *check,
               const char  *string,
               Budget      *budget)
 {
-  if (!spend (budget, 1 + strlen (string) / 16))
-    return FALSE;
+  gsize len = strlen (string);
 
   switch (check->kind)
     {
     case CHECK_MIN_LENGTH:
-      return (guint64) g_utf8_strlen (string, -1) >= check->u.count;
+      return spend (budget, 1 + len / 16) && (guint64) g_utf8_strlen (string, len) >= check->u.count;
     case CHECK_MAX_LENGTH:
-      return (guint64) g_utf8_strlen (string, -1) <= check->u.count;
+      return spend (budget, 1 + len / 16) && (guint64) g_utf8_strlen (string, len) <= check->u.count;
     case CHECK_PATTERN:
-      return g_regex_match (check->u.regex, string, 0, NULL);
+      switch (owl_regex_search (check->u.regex, string, len, &budget->left))
+        {
+        case OWL_REGEX_MATCH:
+          return TRUE;
+        case OWL_REGEX_TOO_COSTLY:
+          budget->exhausted = TRUE;
+          return FALSE;
+        case OWL_REGEX_NO_MATCH:
+        default:
+          return FALSE;
+        }
     default:
       g_assert_not_reached ();
     }
@@ -1644,7 +1669,7 @@ describe (const Failure *fail)
     case CHECK_MAX_LENGTH:
       return g_strdup_printf ("longer than %" G_GUINT64_FORMAT " character%s", check->u.count, s);
     case CHECK_PATTERN:
-      return g_strdup_printf ("does not match \"%s\"", g_regex_get_pattern (check->u.regex));
+      return g_strdup_printf ("does not match \"%s\"", owl_regex_get_pattern (check->u.regex));
     case CHECK_REQUIRED:
       return g_strdup_printf ("missing required property \"%s\"", fail->missing);
     case CHECK_MIN_ITEMS:

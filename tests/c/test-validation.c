@@ -89,6 +89,65 @@ test_validation_messages (OwlTestFixture *fixture,
   }
 }
 
+/* The two shapes that once made a check slow enough to stall every
+ * client: a pattern that backtracks in other engines, and nested anyOf over
+ * a recursive $ref. Each message is answered (`pattern`, `budget`), the
+ * connection stays open, and a bystander's message sent after the burst is
+ * answered too. Not timed: before, 30 of the first took 6.5 s. */
+static void
+test_validation_costly (OwlTestFixture *fixture,
+                        gconstpointer   data)
+{
+  g_autoptr(OwlSchema) message_schema =
+    schema ("{\"$defs\": {\"t\": {\"anyOf\": ["
+            "  {\"type\": \"array\", \"items\": {\"$ref\": \"#/$defs/t\"}, \"minItems\": 2},"
+            "  {\"type\": \"array\", \"items\": {\"$ref\": \"#/$defs/t\"}}]}},"
+            " \"properties\": {\"w\": {\"type\": \"string\", \"pattern\": \"^(\\\\w+\\\\s?)*$\"},"
+            "                \"tree\": {\"$ref\": \"#/$defs/t\"}}}");
+  g_autoptr(GString) tree = g_string_new ("{\"tree\":");
+  OwlTestClient *client, *bystander;
+  guint index = 0;
+
+  owl_test_fixture_add_echo_module_with (fixture, "echo", "/ws/echo", "message-schema", message_schema,
+                                         "rate-limit", 0, NULL);
+  owl_test_fixture_listen (fixture);
+  bystander = owl_test_client_connect (fixture, "/ws/echo");
+  client = owl_test_client_connect (fixture, "/ws/echo");
+
+  for (guint i = 0; i < 22; i++)
+    g_string_append_c (tree, '[');
+  g_string_append_c (tree, '1');
+  for (guint i = 0; i < 22; i++)
+    g_string_append_c (tree, ']');
+  g_string_append_c (tree, '}');
+
+  for (guint i = 0; i < 30; i++)
+    owl_test_client_send (client, "{\"w\":\"aaaaaaaaaaaaaaaaaaaaaaaaa!\"}");
+  for (guint i = 0; i < 5; i++)
+    owl_test_client_send (client, tree->str);
+  owl_test_client_send (bystander, "{\"w\":\"hello world\"}");
+
+  for (; index < 35; index++)
+    {
+      g_autoptr(JsonNode) error = owl_test_client_wait_json (client, index);
+      JsonObject *details = json_object_get_object_member (json_node_get_object (error), "details");
+
+      g_assert_cmpstr (owl_test_json_get_string (error, "code"), ==, "validation");
+      g_assert_cmpstr (json_object_get_string_member (details, "keyword"), ==, index < 30 ? "pattern" : "budget");
+    }
+  {
+    g_autoptr(JsonNode) echo = owl_test_client_wait_json (bystander, 0);
+
+    g_assert_cmpstr (owl_test_json_get_string (echo, "w"), ==, "hello world");
+  }
+  owl_test_client_send (client, "{\"w\":\"still open\",\"tree\":[[],[[],[]]]}");
+  {
+    g_autoptr(JsonNode) echo = owl_test_client_wait_json (client, index);
+
+    g_assert_cmpstr (owl_test_json_get_string (echo, "w"), ==, "still open");
+  }
+}
+
 static void
 assert_status (OwlTestFixture *fixture,
                const char     *path,
@@ -149,6 +208,7 @@ main (int    argc,
 
   OWL_TEST ("/owl/validation/messages", test_validation_messages);
   OWL_TEST ("/owl/validation/upgrade", test_validation_upgrade);
+  OWL_TEST ("/owl/validation/costly", test_validation_costly);
   g_test_add_func ("/owl/validation/refused-at-set-time", test_validation_refused_at_set_time);
 
   return g_test_run ();

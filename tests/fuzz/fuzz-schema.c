@@ -5,8 +5,11 @@
  * Schemas are the server's own, but the messages they check come from the
  * network: the input is one message, parsed as the service does (depth 64)
  * and checked against a schema that uses every keyword owlsock knows.
- * Besides the sanitizers, the check is: a failure names a pointer that
- * starts with '/' or is empty, and a keyword.
+ * The schema holds the two shapes that once made checks slow: a pattern
+ * that backtracks in other engines and nested anyOf over a recursive $ref.
+ * Besides the sanitizers (and libFuzzer's timeout), the check is: a failure
+ * names a pointer that starts with '/' or is empty, at most 256 bytes and
+ * a "..." mark, and a keyword.
  */
 
 #include <stdint.h>
@@ -21,7 +24,9 @@ static const char schema_text[] =
   "{\"$defs\": {\"node\": {\"type\": \"object\", \"properties\": {"
   "   \"name\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 8, \"pattern\": \"^[a-z]+$\"},"
   "   \"children\": {\"type\": \"array\", \"maxItems\": 4, \"items\": {\"$ref\": \"#/$defs/node\"}}},"
-  "   \"additionalProperties\": false}},"
+  "   \"additionalProperties\": false},"
+  "  \"t\": {\"anyOf\": [{\"type\": \"array\", \"items\": {\"$ref\": \"#/$defs/t\"}, \"minItems\": 2},"
+  "                    {\"type\": \"array\", \"items\": {\"$ref\": \"#/$defs/t\"}}]}},"
   " \"type\": \"object\", \"required\": [\"type\"],"
   " \"properties\": {"
   "   \"type\": {\"enum\": [\"say\", \"move\", \"tree\"]},"
@@ -32,7 +37,9 @@ static const char schema_text[] =
   "   \"tree\": {\"$ref\": \"#/$defs/node\"},"
   "   \"pick\": {\"oneOf\": [{\"type\": \"string\"}, {\"type\": \"integer\"}]},"
   "   \"any\": {\"anyOf\": [{\"type\": \"boolean\"}, {\"minItems\": 2}]},"
-  "   \"all\": {\"allOf\": [{\"type\": \"object\"}, {\"required\": [\"a\"]}]}},"
+  "   \"all\": {\"allOf\": [{\"type\": \"object\"}, {\"required\": [\"a\"]}]},"
+  "   \"words\": {\"type\": \"string\", \"pattern\": \"^(\\\\w+\\\\s?)*$\"},"
+  "   \"deep\": {\"$ref\": \"#/$defs/t\"}},"
   " \"additionalProperties\": {\"type\": \"string\"}}";
 
 static OwlSchema *
@@ -60,8 +67,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       char *pointer = NULL, *message = NULL;
       const char *keyword = NULL;
 
-      if (!owl_schema_check (fuzz_schema (), node, G_MAXINT64, &pointer, &keyword, &message) &&
-          (pointer == NULL || (pointer[0] != '\0' && pointer[0] != '/') || keyword == NULL || message == NULL))
+      if (!owl_schema_check (fuzz_schema (), node, owl_schema_budget_for_size (size), &pointer, &keyword, &message) &&
+          (pointer == NULL || (pointer[0] != '\0' && pointer[0] != '/') || strlen (pointer) > 256 + 3 ||
+           keyword == NULL || message == NULL))
         __builtin_trap ();
       g_free (pointer);
       g_free (message);
