@@ -3,6 +3,8 @@
  *   /echo  every message is sent back
  *   /sub   joins the room "bench"
  *   /pub   every message is broadcast to the room "bench"
+ *   /auth-echo     /echo behind a JWT guard (OWLSOCK_BENCH_JWT_SECRET set)
+ *   /checked-echo  /echo with a message schema (OWLSOCK_BENCH_SCHEMA_FILE set)
  *
  *   build/examples/bench-server --port PORT    (stops on SIGTERM)
  *
@@ -106,6 +108,29 @@ main (int   argc,
                                      strlen (secret), &error) ||
           !owl_socket_service_add_guard (service, "jwt", guard, &error) ||
           !add_module (service, "/auth-echo", G_CALLBACK (on_echo), &error))
+        {
+          g_printerr ("bench-server: %s\n", error->message);
+          return EXIT_FAILURE;
+        }
+    }
+
+  /* With OWLSOCK_BENCH_SCHEMA_FILE set, /checked-echo is /echo whose
+   * messages are checked against that schema (tests/bench/stall.py). */
+  if (g_getenv ("OWLSOCK_BENCH_SCHEMA_FILE") != NULL)
+    {
+      g_autofree char *text = NULL;
+      g_autoptr(OwlSchema) schema = NULL;
+      g_autoptr(OwlModule) module = owl_module_new ("checked-echo", "/checked-echo");
+
+      if (!g_file_get_contents (g_getenv ("OWLSOCK_BENCH_SCHEMA_FILE"), &text, NULL, &error) ||
+          (schema = owl_schema_new_from_string (text, &error)) == NULL)
+        {
+          g_printerr ("bench-server: %s\n", error->message);
+          return EXIT_FAILURE;
+        }
+      g_object_set (module, "message-schema", schema, NULL);
+      g_signal_connect (module, "connection", G_CALLBACK (on_echo), service);
+      if (!owl_socket_service_add_module (service, module, &error))
         {
           g_printerr ("bench-server: %s\n", error->message);
           return EXIT_FAILURE;
