@@ -14,26 +14,6 @@
 /* Every token this process minted, and every log line the library wrote:
  * no line may hold a token. */
 static GPtrArray *minted;
-static GString *log_text;
-
-static GLogWriterOutput
-capture_writer (GLogLevelFlags   level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         user_data)
-{
-  gsize start = log_text->len;
-
-  for (gsize i = 0; i < n_fields; i++)
-    if (fields[i].length < 0)
-      g_string_append_printf (log_text, "%s=%s\n", fields[i].key, (const char *) fields[i].value);
-  /* Criticals and warnings stay fatal, except the one a test provokes. */
-  if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING)) &&
-      strstr (log_text->str + start, "dropped its OwlAttempt") == NULL)
-    return g_log_writer_default (level, fields, n_fields, user_data);
-  return G_LOG_WRITER_HANDLED;
-}
-
 static gint64
 now_s (void)
 {
@@ -569,8 +549,9 @@ test_auth_custom_guard (OwlTestFixture *fixture,
   g_assert_cmpstr (owl_auth_get_user_id (owl_connection_get_auth (connection)), ==, "carol");
 
   /* A guard that drops its attempt: 500, and a warning names the bug. */
+  owl_test_expect_warning ("A guard dropped its OwlAttempt");
   upgrade_by_http (fixture, "/ws/drop", "X-Test-User", "erin", &refusal);
-  g_assert_nonnull (strstr (log_text->str, "A guard dropped its OwlAttempt"));
+  owl_test_assert_expected_warnings ();
   g_assert_cmpuint (refusal.status, ==, 500);
   g_assert_nonnull (strstr (refusal.body, "\"internal\""));
   refusal_clear (&refusal);
@@ -983,15 +964,15 @@ static void
 test_auth_no_token_in_logs (void)
 {
   g_assert_cmpuint (minted->len, >, 10);
-  g_assert_cmpuint (log_text->len, >, 0);
+  g_assert_cmpuint (strlen (owl_test_get_log ()), >, 0);
   for (guint i = 0; i < minted->len; i++)
     {
       const char *token = g_ptr_array_index (minted, i);
       const char *signature = strrchr (token, '.');
 
-      g_assert_null (strstr (log_text->str, token));
+      g_assert_null (strstr (owl_test_get_log (), token));
       if (signature != NULL && strlen (signature) > 8)
-        g_assert_null (strstr (log_text->str, signature + 1));
+        g_assert_null (strstr (owl_test_get_log (), signature + 1));
     }
 }
 
@@ -1004,8 +985,7 @@ main (int    argc,
   /* Every debug line of owlsock is written, so the log check sees them all. */
   g_setenv ("G_MESSAGES_DEBUG", "Owlsock", TRUE);
   minted = g_ptr_array_new_with_free_func (g_free);
-  log_text = g_string_new (NULL);
-  g_log_set_writer_func (capture_writer, NULL, NULL);
+  owl_test_capture_logs ();
   owl_test_init (&argc, &argv);
 
   OWL_TEST ("/owl/auth/transports", test_auth_transports);
@@ -1025,6 +1005,5 @@ main (int    argc,
 
   status = g_test_run ();
   g_ptr_array_unref (minted);
-  g_string_free (log_text, TRUE);
   return status;
 }
