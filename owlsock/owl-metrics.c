@@ -158,13 +158,20 @@ owl_metrics_listen (OwlMetrics      *self,
                     GError         **error)
 {
   g_autoptr(SoupServer) server = soup_server_new ("server-header", "owlsock ", NULL);
-  GSList *uris;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
 
-  if (!soup_server_listen (server, address, 0, error))
+  /* Our own socket: libsoup 3.2's soup_server_get_uris() leaks the local
+   * address it asks for. */
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL ||
+      !g_socket_bind (socket, address, TRUE, error) ||
+      !g_socket_listen (socket, error) ||
+      (bound = g_socket_get_local_address (socket, error)) == NULL ||
+      !soup_server_listen_socket (server, socket, 0, error))
     return FALSE;
-  uris = soup_server_get_uris (server);
-  self->port = uris != NULL ? g_uri_get_port (uris->data) : 0;
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 
   unregister (self);
   self->own = g_steal_pointer (&server);
