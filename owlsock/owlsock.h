@@ -8,6 +8,7 @@
 #define OWLSOCK_INSIDE
 # include "owl-version-macros.h"
 # include "owl-error.h"
+# include "owl-close.h"
 # include "owl-enums.h"
 # include "owl-auth.h"
 # include "owl-request.h"

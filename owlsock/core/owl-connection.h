@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "owl-version-macros.h"
+#include "owl-close.h"
 #include "owl-call.h"
 #include "owl-request.h"
 
@@ -41,66 +42,6 @@ typedef enum
   OWL_CONNECTION_CLOSING,
   OWL_CONNECTION_CLOSED,
 } OwlConnectionState;
-
-/**
- * OWL_CLOSE_NORMAL:
- *
- * Close code 1000: a normal close.
- *
- * Since: 0.1
- */
-#define OWL_CLOSE_NORMAL 1000
-/**
- * OWL_CLOSE_GOING_AWAY:
- *
- * Close code 1001: the service stops or the module was removed.
- *
- * Since: 0.1
- */
-#define OWL_CLOSE_GOING_AWAY 1001
-/**
- * OWL_CLOSE_ABNORMAL:
- *
- * Close code 1006, reported by [signal@Owlsock.Connection::closed] when the
- * TCP connection ended without a close frame. It is never sent.
- *
- * Since: 0.1
- */
-#define OWL_CLOSE_ABNORMAL 1006
-/**
- * OWL_CLOSE_POLICY:
- *
- * Close code 1008: a policy was violated.
- *
- * Since: 0.1
- */
-#define OWL_CLOSE_POLICY 1008
-/**
- * OWL_CLOSE_TOO_BIG:
- *
- * Close code 1009: a message was over the size limit.
- *
- * Since: 0.1
- */
-#define OWL_CLOSE_TOO_BIG 1009
-/**
- * OWL_CLOSE_INTERNAL:
- *
- * Close code 1011: an internal error.
- *
- * Since: 0.1
- */
-#define OWL_CLOSE_INTERNAL 1011
-
-/**
- * OWL_CLOSE_AUTH_EXPIRED:
- *
- * Close code 4001: the connection's token expired and the client did not
- * refresh it.
- *
- * Since: 0.1
- */
-#define OWL_CLOSE_AUTH_EXPIRED 4001
 
 OWL_AVAILABLE_IN_ALL
 const char         *owl_connection_get_id          (OwlConnection *self);

@@ -5,6 +5,7 @@
 
 #include <gio/gio.h>
 
+#include "owl-close.h"
 #include "owl-stats-private.h"
 
 struct _OwlStats
@@ -97,9 +98,9 @@ owl_stats_close_label (guint code)
 
   if (code >= 1000 && code <= 1015)
     return standard[code - 1000];
-  if (code == 4001)
+  if (code == OWL_CLOSE_AUTH_EXPIRED)
     return "4001";
-  if (code == 4408)
+  if (code == OWL_CLOSE_PONG_TIMEOUT)
     return "4408";
   if (code >= 3000 && code <= 3999)
     return "3xxx";

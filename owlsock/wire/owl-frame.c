@@ -18,6 +18,7 @@
 
 #include <string.h>
 
+#include "owl-close.h"
 #include "owl-frame-private.h"
 
 typedef enum
@@ -349,11 +350,11 @@ check_start (OwlFrameReader *r,
   /* RFC 6455 section 5.2: RSV2 and RSV3 mean nothing without an extension
    * that defines them, and we negotiate none. */
   if (b0 & 0x30)
-    return fail (r, 1002, "reserved bit set");
+    return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "reserved bit set");
 
   /* Section 5.3: a client masks every frame, a server none (section 5.1). */
   if (masked != r->server)
-    return fail (r, 1002, r->server ? "unmasked frame" : "masked frame");
+    return fail (r, OWL_CLOSE_PROTOCOL_ERROR, r->server ? "unmasked frame" : "masked frame");
 
   switch (opcode)
     {
@@ -361,9 +362,9 @@ check_start (OwlFrameReader *r,
       /* Section 5.4: a continuation continues something. RFC 7692 section 6:
        * RSV1 marks a compressed message on its first frame only. */
       if (!r->in_message)
-        return fail (r, 1002, "continuation without a message");
+        return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "continuation without a message");
       if (rsv1)
-        return fail (r, 1002, "RSV1 on a continuation frame");
+        return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "RSV1 on a continuation frame");
       return TRUE;
 
     case OWL_FRAME_TEXT:
@@ -371,9 +372,9 @@ check_start (OwlFrameReader *r,
       /* Section 5.4: fragments of one message are not interleaved with
        * another's. */
       if (r->in_message)
-        return fail (r, 1002, "new message inside a fragmented one");
+        return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "new message inside a fragmented one");
       if (rsv1 && r->deflate == NULL)
-        return fail (r, 1002, "RSV1 without permessage-deflate");
+        return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "RSV1 without permessage-deflate");
       return TRUE;
 
     case OWL_FRAME_CLOSE:
@@ -383,19 +384,19 @@ check_start (OwlFrameReader *r,
        * bytes, and may come between the fragments of a data message. RFC
        * 7692 section 6.1: permessage-deflate leaves them uncompressed. */
       if (!fin)
-        return fail (r, 1002, "fragmented control frame");
+        return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "fragmented control frame");
       if (len7 > OWL_FRAME_MAX_CONTROL)
-        return fail (r, 1002, "control frame too long");
+        return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "control frame too long");
       if (rsv1)
-        return fail (r, 1002, "RSV1 on a control frame");
+        return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "RSV1 on a control frame");
       /* Section 5.5.1: a close body starts with a 2-byte code. */
       if (opcode == OWL_FRAME_CLOSE && len7 == 1)
-        return fail (r, 1002, "close frame of 1 byte");
+        return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "close frame of 1 byte");
       return TRUE;
 
     default:
       /* Section 5.2: 3-7 and 0xB-0xF are reserved. */
-      return fail (r, 1002, "unknown opcode");
+      return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "unknown opcode");
     }
 }
 
@@ -421,7 +422,7 @@ start_frame (OwlFrameReader *r,
        * accepting them buys nothing and gives a fuzzer or a smuggler more
        * ways to say the same thing. */
       if (len < 126)
-        return fail (r, 1002, "non-minimal length");
+        return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "non-minimal length");
     }
   else if (len7 == 127)
     {
@@ -431,9 +432,9 @@ start_frame (OwlFrameReader *r,
       pos = 10;
       /* Section 5.2: the most significant bit MUST be 0. */
       if (len >> 63)
-        return fail (r, 1002, "length with the top bit set");
+        return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "length with the top bit set");
       if (len <= 0xffff)
-        return fail (r, 1002, "non-minimal length");
+        return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "non-minimal length");
     }
   else
     {
@@ -469,7 +470,7 @@ start_frame (OwlFrameReader *r,
        * inflation, on the whole. message_len <= limit holds throughout. */
       limit = r->compressed ? r->compressed_limit : r->limit;
       if (len > limit - r->message_len)
-        return fail (r, 1009, "message too big");
+        return fail (r, OWL_CLOSE_TOO_BIG, "message too big");
       r->message_len += len;
     }
 
@@ -493,16 +494,16 @@ deliver (OwlFrameReader *r,
       if (r->inflated == NULL)
         r->inflated = g_byte_array_new ();
       if (!owl_deflate_decompress (r->deflate, data, len, r->limit, r->inflated, &too_big))
-        return too_big ? fail (r, 1009, "message too big")
-                       : fail (r, 1002, "corrupt compressed data");
+        return too_big ? fail (r, OWL_CLOSE_TOO_BIG, "message too big")
+                       : fail (r, OWL_CLOSE_PROTOCOL_ERROR, "corrupt compressed data");
       /* RFC 7692 section 6.1: text is validated after decompression. */
       if (!r->binary && !utf8_valid (r->inflated->data, r->inflated->len))
-        return fail (r, 1007, "invalid UTF-8");
+        return fail (r, OWL_CLOSE_INVALID_DATA, "invalid UTF-8");
       data = r->inflated->len > 0 ? r->inflated->data : empty_payload;
       len = r->inflated->len;
     }
   else if (!r->binary && r->utf8.need != 0)
-    return fail (r, 1007, "invalid UTF-8");   /* a sequence cut off at the end */
+    return fail (r, OWL_CLOSE_INVALID_DATA, "invalid UTF-8");   /* a sequence cut off at the end */
 
   if (r->callbacks.message != NULL)
     r->callbacks.message (r->user_data, r->binary, data, len);
@@ -540,11 +541,11 @@ control_frame (OwlFrameReader *r,
           {
             code = (guint16) ((data[0] << 8) | data[1]);
             if (!owl_frame_close_code_is_valid (code))
-              return fail (r, 1002, "invalid close code");
+              return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "invalid close code");
             /* Section 5.5.1: the reason is UTF-8, and section 8.1 makes an
              * invalid one fail the connection (with 1007, section 7.4.1). */
             if (!utf8_valid (data + 2, len - 2))
-              return fail (r, 1007, "invalid UTF-8 in close reason");
+              return fail (r, OWL_CLOSE_INVALID_DATA, "invalid UTF-8 in close reason");
             memcpy (reason, data + 2, len - 2);
             reason[len - 2] = '\0';
           }
@@ -589,7 +590,7 @@ on_payload (OwlFrameReader *r,
   /* Uncompressed text is validated as it arrives, so a bad byte fails the
    * message at once, whether or not the rest of it ever comes. */
   if (!r->compressed && !r->binary && !utf8_feed (&r->utf8, chunk, n))
-    return fail (r, 1007, "invalid UTF-8");
+    return fail (r, OWL_CLOSE_INVALID_DATA, "invalid UTF-8");
 
   /* The common case: a message in one frame that arrived in one piece goes
    * to the callback from the caller's buffer. */

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include "owl-close.h"
 #include "owl-transport-private.h"
 
 typedef struct
@@ -53,7 +54,7 @@ on_soup_closed (SoupWebsocketConnection *conn,
   /* libsoup reports 0 when no close frame arrived (TCP drop) and 1005 when
    * the close frame had no code. */
   if (code == 0)
-    code = 1006;
+    code = OWL_CLOSE_ABNORMAL;
 
   self->parent.callbacks->closed (self->parent.user_data, code,
                            soup_websocket_connection_get_close_data (conn));
@@ -115,7 +116,7 @@ soup_free (OwlTransport *transport)
   g_clear_signal_handler (&self->closed_id, self->conn);
 
   if (soup_websocket_connection_get_state (self->conn) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (self->conn, 1001, NULL);
+    soup_websocket_connection_close (self->conn, OWL_CLOSE_GOING_AWAY, NULL);
 
   g_object_unref (self->conn);
   g_free (self);

@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "owl-close.h"
 #include "owl-fd-stream-private.h"
 #include "owl-frame-private.h"
 #include "owl-poller-private.h"
@@ -326,7 +327,7 @@ ws_uncork (OwlTransportWs *self)
 
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
         {
-          ws_finish (self, 1006, "", FALSE);
+          ws_finish (self, OWL_CLOSE_ABNORMAL, "", FALSE);
           return;
         }
       written = n < 0 ? 0 : (gsize) n;
@@ -381,8 +382,8 @@ ws_write_frame (OwlTransportWs *self,
           ws_chunk_free (chunk);
         }
       g_clear_pointer (&self->cork, g_byte_array_unref);
-      ws_send_close (self, 1013, "Peer does not read");
-      ws_finish (self, 1013, "Peer does not read", TRUE);
+      ws_send_close (self, OWL_CLOSE_TRY_AGAIN_LATER, "Peer does not read");
+      ws_finish (self, OWL_CLOSE_TRY_AGAIN_LATER, "Peer does not read", TRUE);
       return;
     }
 
@@ -424,7 +425,7 @@ ws_write_frame (OwlTransportWs *self,
 
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
         {
-          ws_finish (self, 1006, "", FALSE);
+          ws_finish (self, OWL_CLOSE_ABNORMAL, "", FALSE);
           return;
         }
       written = n < 0 ? 0 : (gsize) n;
@@ -853,7 +854,7 @@ on_frame_close (gpointer    user_data,
   if (self->state == WS_OPEN)
     {
       /* Echo the peer's code (RFC 6455 5.5.1); 1005 means none was given. */
-      if (code == 1005)
+      if (code == OWL_CLOSE_NO_STATUS)
         ws_send_control (self, OWL_FRAME_CLOSE, NULL, 0);
       else
         ws_send_close (self, code, NULL);
@@ -944,7 +945,7 @@ ws_read (OwlTransportWs *self)
   if (n > 0)
     ws_feed (self, buf, n);
   else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-    ws_finish (self, self->state == WS_CLOSE_SENT ? self->close_code : 1006,
+    ws_finish (self, self->state == WS_CLOSE_SENT ? self->close_code : OWL_CLOSE_ABNORMAL,
                self->state == WS_CLOSE_SENT ? self->close_reason : "", FALSE);
 }
 
@@ -991,7 +992,7 @@ on_socket_ready (gpointer user_data,
   if ((events & OWL_POLL_OUT) && self->state != WS_DONE)
     {
       if (!ws_flush (self))
-        ws_finish (self, self->state == WS_CLOSE_SENT ? self->close_code : 1006, "", FALSE);
+        ws_finish (self, self->state == WS_CLOSE_SENT ? self->close_code : OWL_CLOSE_ABNORMAL, "", FALSE);
       else if (self->queued == 0 && self->pushed_back && !self->freed)
         {
           self->pushed_back = FALSE;
@@ -1043,7 +1044,7 @@ ws_really_free (OwlTransportWs *self)
   if (self->state != WS_DONE && self->fd >= 0)
     {
       ws_uncork (self);
-      ws_send_close (self, 1001, "Going away");
+      ws_send_close (self, OWL_CLOSE_GOING_AWAY, "Going away");
       ws_flush (self);
     }
   g_clear_pointer (&self->cork, g_byte_array_unref);
@@ -1131,13 +1132,13 @@ ws_tick (OwlTransport *transport,
     case WS_OPEN:
       if (self->ping_sent != 0 && now - self->ping_sent >= (gint64) limits->pong_timeout_s * G_USEC_PER_SEC)
         {
-          ws_close (transport, 4408, "Pong timeout");
+          ws_close (transport, OWL_CLOSE_PONG_TIMEOUT, "Pong timeout");
           break;
         }
       if (limits->idle_timeout_s > 0 &&
           now - self->last_rx >= (gint64) limits->idle_timeout_s * G_USEC_PER_SEC)
         {
-          ws_close (transport, 1001, "Idle timeout");
+          ws_close (transport, OWL_CLOSE_GOING_AWAY, "Idle timeout");
           break;
         }
       if (limits->ping_interval_s > 0 && self->ping_sent == 0 && now >= self->next_ping)
