@@ -5,6 +5,7 @@
  *   /pub   every message is broadcast to the room "bench"
  *
  *   build/examples/bench-server --port PORT    (stops on SIGTERM)
+ *   build/examples/bench-server --port PORT --tls-cert cert.pem --tls-key key.pem   (wss://)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
