@@ -166,6 +166,7 @@ parse_url (WssClient   *client,
 
 WssClient *
 wss_client_new (const char          *url,
+                const char          *priority,
                 double               timeout_s,
                 const WssCallbacks  *callbacks,
                 gpointer             user_data,
@@ -184,12 +185,17 @@ wss_client_new (const char          *url,
       wss_client_free (client);
       return NULL;
     }
-  /* NULL priorities: GnuTLS's defaults (the system's), TLS 1.3 included;
+  /* NULL @priority: GnuTLS's defaults (the system's), TLS 1.3 included;
    * no trust store, and no verification function: nothing is verified. */
-  if (gnutls_certificate_allocate_credentials (&client->credentials) < 0 ||
-      gnutls_priority_init2 (&client->priority, NULL, NULL, 0) < 0)
+  if (gnutls_certificate_allocate_credentials (&client->credentials) < 0)
     {
       g_set_error (error, WSS_CLIENT_ERROR, 0, "GnuTLS cannot start");
+      wss_client_free (client);
+      return NULL;
+    }
+  if (gnutls_priority_init2 (&client->priority, priority, NULL, 0) < 0)
+    {
+      g_set_error (error, WSS_CLIENT_ERROR, 0, "bad GnuTLS priority string: %s", priority);
       wss_client_free (client);
       return NULL;
     }

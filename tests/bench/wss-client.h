@@ -92,6 +92,7 @@ typedef struct
 } WssCallbacks;
 
 WssClient         *wss_client_new          (const char          *url,
+                                            const char          *priority,
                                             double               timeout_s,
                                             const WssCallbacks  *callbacks,
                                             gpointer             user_data,

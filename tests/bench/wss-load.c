@@ -67,6 +67,7 @@ typedef struct
   /* options */
   Mode        mode;
   char       *url;
+  char       *priority;
   int         conns;
   int         size;
   double      duration, warmup, timeout;
@@ -88,6 +89,7 @@ typedef struct
   GArray     *hs_lat;     /* gint64 ns: connect() to 101 in the window (hold: all) */
   gint64      t0, t1, t_ramp0, t_ramp1;
   double      cpu0, cpu1;
+  GArray     *cpus0, *cpus1;   /* CpuTimes of every CPU: others' load shows here */
   long        srv_ticks0, srv_ticks1;
   long        rss_base, rss_start, rss_end;
   int         hold_base_open;
@@ -129,6 +131,44 @@ read_cpu_ticks (int pid)
               &utime, &stime) != 2)
     return -1;
   return (long) (utime + stime);
+}
+
+typedef struct
+{
+  guint64 busy, total;   /* clock ticks */
+} CpuTimes;
+
+/* /proc/stat's cpuN lines; busy is all but idle and iowait */
+static GArray *
+read_cpu_times (void)
+{
+  GArray *cpus = g_array_new (FALSE, TRUE, sizeof (CpuTimes));
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint i;
+
+  if (!g_file_get_contents ("/proc/stat", &text, NULL, NULL))
+    return cpus;
+  lines = g_strsplit (text, "\n", -1);
+  for (i = 0; lines[i] != NULL; i++)
+    {
+      guint64 v[8] = { 0, };
+      CpuTimes t = { 0, 0 };
+      guint j;
+
+      if (!g_str_has_prefix (lines[i], "cpu") || !g_ascii_isdigit (lines[i][3]))
+        continue;
+      if (sscanf (lines[i], "%*s %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                  " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                  " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
+                  &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5)
+        continue;
+      for (j = 0; j < G_N_ELEMENTS (v); j++)
+        t.total += v[j];
+      t.busy = t.total - v[3] - v[4];
+      g_array_append_val (cpus, t);
+    }
+  return cpus;
 }
 
 static double
@@ -235,6 +275,7 @@ begin_measure (Load   *load,
   g_array_set_size (load->lat, 0);
   load->t0 = now;
   load->cpu0 = self_cpu_s ();
+  load->cpus0 = read_cpu_times ();
   load->srv_ticks0 = read_cpu_ticks (load->server_pid);
   load->rss_start = read_rss_kb (load->server_pid);
   load->phase = PHASE_MEASURE;
@@ -248,6 +289,7 @@ end_measure (Load   *load,
   load->st1 = load->st;
   load->t1 = now;
   load->cpu1 = self_cpu_s ();
+  load->cpus1 = read_cpu_times ();
   load->srv_ticks1 = read_cpu_ticks (load->server_pid);
   load->rss_end = read_rss_kb (load->server_pid);
   load->phase = PHASE_DONE;
@@ -423,6 +465,30 @@ append_hold (Load    *load,
     g_string_append (out, "\"rss_per_conn_bytes\":null,");
 }
 
+/* How busy each CPU was in the window, whoever used it: on a shared machine,
+ * busy minus server and wss-load is what others took. */
+static void
+append_cpus (Load    *load,
+             GString *out)
+{
+  guint i, n = 0;
+
+  if (load->cpus0 != NULL && load->cpus1 != NULL)
+    n = MIN (load->cpus0->len, load->cpus1->len);
+
+  g_string_append (out, "\"cpus_busy_pct\":[");
+  for (i = 0; i < n; i++)
+    {
+      CpuTimes *a = &g_array_index (load->cpus0, CpuTimes, i);
+      CpuTimes *b = &g_array_index (load->cpus1, CpuTimes, i);
+      guint64 total = b->total - a->total;
+
+      g_string_append_printf (out, "%s%.1f", i > 0 ? "," : "",
+                              total > 0 ? (double) (b->busy - a->busy) * 100.0 / total : 0.0);
+    }
+  g_string_append (out, "],");
+}
+
 static void
 print_result (Load *load)
 {
@@ -486,8 +552,10 @@ print_result (Load *load)
                             (double) sysconf (_SC_CLK_TCK) / win * 100.0);
   else
     g_string_append (out, "\"server_cpu_pct\":null,");
-  g_string_append_printf (out, "\"loadgen_cpu_pct\":%.1f,\"ok\":%s}",
-                          win > 0 ? (load->cpu1 - load->cpu0) / win * 100.0 : 0.0,
+  g_string_append_printf (out, "\"loadgen_cpu_pct\":%.1f,",
+                          win > 0 ? (load->cpu1 - load->cpu0) / win * 100.0 : 0.0);
+  append_cpus (load, out);
+  g_string_append_printf (out, "\"ok\":%s}",
                           win > 0 ? "true" : "false");
 #undef RATE
   printf ("%s\n", out->str);
@@ -519,6 +587,8 @@ parse_options (Load    *load,
       "Most handshakes in flight while opening (default 64)", "N" },
     { "timeout", 0, 0, G_OPTION_ARG_DOUBLE, &load->timeout,
       "Deadline of a connect and handshake, a reply, a close (default 10)", "S" },
+    { "priority", 0, 0, G_OPTION_ARG_STRING, &load->priority,
+      "GnuTLS priority string (default: GnuTLS's defaults)", "STRING" },
     { "server-pid", 0, 0, G_OPTION_ARG_INT, &load->server_pid,
       "Read this process's RSS and CPU time", "PID" },
     G_OPTION_ENTRY_NULL
@@ -644,7 +714,7 @@ main (int   argc,
   signal (SIGTERM, on_signal);
   gnutls_global_init ();
 
-  load.client = wss_client_new (load.url, load.timeout, &callbacks, &load, &error);
+  load.client = wss_client_new (load.url, load.priority, load.timeout, &callbacks, &load, &error);
   if (load.client == NULL)
     {
       fprintf (stderr, "wss-load: %s\n", error->message);
@@ -670,7 +740,10 @@ main (int   argc,
   gnutls_global_deinit ();
   g_array_unref (load.lat);
   g_array_unref (load.hs_lat);
+  g_clear_pointer (&load.cpus0, g_array_unref);
+  g_clear_pointer (&load.cpus1, g_array_unref);
   g_free (load.payload);
   g_free (load.url);
+  g_free (load.priority);
   return load.t1 > load.t0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
