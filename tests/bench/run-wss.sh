@@ -106,6 +106,7 @@ NOISY=0 REPEATED=0 ERRORS=0
 # run_one SCENARIO SERVER ROUND; returns 2 if something else used the CPUs
 run_one() {
   local sc=$1 name=$2 round=$3 json key f cpus noisy=false
+  R[$sc,$name,$round,disturbed]=
   local -a args busy
   case $sc in
     echo) args=(--mode echo --conns 100 --size 64 --warmup 1 --duration 3) key=msgs_per_s ;;
@@ -141,6 +142,7 @@ run_one() {
          'BEGIN{exit !(b1 - s > 20 || b0 - l > 20)}'; then
     echo "      (the CPUs were busier than server and wss-load: something else ran)" >&2
     noisy=true
+    R[$sc,$name,$round,disturbed]=1
   fi
   echo "{\"scenario\":\"$sc\",\"server\":\"$name\",\"round\":$round,\"disturbed\":$noisy,${json:1}" >>"$RESULTS"
   ERRORS=$((ERRORS + ${R[$sc,$name,$round,errors]:-0}))
@@ -151,18 +153,26 @@ run_one() {
 median() { printf '%s\n' "$@" | grep -E '^-?[0-9.]+$' | sort -g |
   awk '{v[NR]=$1} END{if(NR==0) print "-"; else if(NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
-# row LABEL SCENARIO FIELD: every round and the median of each server, and the ratio
+# row LABEL SCENARIO FIELD: every round and the median of each server, and the
+# ratio. A run still disturbed after its repeats is marked * and left out of
+# the median, unless every round was (then the median is marked *).
 row() {
-  local label=$1 sc=$2 field=$3 name r m owl="-" soup="-" line
+  local label=$1 sc=$2 field=$3 name r m v owl="-" soup="-" line
   for name in "${SERVERS[@]}"; do
-    local -a vals=()
+    local -a vals=() all=()
     line=$(printf '%-34s %-8s' "$label" "$name")
     for r in $(seq "$ROUNDS"); do
-      vals+=("${R[$sc,$name,$r,$field]:-}")
-      line+=$(printf ' %10s' "${R[$sc,$name,$r,$field]:--}")
+      v=${R[$sc,$name,$r,$field]:-}
+      all+=("$v")
+      if [ -n "${R[$sc,$name,$r,disturbed]:-}" ]; then
+        line+=$(printf ' %10s' "$v*")
+      else
+        vals+=("$v")
+        line+=$(printf ' %10s' "${v:--}")
+      fi
     done
-    m=$(median "${vals[@]}")
-    [ "$name" = owlsock ] && owl=$m || soup=$m
+    if [ ${#vals[@]} -gt 0 ]; then m=$(median "${vals[@]}"); else m=$(median "${all[@]}")"*"; fi
+    [ "$name" = owlsock ] && owl=${m%\*} || soup=${m%\*}
     printf '%s %10s\n' "$line" "$m"
     label=""
   done
@@ -211,6 +221,7 @@ row "connect server CPU %" connect server_cpu_pct
 row "connect wss-load CPU %" connect loadgen_cpu_pct
 row "hold RSS B per conn (1000 conns)" hold rate
 echo
+[ "$NOISY" = 0 ] || echo "* disturbed by other work on the machine even after $RETRIES repeats; left out of the median"
 echo "errors over all runs: $ERRORS; runs repeated because something else used the CPUs:" \
   "$REPEATED; in the table despite that: $NOISY"
 echo "raw results: $RESULTS"
