@@ -7,6 +7,7 @@
  *   /checked-echo  /echo with a message schema (OWLSOCK_BENCH_SCHEMA_FILE set)
  *
  *   build/examples/bench-server --port PORT    (stops on SIGTERM)
+ *   build/examples/bench-server --port PORT --tls-cert cert.pem --tls-key key.pem   (wss://)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

@@ -30,9 +30,10 @@ on_stopped (OwlSocketService *service,
  * @argc: the program's argc
  * @argv: the program's argv
  *
- * Parses `--host` (default 127.0.0.1) and `--port` (default 8080, 0 for any
- * free port), listens, prints `listening on PORT` and runs the main loop
- * until SIGINT or SIGTERM has stopped the service.
+ * Parses `--host` (default 127.0.0.1), `--port` (default 8080, 0 for any
+ * free port) and, for `wss://`, `--tls-cert FILE` with `--tls-key FILE`
+ * (PEM; both or neither), listens, prints `listening on PORT` and runs the
+ * main loop until SIGINT or SIGTERM has stopped the service.
  *
  * Returns: the program's exit status
  */
@@ -47,7 +48,8 @@ example_main (OwlSocketService *service,
 /**
  * example_main_full:
  * @service: a service
- * @extra_entries: (nullable): the example's own options, beside `--host` and `--port`
+ * @extra_entries: (nullable): the example's own options, beside `--host`,
+ *   `--port`, `--tls-cert` and `--tls-key`
  * @setup: (nullable): called after parsing, before listening
  * @user_data: data for @setup
  * @argc: the program's argc
@@ -70,6 +72,8 @@ example_main_full (OwlSocketService   *service,
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GError) error = NULL;
   g_autofree char *host = NULL;
+  g_autofree char *tls_cert = NULL;
+  g_autofree char *tls_key = NULL;
   int port = 8080;
   int status = EXIT_SUCCESS;
   guint sigint_id, sigterm_id;
@@ -78,10 +82,17 @@ example_main_full (OwlSocketService   *service,
       "Address to listen on (default 127.0.0.1)", "HOST" },
     { "port", 0, 0, G_OPTION_ARG_INT, &port,
       "Port to listen on; 0 picks a free one (default 8080)", "PORT" },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
+      "Serve wss:// with this PEM certificate (chain); needs --tls-key", "FILE" },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key,
+      "The PEM private key of --tls-cert", "FILE" },
     G_OPTION_ENTRY_NULL
   };
 
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context,
+    "With --tls-cert and --tls-key the service speaks wss:// only (TLS on every\n"
+    "connection); without them, ws://.");
   if (extra_entries != NULL)
     g_option_context_add_main_entries (context, extra_entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -92,6 +103,19 @@ example_main_full (OwlSocketService   *service,
   if (port < 0 || port > G_MAXUINT16)
     {
       g_printerr ("%s: --port must be between 0 and 65535\n", g_get_prgname ());
+      return EXIT_FAILURE;
+    }
+  if ((tls_cert == NULL) != (tls_key == NULL))
+    {
+      g_printerr ("%s: --tls-cert and --tls-key go together: give both or neither\n",
+                  g_get_prgname ());
+      return EXIT_FAILURE;
+    }
+  if (tls_cert != NULL &&
+      !owl_socket_service_load_tls_files (service, tls_cert, tls_key, &error))
+    {
+      g_printerr ("%s: cannot load the TLS certificate %s with the key %s: %s\n",
+                  g_get_prgname (), tls_cert, tls_key, error->message);
       return EXIT_FAILURE;
     }
   if (setup != NULL && !setup (service, user_data, &error))

@@ -2,6 +2,7 @@
  *
  *   build/examples/echo --port 8080
  *   ws://127.0.0.1:8080/ws/echo
+ *   (every C example: --tls-cert cert.pem --tls-key key.pem serves wss:// instead)
  *
  *   -> {"type":"hello"}                                       <- {"type":"hello"}
  *   -> {"type":"event","event":"tick","payload":1}           <- the same event
