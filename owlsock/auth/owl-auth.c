@@ -4,7 +4,7 @@
  */
 
 #include "owl-auth.h"
-#include "owl-envelope-private.h"
+#include "owl-json-private.h"
 
 /**
  * OwlAuth:

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "owl-envelope-private.h"
+#include "owl-json-private.h"
 #include "owl-jwt-guard.h"
 #include "owl-jwt-private.h"
 

@@ -7,36 +7,106 @@
 
 #include <libsoup/soup.h>
 
+#include "owl-auth-chain-private.h"
+#include "owl-channel-private.h"
 #include "owl-connection.h"
 #include "owl-deflate-private.h"
 #include "owl-limits-private.h"
+#include "owl-rooms-private.h"
 #include "owl-transport-private.h"
 
 G_BEGIN_DECLS
 
-typedef struct _OwlSocketService OwlSocketService;
+/* Everything a connection needs from whoever accepted it, given once: it
+ * never calls back into the service. The service learns about the
+ * connection's end from its `closed` signal. */
+typedef struct
+{
+  GMainContext *context;
+  OwlLimits     limits;              /* the module's, resolved */
+  gint64        auth_expiry_notice;  /* seconds */
+  guint         auth_timeout;        /* seconds a refresh may take */
+  OwlCounters  *counters;            /* (ref) */
+  OwlRooms     *rooms;               /* (ref) */
+  OwlAuthChain *chain;               /* (ref) */
+} OwlConnectionHost;
 
-OwlConnection *owl_connection_new            (OwlSocketService        *service,
+/* @stream: what SoupServer handed over after the 101. */
+OwlConnection *owl_connection_new            (const OwlConnectionHost *host,
                                               OwlModule               *module,
                                               OwlRequest              *request,
                                               GIOStream               *stream,
                                               GUri                    *uri,
-                                              const OwlLimits         *limits,
                                               const OwlDeflateParams  *deflate);
 void           owl_connection_tick           (OwlConnection           *self,
                                               gint64                   now_us);
+/* Once the connection handlers returned: what arrived meanwhile. */
 void           owl_connection_start          (OwlConnection           *self);
-void           owl_connection_detach_service (OwlConnection           *self);
-/* Takes @data (g_free) and sends it as one text frame, from any thread. */
-gboolean       owl_connection_send_take      (OwlConnection           *self,
-                                              char                    *data,
-                                              gsize                    len,
-                                              GError                 **error);
-/* On the service's context: one message of a broadcast. */
-void           owl_connection_send_shared    (OwlConnection           *self,
-                                              OwlSharedMessage        *message);
-GHashTable    *owl_connection_get_room_set   (OwlConnection           *self);
+/* Frames a broadcast and the service's notices go out here. */
+OwlChannel    *owl_connection_get_channel    (OwlConnection           *self);
 /* How many messages wait for the connection handler to return (tests). */
 guint          owl_connection_get_n_early    (OwlConnection           *self);
+
+/* The object, shared by its three files: owl-connection.c (the object,
+ * its signals and life), owl-connection-io.c (what goes in and out) and
+ * owl-connection-auth.c (token refresh and expiry). */
+struct _OwlConnection
+{
+  GObject             parent_instance;
+
+  char               *id;
+  OwlModule          *module;
+  OwlRequest         *request;
+  OwlConnectionHost   host;
+  OwlTransport       *transport;
+  OwlChannel         *channel;
+  OwlTokenBucket      bucket;     /* the rate limit */
+
+  /* Set from any thread, read from any thread. */
+  guint16             close_code;
+  char               *close_reason;
+
+  /* Until the connection handler returned: what arrived meanwhile. */
+  gboolean            started;
+  GQueue              early;      /* GBytes, a NUL byte ahead for binary */
+  gboolean            early_closed;
+  guint16             early_close_code;
+  char               *early_close_reason;
+
+  /* auth-expiring went out for the current identity. */
+  gboolean            auth_noticed;
+  OwlAuthRun         *refresh;    /* a token refresh under way */
+  JsonNode           *refresh_id; /* the id of its `auth` message */
+  OwlRequest         *refresh_request;
+};
+
+/* owl-connection.c */
+void           owl_connection_emit_message   (OwlConnection           *self,
+                                              JsonNode                *message);
+gboolean       owl_connection_emit_call      (OwlConnection           *self,
+                                              OwlCall                 *call);
+void           owl_connection_emit_event     (OwlConnection           *self,
+                                              const char              *event,
+                                              JsonNode                *payload);
+void           owl_connection_notify_auth    (OwlConnection           *self);
+void           owl_connection_notify_state   (OwlConnection           *self);
+void           owl_connection_emit_error     (OwlConnection           *self,
+                                              const GError            *error);
+void           owl_connection_emit_drain     (OwlConnection           *self);
+void           owl_connection_handle_closed  (OwlConnection           *self,
+                                              guint16                  code,
+                                              const char              *reason);
+
+/* owl-connection-io.c */
+extern const OwlTransportCallbacks owl_connection_transport_callbacks;
+extern const OwlChannelHandlers owl_connection_channel_handlers;
+void           owl_connection_close_now      (OwlConnection           *self,
+                                              guint16                  code,
+                                              const char              *reason);
+
+/* owl-connection-auth.c */
+void           owl_connection_refresh        (OwlConnection           *self,
+                                              JsonObject              *object);
+void           owl_connection_check_expiry   (OwlConnection           *self);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include <glib-object.h>
 
 #include "owl-module.h"
+#include "owl-transport-private.h"
 
 G_BEGIN_DECLS
 
@@ -73,5 +74,32 @@ gboolean owl_limits_set_property       (OwlLimits    *limits,
 void     owl_limits_resolve            (const OwlLimits *service,
                                         const OwlLimits *module,
                                         OwlLimits       *out);
+/* What of @limits the transport enforces; @deflate: negotiated, or NULL. */
+void     owl_limits_to_transport       (const OwlLimits        *limits,
+                                        const OwlDeflateParams *deflate,
+                                        OwlTransportLimits     *out);
+
+/* The rate limit of one connection: a token bucket refilled at @rate a
+ * second, holding at most @burst. */
+typedef struct
+{
+  gdouble rate;              /* 0: no limit */
+  gint    burst;
+  gdouble tokens;
+  gint64  at;                /* monotonic µs of the last refill */
+  guint   refused_in_a_row;
+} OwlTokenBucket;
+
+typedef enum
+{
+  OWL_TOKEN_TAKEN,
+  OWL_TOKEN_REFUSED,         /* over the rate: answer, do not handle */
+  OWL_TOKEN_ABUSE,           /* more than a burst of refusals in a row */
+} OwlTokenResult;
+
+void           owl_token_bucket_init (OwlTokenBucket *bucket,
+                                      gdouble         rate,
+                                      gint            burst);
+OwlTokenResult owl_token_bucket_take (OwlTokenBucket *bucket);
 
 G_END_DECLS

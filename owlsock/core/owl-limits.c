@@ -141,3 +141,53 @@ owl_limits_resolve (const OwlLimits *service,
   out->backpressure = module->backpressure != OWL_BACKPRESSURE_INHERIT ? module->backpressure
                                                                         : service->backpressure;
 }
+
+void
+owl_limits_to_transport (const OwlLimits        *limits,
+                         const OwlDeflateParams *deflate,
+                         OwlTransportLimits     *out)
+{
+  *out = (OwlTransportLimits) {
+    .max_message_size = limits->max_message_size,
+    .ping_interval_s = limits->ping_interval,
+    .pong_timeout_s = limits->pong_timeout,
+    .idle_timeout_s = limits->idle_timeout,
+    .max_buffered = limits->max_buffered_amount,
+    .full_policy = limits->backpressure == OWL_BACKPRESSURE_DROP ? OWL_TRANSPORT_FULL_DROP
+                                                                 : OWL_TRANSPORT_FULL_CLOSE,
+    .deflate = deflate,
+  };
+}
+
+void
+owl_token_bucket_init (OwlTokenBucket *bucket,
+                       gdouble         rate,
+                       gint            burst)
+{
+  bucket->rate = rate;
+  bucket->burst = burst;
+  bucket->tokens = burst;
+  bucket->at = g_get_monotonic_time ();
+  bucket->refused_in_a_row = 0;
+}
+
+OwlTokenResult
+owl_token_bucket_take (OwlTokenBucket *bucket)
+{
+  gint64 now;
+
+  if (bucket->rate <= 0)
+    return OWL_TOKEN_TAKEN;
+
+  now = g_get_monotonic_time ();
+  bucket->tokens = MIN (bucket->burst, bucket->tokens + (now - bucket->at) * bucket->rate / G_USEC_PER_SEC);
+  bucket->at = now;
+
+  if (bucket->tokens >= 1.0)
+    {
+      bucket->tokens -= 1.0;
+      bucket->refused_in_a_row = 0;
+      return OWL_TOKEN_TAKEN;
+    }
+  return ++bucket->refused_in_a_row > (guint) bucket->burst ? OWL_TOKEN_ABUSE : OWL_TOKEN_REFUSED;
+}

@@ -1,43 +1,99 @@
-/* owl-socket-service-private.h
+/* owl-socket-service-private.h: the service object, shared by its files
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * owl-socket-service.c: the object, its properties, listening and TLS,
+ *   statistics;
+ * owl-socket-service-modules.c: modules, guards and gates;
+ * owl-socket-service-connections.c: the connection registry, rooms and
+ *   broadcasts, stopping.
+ * The parts with a job of their own are objects of their own: OwlRouter,
+ * OwlAdmission, OwlUpgrades (owl-upgrade.c), OwlAuthChain, OwlRooms,
+ * OwlStats, OwlMetrics.
  */
 
 #pragma once
 
+#include "owl-admission-private.h"
+#include "owl-auth-chain-private.h"
+#include "owl-connection-private.h"
+#include "owl-limits-private.h"
+#include "owl-listener-private.h"
+#include "owl-metrics-private.h"
+#include "owl-poller-private.h"
+#include "owl-rooms-private.h"
+#include "owl-router-private.h"
 #include "owl-socket-service.h"
+#include "owl-stats-private.h"
+#include "owl-upgrade-private.h"
 
 G_BEGIN_DECLS
 
-GMainContext *owl_socket_service_get_context         (OwlSocketService *self);
-void          owl_socket_service_connection_closed   (OwlSocketService *self,
-                                                      OwlConnection    *connection);
-void          owl_socket_service_check_stopped       (OwlSocketService *self);
-/* Statistics: one message of @len bytes in (@incoming) or out. */
-void          owl_socket_service_count               (OwlSocketService *self,
-                                                      gboolean          incoming,
-                                                      gsize             len);
-void          owl_socket_service_room_add            (OwlSocketService *self,
-                                                      const char       *room,
-                                                      OwlConnection    *connection);
-void          owl_socket_service_room_remove         (OwlSocketService *self,
-                                                      const char       *room,
-                                                      OwlConnection    *connection);
+struct _OwlSocketService
+{
+  GObject            parent_instance;
 
-OwlGuard     *owl_socket_service_match_guard         (OwlSocketService *self,
-                                                      OwlModule        *module,
-                                                      OwlRequest       *request);
-gint64        owl_socket_service_get_auth_expiry_notice (OwlSocketService *self);
+  char              *alias;
+  GMainContext      *context;
 
-/* Structured logging with the connection id as a field; formats nothing when
- * the default writer would drop the line. */
-#define OWL_CONN_LOG(level, conn_id, ...)                                  \
-  G_STMT_START {                                                           \
-    if ((level) != G_LOG_LEVEL_DEBUG ||                                    \
-        !g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN)) \
-      g_log_structured (G_LOG_DOMAIN, (level),                             \
-                        "OWL_CONNECTION_ID", (conn_id),              \
-                        "MESSAGE", __VA_ARGS__);                           \
-  } G_STMT_END
+  SoupServer        *server;
+  gboolean           owns_server;
+  OwlListener       *listener;        /* accepts for an owned server */
+  guint16            port;
+  GHashTable        *prefixes;        /* SoupServer handler path -> number of modules */
+
+  GHashTable        *modules;         /* alias -> OwlModule */
+  OwlRouter         *router;          /* request path -> OwlModule */
+  OwlAuthChain      *chain;           /* guards and gates */
+  OwlAdmission      *admission;
+  OwlUpgrades        upgrades;
+  GHashTable        *connections;     /* id -> OwlConnection (owned) */
+  GHashTable        *slots;           /* OwlConnection -> OwlSlots */
+  OwlRooms          *rooms;
+
+  OwlLimits          limits;
+  gint               max_connections;
+  gint               max_connections_per_ip;
+  gint               max_connections_per_user;
+  gint               auth_expiry_notice;
+  OwlListenerLimits  listener_limits;
+
+  OwlStats          *stats;
+  OwlMetrics        *metrics;
+  OwlPoller         *poller;
+  guint              tick_id;
+
+  gboolean           stopping;
+  GPtrArray         *stop_tasks;
+  guint              stop_idle;
+};
+
+/* owl-socket-service.c */
+void owl_socket_service_update_admission (OwlSocketService *self);
+void owl_socket_service_emit_stopped     (OwlSocketService *self);
+void owl_socket_service_release_server   (OwlSocketService *self);
+
+/* owl-socket-service-modules.c */
+void owl_socket_service_init_modules     (OwlSocketService *self);
+void owl_socket_service_clear_modules    (OwlSocketService *self);
+void owl_socket_service_use_server       (OwlSocketService *self,
+                                          SoupServer       *server,
+                                          gboolean          owned);
+
+/* owl-socket-service-connections.c */
+void owl_socket_service_init_connections  (OwlSocketService *self);
+void owl_socket_service_clear_connections (OwlSocketService *self);
+void owl_socket_service_accepted          (gpointer           service,
+                                           OwlUpgrade        *upgrade,
+                                           SoupServerMessage *msg,
+                                           GIOStream         *stream);
+void owl_socket_service_tick_connections  (OwlSocketService  *self,
+                                           gint64             now_us);
+void owl_socket_service_close_module      (OwlSocketService  *self,
+                                           OwlModule         *module);
+guint64 owl_socket_service_dropped_open   (OwlSocketService  *self);
+void owl_socket_service_emit_connection_signal (OwlSocketService *self,
+                                                gboolean          added,
+                                                OwlConnection    *connection);
 
 G_END_DECLS

@@ -13,6 +13,8 @@
 
 #include <glib.h>
 
+#include "owl-channel-private.h"
+
 G_BEGIN_DECLS
 
 typedef struct _OwlStats OwlStats;
@@ -27,9 +29,9 @@ typedef struct
 OwlStats   *owl_stats_new             (void);
 void        owl_stats_free            (OwlStats           *stats);
 
-void        owl_stats_count_message   (OwlStats           *stats,
-                                       gboolean            incoming,
-                                       gsize               len);
+/* Messages and bytes in and out: the channels of every connection count
+ * there (not owned). */
+OwlCounters *owl_stats_get_counters   (OwlStats           *stats);
 void        owl_stats_count_accepted  (OwlStats           *stats);
 /* @reason: a static string, one of the documented reasons. */
 void        owl_stats_count_rejected  (OwlStats           *stats,

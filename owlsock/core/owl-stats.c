@@ -11,10 +11,7 @@
 struct _OwlStats
 {
   guint64     accepted;
-  guint64     messages_in;
-  guint64     messages_out;
-  guint64     bytes_in;
-  guint64     bytes_out;
+  OwlCounters *counters;   /* messages and bytes, counted by the channels */
   guint64     dropped;     /* by connections that closed */
   GHashTable *rejected;    /* reason (static string) -> count */
   GHashTable *closes;      /* close label (static string) -> count */
@@ -25,6 +22,7 @@ owl_stats_new (void)
 {
   OwlStats *stats = g_new0 (OwlStats, 1);
 
+  stats->counters = owl_counters_new ();
   stats->rejected = g_hash_table_new (g_str_hash, g_str_equal);
   stats->closes = g_hash_table_new (g_str_hash, g_str_equal);
   return stats;
@@ -35,26 +33,16 @@ owl_stats_free (OwlStats *stats)
 {
   if (stats == NULL)
     return;
+  owl_counters_unref (stats->counters);
   g_hash_table_unref (stats->rejected);
   g_hash_table_unref (stats->closes);
   g_free (stats);
 }
 
-void
-owl_stats_count_message (OwlStats *stats,
-                         gboolean  incoming,
-                         gsize     len)
+OwlCounters *
+owl_stats_get_counters (OwlStats *stats)
 {
-  if (incoming)
-    {
-      stats->messages_in++;
-      stats->bytes_in += len;
-    }
-  else
-    {
-      stats->messages_out++;
-      stats->bytes_out += len;
-    }
+  return stats->counters;
 }
 
 void
@@ -132,10 +120,10 @@ owl_stats_snapshot (OwlStats           *stats,
   g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&builder, "{sv}", "connections-open", g_variant_new_uint32 (live->connections_open));
   g_variant_builder_add (&builder, "{sv}", "connections-accepted", g_variant_new_uint64 (stats->accepted));
-  g_variant_builder_add (&builder, "{sv}", "messages-in", g_variant_new_uint64 (stats->messages_in));
-  g_variant_builder_add (&builder, "{sv}", "messages-out", g_variant_new_uint64 (stats->messages_out));
-  g_variant_builder_add (&builder, "{sv}", "bytes-in", g_variant_new_uint64 (stats->bytes_in));
-  g_variant_builder_add (&builder, "{sv}", "bytes-out", g_variant_new_uint64 (stats->bytes_out));
+  g_variant_builder_add (&builder, "{sv}", "messages-in", g_variant_new_uint64 (stats->counters->messages_in));
+  g_variant_builder_add (&builder, "{sv}", "messages-out", g_variant_new_uint64 (stats->counters->messages_out));
+  g_variant_builder_add (&builder, "{sv}", "bytes-in", g_variant_new_uint64 (stats->counters->bytes_in));
+  g_variant_builder_add (&builder, "{sv}", "bytes-out", g_variant_new_uint64 (stats->counters->bytes_out));
   g_variant_builder_add (&builder, "{sv}", "dropped-messages",
                          g_variant_new_uint64 (stats->dropped + live->dropped_open));
   g_variant_builder_add (&builder, "{sv}", "rejected", counts_variant (stats->rejected));
@@ -190,9 +178,9 @@ owl_stats_to_prometheus (OwlStats           *stats,
   metric (out, "connections_rejected_total", "counter", "Refused upgrades, by reason.");
   metric_counts (out, "connections_rejected_total", "reason", stats->rejected);
   metric (out, "messages_total", "counter", "Messages, by direction.");
-  metric_pair (out, "messages_total", stats->messages_in, stats->messages_out);
+  metric_pair (out, "messages_total", stats->counters->messages_in, stats->counters->messages_out);
   metric (out, "bytes_total", "counter", "Message bytes, by direction.");
-  metric_pair (out, "bytes_total", stats->bytes_in, stats->bytes_out);
+  metric_pair (out, "bytes_total", stats->counters->bytes_in, stats->counters->bytes_out);
   metric (out, "closes_total", "counter",
           "Closed connections, by close code (3xxx, 4xxx and other for codes clients choose).");
   metric_counts (out, "closes_total", "code", stats->closes);

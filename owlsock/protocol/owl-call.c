@@ -4,7 +4,7 @@
  */
 
 #include "owl-call-private.h"
-#include "owl-connection-private.h"
+#include "owl-channel-private.h"
 #include "owl-envelope-private.h"
 #include "owl-json-private.h"
 
@@ -26,7 +26,8 @@ struct _OwlCall
 {
   GObject        parent_instance;
 
-  OwlConnection *connection;
+  OwlChannel    *channel;     /* the answer goes out there */
+  GObject       *connection;  /* the channel's owner, for the application */
   char          *id;
   JsonNode      *id_node;
   char          *method;
@@ -42,9 +43,10 @@ owl_call_dispose (GObject *object)
 {
   OwlCall *self = OWL_CALL (object);
 
-  if (self->connection != NULL && !g_atomic_int_get (&self->answered))
+  if (self->channel != NULL && !g_atomic_int_get (&self->answered))
     owl_call_return_error_literal (self, OWL_ERROR_INTERNAL, "No answer");
 
+  g_clear_pointer (&self->channel, owl_channel_unref);
   g_clear_object (&self->connection);
 
   G_OBJECT_CLASS (owl_call_parent_class)->dispose (object);
@@ -78,15 +80,17 @@ owl_call_init (OwlCall *self)
 }
 
 OwlCall *
-owl_call_new (OwlConnection *connection,
-              JsonNode      *id,
-              const char    *method,
-              JsonNode      *params,
-              gboolean       is_request)
+owl_call_new (OwlChannel *channel,
+              gpointer    owner,
+              JsonNode   *id,
+              const char *method,
+              JsonNode   *params,
+              gboolean    is_request)
 {
   OwlCall *self = g_object_new (OWL_TYPE_CALL, NULL);
 
-  self->connection = g_object_ref (connection);
+  self->channel = owl_channel_ref (channel);
+  self->connection = g_object_ref (owner);
   /* The string form for get_id (); the node goes back in the answer. */
   self->id_node = json_node_copy (id);
   if (json_node_get_value_type (id) == G_TYPE_STRING)
@@ -170,7 +174,7 @@ owl_call_get_connection (OwlCall *self)
 {
   g_return_val_if_fail (OWL_IS_CALL (self), NULL);
 
-  return self->connection;
+  return (OwlConnection *) self->connection;
 }
 
 /**
@@ -246,9 +250,8 @@ owl_call_return_value (OwlCall  *self,
   if (result == NULL)
     result = null_node = json_node_new (JSON_NODE_NULL);
 
-  frame = owl_envelope_frame (self->is_request ? "response" : "result",
-                              self->id_node, NULL, NULL, result, 0, &len);
-  owl_connection_send_take (self->connection, frame, len, NULL);
+  frame = owl_envelope_answer (self->id_node, self->is_request, result, &len);
+  owl_channel_send_take (self->channel, frame, len, NULL);
 }
 
 /**
@@ -275,8 +278,8 @@ owl_call_return_error (OwlCall      *self,
   if (!owl_call_claim (self))
     return;
 
-  frame = owl_envelope_error_frame_from_gerror (self->id_node, error, &len);
-  owl_connection_send_take (self->connection, frame, len, NULL);
+  frame = owl_envelope_error_for (self->id_node, error, &len);
+  owl_channel_send_take (self->channel, frame, len, NULL);
 }
 
 /**

@@ -6,21 +6,7 @@
 #include <string.h>
 
 #include "owl-envelope-private.h"
-
-/* The member's string, or NULL when it is missing or not a string: the
- * client chose its type, and json-glib's getters complain loudly (fatally,
- * under G_DEBUG=fatal-criticals) about the wrong one. */
-const char *
-owl_json_object_get_string (JsonObject *object,
-                            const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-
-  return json_node_get_string (node);
-}
+#include "owl-json-private.h"
 
 OwlEnvelopeType
 owl_envelope_classify (JsonObject *object)
@@ -67,73 +53,6 @@ owl_envelope_classify (JsonObject *object)
   return OWL_ENVELOPE_APP;
 }
 
-/* A JsonGenerator is a GObject; making one per message showed in profiles,
- * so each thread keeps one. */
-static GPrivate generator_key = G_PRIVATE_INIT (g_object_unref);
-
-char *
-owl_json_to_data (JsonNode *node,
-                  gsize    *len)
-{
-  JsonGenerator *gen = g_private_get (&generator_key);
-  char *data;
-
-  if (gen == NULL)
-    {
-      gen = json_generator_new ();
-      g_private_set (&generator_key, gen);
-    }
-
-  json_generator_set_root (gen, node);
-  data = json_generator_to_data (gen, len);
-  json_generator_set_root (gen, NULL);
-
-  /* json-glib writes a string's bytes as they are: text an application
-   * put in a node without checking (a header, a file name) would make an
-   * invalid text frame, which every client must close with 1007. Each
-   * invalid sequence becomes U+FFFD, as a browser's decoder would show it. */
-  if (G_UNLIKELY (!g_utf8_validate_len (data, *len, NULL)))
-    {
-      char *valid = g_utf8_make_valid (data, *len);
-
-      g_free (data);
-      data = valid;
-      *len = strlen (valid);
-    }
-  return data;
-}
-
-/* Ids are strings in @owlmeans/socket, but a client may send an integer:
- * the string form is used to correlate, and @id_node (if not NULL) receives
- * the member itself, so the answer carries the id as the client wrote it. */
-const char *
-owl_json_object_get_id (JsonObject  *object,
-                        char         buf[32],
-                        JsonNode   **id_node)
-{
-  JsonNode *node = json_object_get_member (object, "id");
-
-  if (id_node != NULL)
-    *id_node = NULL;
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
-    return NULL;
-
-  if (id_node != NULL)
-    *id_node = node;
-
-  switch (json_node_get_value_type (node))
-    {
-    case G_TYPE_STRING:
-      return json_node_get_string (node);
-    case G_TYPE_INT64:
-      g_snprintf (buf, 32, "%" G_GINT64_FORMAT, json_node_get_int (node));
-      return buf;
-    default:
-      return NULL;
-    }
-}
-
 /* "unknown-method" -> "UnknownMethodError", the <Type> of the marshalled
  * @owlmeans/error form. */
 static char *
@@ -158,65 +77,17 @@ error_type_name (OwlError code)
   return g_string_free (name, FALSE);
 }
 
-char *
-owl_envelope_error_frame (JsonNode   *id,
-                          OwlError    code,
-                          const char *message,
-                          gsize      *len)
-{
-  return owl_envelope_error_frame_with_details (id, code, message, NULL, len);
-}
-
-/* @details: (transfer none) (nullable): structure for clients that want it,
- * such as the JSON pointer and keyword of a `validation` error. */
-char *
-owl_envelope_error_frame_with_details (JsonNode   *id,
-                                       OwlError    code,
-                                       const char *message,
-                                       JsonNode   *details,
-                                       gsize      *len)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *type_name = error_type_name (code);
-  g_autofree char *payload = g_strdup_printf ("%s|||%s", type_name, message ? message : "");
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "error");
-  if (id != NULL)
-    {
-      json_builder_set_member_name (builder, "id");
-      json_builder_add_value (builder, json_node_copy (id));
-    }
-  json_builder_set_member_name (builder, "payload");
-  json_builder_add_string_value (builder, payload);
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, owl_error_code_to_string (code));
-  json_builder_set_member_name (builder, "recoverable");
-  json_builder_add_boolean_value (builder, owl_error_code_is_recoverable (code));
-  if (details != NULL)
-    {
-      json_builder_set_member_name (builder, "details");
-      json_builder_add_value (builder, json_node_copy (details));
-    }
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  return owl_json_to_data (root, len);
-}
-
-/* Only OWL_ERROR messages are the application's words for the client; any
- * other domain is internal text and is replaced. */
-char *
-owl_envelope_error_frame_from_gerror (JsonNode     *id,
-                                      const GError *error,
-                                      gsize        *len)
+OwlError
+owl_envelope_client_error (const GError  *error,
+                           const char   **message)
 {
   if (error != NULL && error->domain == OWL_ERROR && error->code != OWL_ERROR_INTERNAL)
-    return owl_envelope_error_frame (id, error->code, error->message, len);
-
-  return owl_envelope_error_frame (id, OWL_ERROR_INTERNAL, "Internal error", len);
+    {
+      *message = error->message;
+      return error->code;
+    }
+  *message = "Internal error";
+  return OWL_ERROR_INTERNAL;
 }
 
 /* The GError a peer's `error` frame stands for. */
@@ -242,29 +113,221 @@ owl_envelope_parse_error (JsonObject *object)
   return g_error_new_literal (OWL_ERROR, code, message ? message : "Remote error");
 }
 
-/* {type, id?, <name_field>: name?, payload?, timeout?} */
-char *
-owl_envelope_frame (const char *type,
-                    JsonNode   *id,
-                    const char *name_field,
-                    const char *name,
-                    JsonNode   *payload,
-                    guint       timeout_ms,
-                    gsize      *len)
+/* Building ------------------------------------------------------------------ */
+
+/* {type, id?} to which a builder adds its members. */
+static JsonObject *
+frame_begin (const char *type,
+             JsonNode   *id)
 {
-  g_autoptr(JsonObject) object = json_object_new ();
-  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+  JsonObject *object = json_object_new ();
 
   json_object_set_string_member (object, "type", type);
   if (id != NULL)
     json_object_set_member (object, "id", json_node_copy (id));
-  if (name_field != NULL && name != NULL)
-    json_object_set_string_member (object, name_field, name);
-  if (payload != NULL)
-    json_object_set_member (object, "payload", json_node_copy (payload));
+  return object;
+}
+
+static char *
+frame_end (JsonObject *object,
+           gsize      *len)
+{
+  g_autoptr(JsonNode) root = json_node_init_object (json_node_alloc (), object);
+
+  json_object_unref (object);
+  return owl_json_to_data (root, len);
+}
+
+static JsonNode *
+string_node (const char *id)
+{
+  return json_node_init_string (json_node_alloc (), id);
+}
+
+char *
+owl_envelope_pong (JsonNode *id,
+                   gsize    *len)
+{
+  return frame_end (frame_begin ("pong", id), len);
+}
+
+char *
+owl_envelope_call (const char *id,
+                   const char *method,
+                   JsonNode   *args,
+                   guint       timeout_ms,
+                   gsize      *len)
+{
+  g_autoptr(JsonNode) id_node = string_node (id);
+  JsonObject *object = frame_begin ("call", id_node);
+
+  json_object_set_string_member (object, "method", method);
+  json_object_set_member (object, "payload", args ? json_node_copy (args) : owl_json_node_new_empty_array ());
   if (timeout_ms > 0)
     json_object_set_int_member (object, "timeout", timeout_ms);
+  return frame_end (object, len);
+}
 
-  json_node_set_object (root, object);
-  return owl_json_to_data (root, len);
+char *
+owl_envelope_request (const char *id,
+                      JsonNode   *payload,
+                      gsize      *len)
+{
+  g_autoptr(JsonNode) id_node = string_node (id);
+  JsonObject *object = frame_begin ("request", id_node);
+
+  if (payload != NULL)
+    json_object_set_member (object, "payload", json_node_copy (payload));
+  return frame_end (object, len);
+}
+
+char *
+owl_envelope_answer (JsonNode *id,
+                     gboolean  is_response,
+                     JsonNode *payload,
+                     gsize    *len)
+{
+  JsonObject *object = frame_begin (is_response ? "response" : "result", id);
+
+  json_object_set_member (object, "payload",
+                          payload ? json_node_copy (payload) : json_node_new (JSON_NODE_NULL));
+  return frame_end (object, len);
+}
+
+char *
+owl_envelope_event (const char *event,
+                    JsonNode   *payload,
+                    gsize      *len)
+{
+  JsonObject *object = frame_begin ("event", NULL);
+
+  json_object_set_string_member (object, "event", event);
+  if (payload != NULL)
+    json_object_set_member (object, "payload", json_node_copy (payload));
+  return frame_end (object, len);
+}
+
+/* {type: "error", id?, payload: "<Type>|||<message>", code, recoverable,
+ * details?}: @details is taken. */
+static char *
+error_frame (JsonNode   *id,
+             OwlError    code,
+             const char *message,
+             JsonObject *details,
+             gsize      *len)
+{
+  JsonObject *object = frame_begin ("error", id);
+  g_autofree char *type_name = error_type_name (code);
+  g_autofree char *payload = g_strdup_printf ("%s|||%s", type_name, message ? message : "");
+
+  json_object_set_string_member (object, "payload", payload);
+  json_object_set_string_member (object, "code", owl_error_code_to_string (code));
+  json_object_set_boolean_member (object, "recoverable", owl_error_code_is_recoverable (code));
+  if (details != NULL)
+    json_object_set_object_member (object, "details", details);
+  return frame_end (object, len);
+}
+
+char *
+owl_envelope_error (JsonNode   *id,
+                    OwlError    code,
+                    const char *message,
+                    gsize      *len)
+{
+  return error_frame (id, code, message, NULL, len);
+}
+
+char *
+owl_envelope_error_for (JsonNode     *id,
+                        const GError *error,
+                        gsize        *len)
+{
+  const char *message;
+  OwlError code = owl_envelope_client_error (error, &message);
+
+  return error_frame (id, code, message, NULL, len);
+}
+
+char *
+owl_envelope_validation_error (JsonNode   *id,
+                               const char *pointer,
+                               const char *keyword,
+                               const char *what,
+                               gsize      *len)
+{
+  JsonObject *details = json_object_new ();
+  g_autofree char *text = g_strdup_printf ("%s: %s: %s", pointer[0] ? pointer : "(root)", keyword, what);
+
+  json_object_set_string_member (details, "pointer", pointer);
+  json_object_set_string_member (details, "keyword", keyword);
+  return error_frame (id, OWL_ERROR_VALIDATION, text, details, len);
+}
+
+char *
+owl_envelope_authenticated (JsonNode                  *id,
+                            const OwlEnvelopeIdentity *who,
+                            gsize                     *len)
+{
+  JsonObject *object = frame_begin ("auth", id);
+  JsonObject *payload = json_object_new ();
+  JsonArray *scopes = json_array_new ();
+
+  json_object_set_string_member (object, "stage", "authenticated");
+  json_object_set_string_member (payload, "userId", who->user_id);
+  if (who->entity_id != NULL)
+    json_object_set_string_member (payload, "entityId", who->entity_id);
+  for (guint i = 0; who->scopes != NULL && who->scopes[i] != NULL; i++)
+    json_array_add_string_element (scopes, who->scopes[i]);
+  json_object_set_array_member (payload, "scopes", scopes);
+  if (who->expires_at != 0)
+    json_object_set_int_member (payload, "expiresAt", who->expires_at);
+  json_object_set_object_member (object, "payload", payload);
+  return frame_end (object, len);
+}
+
+/* {type: "system", event, payload} */
+static char *
+system_frame (const char *event,
+              JsonObject *payload,
+              gsize      *len)
+{
+  JsonObject *object = frame_begin ("system", NULL);
+
+  json_object_set_string_member (object, "event", event);
+  json_object_set_object_member (object, "payload", payload);
+  return frame_end (object, len);
+}
+
+char *
+owl_envelope_auth_expiring (gint64  expires_at,
+                            gint64  expires_in,
+                            gsize  *len)
+{
+  JsonObject *payload = json_object_new ();
+
+  json_object_set_int_member (payload, "expiresAt", expires_at);
+  json_object_set_int_member (payload, "expiresIn", expires_in);
+  return system_frame ("auth-expiring", payload, len);
+}
+
+char *
+owl_envelope_shutdown (const char *reason,
+                       gsize      *len)
+{
+  JsonObject *payload = json_object_new ();
+
+  json_object_set_string_member (payload, "reason", reason);
+  return system_frame ("shutdown", payload, len);
+}
+
+char *
+owl_envelope_refusal_body (OwlError    code,
+                           const char *message,
+                           gsize      *len)
+{
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "code", owl_error_code_to_string (code));
+  json_object_set_string_member (object, "message", message);
+  return frame_end (object, len);
 }

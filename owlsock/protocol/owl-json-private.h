@@ -1,4 +1,5 @@
-/* owl-json-private.h: a strict, bounded JSON reader for incoming messages
+/* owl-json-private.h: a strict, bounded JSON reader for incoming messages,
+ * and the writer and small helpers every JSON user shares
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -19,6 +20,22 @@ JsonNode *owl_json_parse (const char *data,
                           gsize       len,
                           guint       max_depth,
                           OwlError   *error_code);
+
+/* Serialises @node with a per-thread generator. Invalid UTF-8 an
+ * application left in a string becomes U+FFFD: the text is always valid. */
+char     *owl_json_to_data (JsonNode *node,
+                            gsize    *len);
+
+/* The member's string, or NULL when it is missing or not a string. */
+const char *owl_json_object_get_string (JsonObject *object,
+                                        const char *name);
+
+/* The `id` member as a string (an integer is written into @buf), or NULL
+ * when there is none or it is neither; *@id_node (if not NULL) gets the
+ * member itself, so an answer carries the id as the peer wrote it. */
+const char *owl_json_object_get_id (JsonObject  *object,
+                                    char         buf[32],
+                                    JsonNode   **id_node);
 
 /* A new node holding a new, empty array (json_node_init_array() would take
  * a second reference to the array). */

@@ -389,3 +389,87 @@ owl_json_node_new_empty_array (void)
   json_node_take_array (node, json_array_new ());
   return node;
 }
+
+/* Helpers ------------------------------------------------------------------- */
+
+/* The member's string, or NULL when it is missing or not a string: the
+ * client chose its type, and json-glib's getters complain loudly (fatally,
+ * under G_DEBUG=fatal-criticals) about the wrong one. */
+const char *
+owl_json_object_get_string (JsonObject *object,
+                            const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+
+  return json_node_get_string (node);
+}
+
+/* A JsonGenerator is a GObject; making one per message showed in profiles,
+ * so each thread keeps one. */
+static GPrivate generator_key = G_PRIVATE_INIT (g_object_unref);
+
+char *
+owl_json_to_data (JsonNode *node,
+                  gsize    *len)
+{
+  JsonGenerator *gen = g_private_get (&generator_key);
+  char *data;
+
+  if (gen == NULL)
+    {
+      gen = json_generator_new ();
+      g_private_set (&generator_key, gen);
+    }
+
+  json_generator_set_root (gen, node);
+  data = json_generator_to_data (gen, len);
+  json_generator_set_root (gen, NULL);
+
+  /* json-glib writes a string's bytes as they are: text an application
+   * put in a node without checking (a header, a file name) would make an
+   * invalid text frame, which every client must close with 1007. Each
+   * invalid sequence becomes U+FFFD, as a browser's decoder would show it. */
+  if (G_UNLIKELY (!g_utf8_validate_len (data, *len, NULL)))
+    {
+      char *valid = g_utf8_make_valid (data, *len);
+
+      g_free (data);
+      data = valid;
+      *len = strlen (valid);
+    }
+  return data;
+}
+
+/* Ids are strings in @owlmeans/socket, but a client may send an integer:
+ * the string form is used to correlate, and @id_node (if not NULL) receives
+ * the member itself, so the answer carries the id as the client wrote it. */
+const char *
+owl_json_object_get_id (JsonObject  *object,
+                        char         buf[32],
+                        JsonNode   **id_node)
+{
+  JsonNode *node = json_object_get_member (object, "id");
+
+  if (id_node != NULL)
+    *id_node = NULL;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return NULL;
+
+  if (id_node != NULL)
+    *id_node = node;
+
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_STRING:
+      return json_node_get_string (node);
+    case G_TYPE_INT64:
+      g_snprintf (buf, 32, "%" G_GINT64_FORMAT, json_node_get_int (node));
+      return buf;
+    default:
+      return NULL;
+    }
+}

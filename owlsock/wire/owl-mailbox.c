@@ -10,40 +10,37 @@
  * directly.
  */
 
+#include <string.h>
+
 #include "owl-mailbox-private.h"
 
 struct _OwlMailbox
 {
-  gint            ref_count;
-  GMainContext   *context;
-  GThread        *home;      /* the thread that created the mailbox */
-  OwlMailboxFunc  run;
-  GDestroyNotify  free_op;
+  gint                   ref_count;
+  GMainContext          *context;
+  const OwlMailboxClass *klass;
 
-  GMutex          mutex;
-  GQueue          queue;
-  gboolean        scheduled;
+  GMutex                 mutex;
+  GQueue                 queue;     /* copies of ops */
+  gboolean               scheduled;
 };
 
-OwlMailbox *
-owl_mailbox_new (GMainContext   *context,
-                 OwlMailboxFunc  run,
-                 GDestroyNotify  free_op)
+static OwlMailbox *
+owl_mailbox_new (GMainContext          *context,
+                 const OwlMailboxClass *klass)
 {
   OwlMailbox *self = g_new0 (OwlMailbox, 1);
 
   self->ref_count = 1;
   self->context = g_main_context_ref (context);
-  self->home = g_thread_self ();
-  self->run = run;
-  self->free_op = free_op;
+  self->klass = klass;
   g_mutex_init (&self->mutex);
   g_queue_init (&self->queue);
 
   return self;
 }
 
-OwlMailbox *
+static OwlMailbox *
 owl_mailbox_ref (OwlMailbox *self)
 {
   g_atomic_int_inc (&self->ref_count);
@@ -53,13 +50,21 @@ owl_mailbox_ref (OwlMailbox *self)
 void
 owl_mailbox_unref (OwlMailbox *self)
 {
-  if (!g_atomic_int_dec_and_test (&self->ref_count))
+  if (self == NULL || !g_atomic_int_dec_and_test (&self->ref_count))
     return;
 
   /* Sources hold references, so nothing is queued any more. */
   g_main_context_unref (self->context);
   g_mutex_clear (&self->mutex);
   g_free (self);
+}
+
+static void
+run_op (const OwlMailboxClass *klass,
+        gpointer               op)
+{
+  klass->run (op);
+  klass->clear (op);
 }
 
 static gboolean
@@ -77,41 +82,34 @@ drain (gpointer data)
 
   while ((op = g_queue_pop_head (&batch)) != NULL)
     {
-      self->run (op);
-      self->free_op (op);
+      run_op (self->klass, op);
+      g_free (op);
     }
 
   return G_SOURCE_REMOVE;
 }
 
-void
-owl_mailbox_post (OwlMailbox *self,
-                  gpointer    op)
+static gboolean
+is_empty (OwlMailbox *self)
+{
+  gboolean empty;
+
+  if (self == NULL)
+    return TRUE;
+  g_mutex_lock (&self->mutex);
+  empty = self->queue.length == 0;
+  g_mutex_unlock (&self->mutex);
+  return empty;
+}
+
+static void
+post_copy (OwlMailbox *self,
+           gpointer    copy)
 {
   gboolean schedule;
 
-  /* The context's own thread, between iterations (code run before the loop
-   * starts, or between manual iterations): run now if nothing waits. */
-  if (g_thread_self () == self->home && g_main_context_acquire (self->context))
-    {
-      gboolean empty;
-
-      g_mutex_lock (&self->mutex);
-      empty = self->queue.length == 0;
-      g_mutex_unlock (&self->mutex);
-
-      if (empty)
-        {
-          self->run (op);
-          self->free_op (op);
-          g_main_context_release (self->context);
-          return;
-        }
-      g_main_context_release (self->context);
-    }
-
   g_mutex_lock (&self->mutex);
-  g_queue_push_tail (&self->queue, op);
+  g_queue_push_tail (&self->queue, copy);
   schedule = !self->scheduled;
   self->scheduled = TRUE;
   g_mutex_unlock (&self->mutex);
@@ -127,4 +125,39 @@ owl_mailbox_post (OwlMailbox *self,
       g_source_attach (source, self->context);
       g_source_unref (source);
     }
+}
+
+/* The context's own thread may run code on it now: inside a dispatch (it
+ * owns the context), or between iterations (it can take the context).
+ * Another thread that could take an idle context must not: it would touch
+ * libsoup from the wrong thread and overtake what it queued before. */
+static gboolean
+may_run_here (GMainContext *context,
+              GThread      *home)
+{
+  if (g_main_context_is_owner (context))
+    return TRUE;
+  if (g_thread_self () != home || !g_main_context_acquire (context))
+    return FALSE;
+  g_main_context_release (context);
+  return TRUE;
+}
+
+void
+owl_mailbox_submit (OwlMailbox            **mailbox,
+                    GMainContext           *context,
+                    GThread                *home,
+                    const OwlMailboxClass  *klass,
+                    gpointer                op,
+                    gsize                   op_size)
+{
+  if (may_run_here (context, home) && is_empty (g_atomic_pointer_get (mailbox)))
+    {
+      run_op (klass, op);
+      return;
+    }
+
+  if (g_once_init_enter (mailbox))
+    g_once_init_leave (mailbox, owl_mailbox_new (context, klass));
+  post_copy (*mailbox, g_memdup2 (op, op_size));
 }

@@ -95,6 +95,14 @@ struct _OwlTransport
   gpointer                     user_data;
 };
 
+/* The transport for a stream SoupServer handed over after a 101: owlsock's
+ * own frame layer when it can take the stream over, else libsoup's. */
+OwlTransport *owl_transport_new      (GIOStream                   *stream,
+                                      GUri                        *uri,
+                                      const char                  *origin,
+                                      const OwlTransportLimits    *limits,
+                                      const OwlTransportCallbacks *callbacks,
+                                      gpointer                     user_data);
 /* Takes over a stream SoupServer handed over after a 101; NULL if it is not
  * a plain socket stream (then use the soup transport). */
 OwlTransport *owl_transport_new_ws   (GIOStream                   *stream,

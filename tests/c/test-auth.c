@@ -902,6 +902,108 @@ test_auth_refresh_needs_a_token_guard (OwlTestFixture *fixture,
   assert_echoes (open);
 }
 
+/* A refresh that never ends --------------------------------------------------- */
+
+/* A gate that lets the upgrade through and keeps every later attempt (a
+ * token refresh) without answering it. */
+typedef struct
+{
+  OwlGate    parent_instance;
+  guint      seen;
+  GPtrArray *kept;   /* OwlAttempt */
+} OnceGate;
+
+typedef OwlGateClass OnceGateClass;
+
+static GType once_gate_get_type (void);
+G_DEFINE_TYPE (OnceGate, once_gate, OWL_TYPE_GATE)
+
+static void
+once_gate_authorize (OwlGate    *gate,
+                     OwlAttempt *attempt)
+{
+  OnceGate *self = (OnceGate *) gate;
+
+  if (self->seen++ == 0)
+    owl_attempt_accept (attempt, NULL);
+  else
+    g_ptr_array_add (self->kept, g_object_ref (attempt));
+}
+
+static void
+once_gate_finalize (GObject *object)
+{
+  g_ptr_array_unref (((OnceGate *) object)->kept);
+  G_OBJECT_CLASS (once_gate_parent_class)->finalize (object);
+}
+
+static void
+once_gate_class_init (OnceGateClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = once_gate_finalize;
+  klass->authorize = once_gate_authorize;
+}
+
+static void
+once_gate_init (OnceGate *self)
+{
+  self->kept = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+/* A refresh whose gate never answers ends with `timeout` after the
+ * handshake timeout, and the connection keeps its identity and works; one
+ * under way when the client hangs up is cancelled. */
+static void
+test_auth_refresh_timeout (OwlTestFixture *fixture,
+                           gconstpointer   data)
+{
+  g_autoptr(OwlGate) gate = g_object_new (once_gate_get_type (), NULL);
+  GPtrArray *kept = ((OnceGate *) gate)->kept;
+  const char *guards[] = { "jwt", NULL }, *gates[] = { "once", NULL };
+  g_autofree char *first = mint ("alice", 300, NULL);
+  g_autofree char *renewed = mint ("alice", 3600, NULL);
+  g_autoptr(JsonNode) timeout = NULL;
+  g_autoptr(JsonNode) busy = NULL;
+  OwlTestClient *client;
+  OwlConnection *connection;
+  guint index = 0;
+
+  g_object_set (fixture->service, "handshake-timeout", 1, NULL);
+  add_jwt_guard (fixture, "jwt");
+  owl_socket_service_add_gate (fixture->service, "once", gate, NULL);
+  owl_test_fixture_add_echo_module_with (fixture, "echo", "/ws/echo", "guards", guards, "gates", gates, NULL);
+  owl_test_fixture_listen (fixture);
+
+  client = connect_with_header (fixture, "/ws/echo", first);
+  g_assert_cmpuint (client->status, ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+  connection = owl_test_fixture_wait_accepted (fixture, 0);
+
+  owl_test_client_send_printf (client, "{\"type\":\"auth\",\"id\":1,\"stage\":\"authenticate\","
+                               "\"payload\":{\"token\":\"%s\"}}", renewed);
+  OWL_TEST_WAIT_FOR (kept->len == 1);
+  /* One at a time. */
+  owl_test_client_send_printf (client, "{\"type\":\"auth\",\"id\":2,\"stage\":\"authenticate\","
+                               "\"payload\":{\"token\":\"%s\"}}", renewed);
+  busy = wait_for_type (client, &index, "error");
+  g_assert_cmpint (owl_test_json_get_int (busy, "id"), ==, 2);
+  g_assert_cmpstr (owl_test_json_get_string (busy, "code"), ==, "unavailable");
+
+  timeout = wait_for_type (client, &index, "error");
+  g_assert_cmpint (owl_test_json_get_int (timeout, "id"), ==, 1);
+  g_assert_cmpstr (owl_test_json_get_string (timeout, "code"), ==, "timeout");
+  g_assert_true (g_cancellable_is_cancelled (owl_attempt_get_cancellable (g_ptr_array_index (kept, 0))));
+  g_assert_cmpint (owl_auth_get_expires_at (owl_connection_get_auth (connection)), <, now_s () + 1000);
+  assert_echoes (client);
+
+  /* Again, and the client goes away meanwhile. */
+  owl_test_client_send_printf (client, "{\"type\":\"auth\",\"stage\":\"authenticate\","
+                               "\"payload\":{\"token\":\"%s\"}}", renewed);
+  OWL_TEST_WAIT_FOR (kept->len == 2);
+  soup_websocket_connection_close (client->ws, 1000, NULL);
+  owl_test_record_wait_closed (connection);
+  g_assert_true (g_cancellable_is_cancelled (owl_attempt_get_cancellable (g_ptr_array_index (kept, 1))));
+}
+
 static void
 test_auth_expiry (OwlTestFixture *fixture,
                   gconstpointer   data)
@@ -999,6 +1101,7 @@ main (int    argc,
   OWL_TEST ("/owl/auth/refresh", test_auth_refresh);
   OWL_TEST ("/owl/auth/refresh-entity", test_auth_refresh_entity);
   OWL_TEST ("/owl/auth/refresh-needs-a-token-guard", test_auth_refresh_needs_a_token_guard);
+  OWL_TEST ("/owl/auth/refresh-timeout", test_auth_refresh_timeout);
   OWL_TEST ("/owl/auth/expiry", test_auth_expiry);
   OWL_TEST ("/owl/auth/expiry-refreshed", test_auth_expiry_refreshed);
   g_test_add_func ("/owl/auth/no-token-in-logs", test_auth_no_token_in_logs);
