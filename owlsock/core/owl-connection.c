@@ -1687,13 +1687,10 @@ owl_connection_new (OwlSocketService       *service,
   self->transport = owl_transport_new_ws (stream, &transport_limits, &transport_callbacks, self);
   if (self->transport == NULL)
     {
-      g_autoptr(SoupWebsocketConnection) websocket = NULL;
-
       /* TLS: libsoup keeps the stream, so the handshake bounds end here. */
       owl_fd_stream_mark_upgraded (stream);
-      websocket = soup_websocket_connection_new (stream, uri, SOUP_WEBSOCKET_CONNECTION_SERVER,
-                                                 owl_request_get_origin (request), NULL, NULL);
-      self->transport = owl_transport_new_soup (websocket, &transport_limits, &transport_callbacks, self);
+      self->transport = owl_transport_new_soup (stream, uri, owl_request_get_origin (request),
+                                                &transport_limits, &transport_callbacks, self);
     }
 
   return self;
