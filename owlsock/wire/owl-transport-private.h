@@ -8,7 +8,9 @@
  *  - owl-transport-ws.c, owlsock's own RFC 6455 frame layer on the raw
  *    socket, with owlsock's limits, queue accounting and keepalive;
  *  - owl-transport-soup.c, libsoup's SoupWebsocketConnection, used for
- *    streams the frame layer cannot take over (TLS, for now).
+ *    streams the frame layer cannot take over (a SoupServer's own TLS),
+ *    over a stream of owlsock's that gives it the same queue accounting
+ *    and keepalive; permessage-deflate is never negotiated there.
  *
  * All functions run on the service's main context. Callbacks never run from
  * inside a call into the transport: a send or a close that fails reports
@@ -109,7 +111,11 @@ OwlTransport *owl_transport_new_ws   (GIOStream                   *stream,
                                       const OwlTransportLimits    *limits,
                                       const OwlTransportCallbacks *callbacks,
                                       gpointer                     user_data);
-OwlTransport *owl_transport_new_soup (SoupWebsocketConnection     *conn,
+/* Runs libsoup's WebSocket code on @stream, whose upgrade to @uri from
+ * @origin (nullable) was answered with a 101. */
+OwlTransport *owl_transport_new_soup (GIOStream                   *stream,
+                                      GUri                        *uri,
+                                      const char                  *origin,
                                       const OwlTransportLimits    *limits,
                                       const OwlTransportCallbacks *callbacks,
                                       gpointer                     user_data);

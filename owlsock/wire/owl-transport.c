@@ -14,7 +14,6 @@ owl_transport_new (GIOStream                   *stream,
                    const OwlTransportCallbacks *callbacks,
                    gpointer                     user_data)
 {
-  g_autoptr(SoupWebsocketConnection) websocket = NULL;
   OwlTransport *transport = owl_transport_new_ws (stream, limits, callbacks, user_data);
 
   if (transport != NULL)
@@ -23,7 +22,5 @@ owl_transport_new (GIOStream                   *stream,
   /* A stream owlsock cannot take over (an application's own TLS): libsoup
    * keeps it, so the handshake bounds end here. */
   owl_fd_stream_mark_upgraded (stream);
-  websocket = soup_websocket_connection_new (stream, uri, SOUP_WEBSOCKET_CONNECTION_SERVER,
-                                             origin, NULL, NULL);
-  return owl_transport_new_soup (websocket, limits, callbacks, user_data);
+  return owl_transport_new_soup (stream, uri, origin, limits, callbacks, user_data);
 }

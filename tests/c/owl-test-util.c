@@ -260,6 +260,14 @@ owl_test_fixture_setup (OwlTestFixture *fixture,
 }
 
 void
+owl_test_fixture_setup_transport (OwlTestFixture *fixture,
+                                  gconstpointer   data)
+{
+  owl_test_fixture_setup (fixture, NULL);
+  fixture->transport = GPOINTER_TO_INT (data);
+}
+
+void
 owl_test_fixture_teardown (OwlTestFixture *fixture,
                            gconstpointer   data)
 {
@@ -273,6 +281,9 @@ owl_test_fixture_teardown (OwlTestFixture *fixture,
   g_signal_handlers_disconnect_by_data (fixture->service, fixture);
   g_clear_pointer (&fixture->accepted, g_ptr_array_unref);
   g_clear_object (&fixture->service);
+  if (fixture->server != NULL)
+    soup_server_disconnect (fixture->server);
+  g_clear_object (&fixture->server);
   owl_test_drain ();
   g_clear_object (&fixture->session);
 }
@@ -372,8 +383,15 @@ void
 owl_test_fixture_listen (OwlTestFixture *fixture)
 {
   g_autoptr(GError) error = NULL;
-  gboolean listening = owl_socket_service_listen (fixture->service, "127.0.0.1", 0, &error);
+  gboolean listening;
 
+  if (fixture->transport == OWL_TEST_TRANSPORT_SOUP)
+    {
+      owl_test_fixture_listen_attached_tls (fixture);
+      return;
+    }
+
+  listening = owl_socket_service_listen (fixture->service, "127.0.0.1", 0, &error);
   g_assert_no_error (error);
   g_assert_true (listening);
   fixture->port = owl_socket_service_get_port (fixture->service);
@@ -477,13 +495,58 @@ owl_test_client_connect_protocols (OwlTestFixture *fixture,
   return client;
 }
 
+/* The fixture's clients connect with wss:// and accept the test
+ * certificate by hand (accept_any_certificate()), so they need no trust
+ * store: GIO's TLS loads the system's for every client connection that has
+ * one, on the main thread, which stalls the service for a second under
+ * AddressSanitizer. */
+static void
+trust_test_certificate (OwlTestFixture *fixture)
+{
+  soup_session_set_tls_database (fixture->session, NULL);
+  fixture->tls = TRUE;
+}
+
 void
 owl_test_fixture_use_tls (OwlTestFixture *fixture)
 {
   g_autoptr(GTlsCertificate) certificate = owl_test_make_certificate ();
 
   owl_socket_service_set_tls_certificate (fixture->service, certificate);
-  fixture->tls = TRUE;
+  trust_test_certificate (fixture);
+}
+
+void
+owl_test_fixture_listen_attached_tls (OwlTestFixture *fixture)
+{
+  g_autoptr(GTlsCertificate) certificate = owl_test_make_certificate ();
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (fixture->server);
+  fixture->server = soup_server_new ("tls-certificate", certificate, NULL);
+
+  /* A socket of our own, for its port: libsoup 3.2's
+   * soup_server_get_uris() leaks. */
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  address = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_socket_bind (socket, address, TRUE, &error);
+  g_assert_no_error (error);
+  g_socket_listen (socket, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  fixture->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_assert_cmpuint (fixture->port, !=, 0);
+
+  g_assert_true (soup_server_listen_socket (fixture->server, socket, SOUP_SERVER_LISTEN_HTTPS, &error));
+  g_assert_no_error (error);
+  g_assert_true (owl_socket_service_attach (fixture->service, fixture->server, &error));
+  g_assert_no_error (error);
+  trust_test_certificate (fixture);
 }
 
 OwlTestClient *
@@ -825,7 +888,12 @@ raw_start_tls (OwlTestRaw *raw)
   g_autoptr(GError) error = NULL;
   RawIo io = { 0, FALSE, NULL, FALSE };
 
-  raw->tls = g_tls_client_connection_new (G_IO_STREAM (raw->connection), NULL, &error);
+  /* No database: see trust_test_certificate(). */
+  raw->tls = g_initable_new (g_tls_backend_get_client_connection_type (g_tls_backend_get_default ()),
+                             NULL, &error,
+                             "base-io-stream", raw->connection,
+                             "database", NULL,
+                             NULL);
   g_assert_no_error (error);
   g_signal_connect (raw->tls, "accept-certificate", G_CALLBACK (accept_any_certificate), NULL);
   g_tls_connection_handshake_async (G_TLS_CONNECTION (raw->tls), G_PRIORITY_DEFAULT, NULL,
@@ -914,6 +982,18 @@ owl_test_raw_connect (guint16     port,
 {
   guint status = 0;
   OwlTestRaw *raw = owl_test_raw_connect_full (port, path, NULL, 0, &status);
+
+  g_assert_cmpuint (status, ==, 101);
+  return raw;
+}
+
+OwlTestRaw *
+owl_test_fixture_raw_connect (OwlTestFixture *fixture,
+                              const char     *path,
+                              int             rcvbuf)
+{
+  guint status = 0;
+  OwlTestRaw *raw = owl_test_raw_connect_with (fixture->port, path, NULL, rcvbuf, fixture->tls, &status);
 
   g_assert_cmpuint (status, ==, 101);
   return raw;

@@ -28,6 +28,16 @@ typedef struct
   gboolean   closed_on_other_thread;
 } OwlTestRecord;
 
+/* Which WebSocket code a test's connections run on: owlsock's own frame
+ * layer (the service's own listener), or libsoup's (a SoupServer doing TLS
+ * itself, given to owl_socket_service_attach(); owlsock cannot take such a
+ * stream over). */
+typedef enum
+{
+  OWL_TEST_TRANSPORT_OWLSOCK,
+  OWL_TEST_TRANSPORT_SOUP,
+} OwlTestTransport;
+
 /* One service listening on 127.0.0.1, a client session, and every
  * connection the service accepted (full references, in accept order). */
 typedef struct
@@ -39,6 +49,8 @@ typedef struct
   GPtrArray        *clients;   /* OwlTestClient, freed at teardown */
   guint             n_stopped;
   gboolean          tls;       /* clients connect with wss:// */
+  OwlTestTransport  transport; /* what owl_test_fixture_listen() sets up */
+  SoupServer       *server;    /* the attached server, for OWL_TEST_TRANSPORT_SOUP */
 } OwlTestFixture;
 
 /* A libsoup WebSocket client and everything it received. */
@@ -61,6 +73,19 @@ typedef struct
 #define OWL_TEST(path, func) \
   g_test_add (path, OwlTestFixture, NULL, \
               owl_test_fixture_setup, func, owl_test_fixture_teardown)
+
+/* One test body registered twice, as libsoup's websocket tests do:
+ * @path/owlsock on the service's own listener, @path/soup on a SoupServer
+ * with its own TLS given to attach(). The body calls
+ * owl_test_fixture_listen() and connects raw clients with
+ * owl_test_fixture_raw_connect(); the rest is the same. */
+#define OWL_TEST_TRANSPORTS(path, func) \
+  G_STMT_START { \
+    g_test_add (path "/owlsock", OwlTestFixture, GINT_TO_POINTER (OWL_TEST_TRANSPORT_OWLSOCK), \
+                owl_test_fixture_setup_transport, func, owl_test_fixture_teardown); \
+    g_test_add (path "/soup", OwlTestFixture, GINT_TO_POINTER (OWL_TEST_TRANSPORT_SOUP), \
+                owl_test_fixture_setup_transport, func, owl_test_fixture_teardown); \
+  } G_STMT_END
 
 void            owl_test_init                (int             *argc,
                                               char          ***argv);
@@ -109,6 +134,9 @@ void            owl_test_drain               (void);
 /* Fixture */
 void            owl_test_fixture_setup       (OwlTestFixture  *fixture,
                                               gconstpointer    data);
+/* The same, @data being an OwlTestTransport (GINT_TO_POINTER). */
+void            owl_test_fixture_setup_transport (OwlTestFixture *fixture,
+                                                  gconstpointer   data);
 void            owl_test_fixture_teardown    (OwlTestFixture  *fixture,
                                               gconstpointer    data);
 OwlModule      *owl_test_fixture_add_module  (OwlTestFixture  *fixture,
@@ -123,7 +151,14 @@ OwlModule      *owl_test_fixture_add_echo_module_with (OwlTestFixture *fixture,
                                                        const char     *path,
                                                        const char     *first_property,
                                                        ...) G_GNUC_NULL_TERMINATED;
+/* Listens on 127.0.0.1, port 0, as the fixture's transport says: the
+ * service's own listener (plain, or TLS after owl_test_fixture_use_tls()),
+ * or owl_test_fixture_listen_attached_tls(). */
 void            owl_test_fixture_listen      (OwlTestFixture  *fixture);
+/* The service does not listen itself: it is attached to a SoupServer the
+ * fixture makes, which speaks TLS with the test certificate; the fixture's
+ * clients connect with wss:// and accept it. */
+void            owl_test_fixture_listen_attached_tls (OwlTestFixture *fixture);
 /* Before listening: the service speaks TLS with a test certificate, and
  * the fixture's clients connect with wss:// and accept it. */
 void            owl_test_fixture_use_tls     (OwlTestFixture  *fixture);
@@ -274,6 +309,11 @@ OwlTestRaw     *owl_test_raw_connect_with    (guint16          port,
 /* The same, asserting a 101. */
 OwlTestRaw     *owl_test_raw_connect         (guint16          port,
                                               const char      *path);
+/* To the fixture's port, over TLS when its clients use wss://, with
+ * @rcvbuf as in owl_test_raw_connect_full(); asserts a 101. */
+OwlTestRaw     *owl_test_fixture_raw_connect (OwlTestFixture  *fixture,
+                                              const char      *path,
+                                              int              rcvbuf);
 void            owl_test_raw_free            (OwlTestRaw      *raw);
 /* The HTTP response head of the handshake, "\r\n\r\n" included. */
 const char     *owl_test_raw_get_response    (OwlTestRaw      *raw);
