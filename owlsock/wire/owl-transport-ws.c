@@ -83,6 +83,7 @@ typedef struct
   GSource            *closed_idle;
 
   GQueue              queue;           /* WsChunk */
+  gboolean            head_pending;    /* TLS may hold the head's bytes */
   gsize               queued;
   GByteArray         *cork;            /* frames written during a dispatch */
   gboolean            in_dirty;
@@ -128,6 +129,7 @@ io_writev (OwlTransportWs     *self,
   GOutputVector vectors[32];
   g_autoptr(GError) error = NULL;
   gsize written = 0;
+  gsize total = 0;
 
   if (self->out == NULL)
     {
@@ -139,13 +141,22 @@ io_writev (OwlTransportWs     *self,
 
   n_iov = MIN (n_iov, (int) G_N_ELEMENTS (vectors));
   for (int i = 0; i < n_iov; i++)
-    vectors[i] = (GOutputVector) { iov[i].iov_base, iov[i].iov_len };
+    {
+      vectors[i] = (GOutputVector) { iov[i].iov_base, iov[i].iov_len };
+      total += iov[i].iov_len;
+    }
 
+  /* GnuTLS keeps a record it could not send whole and sends it again on
+   * the next call, whatever that call passes: the bytes after what was
+   * written must stay the next ones written (never dropped for a close
+   * frame), or the stream is corrupt. */
   switch (g_pollable_output_stream_writev_nonblocking (self->out, vectors, n_iov, &written, NULL, &error))
     {
     case G_POLLABLE_RETURN_OK:
+      self->head_pending = written < total;
       return written;
     case G_POLLABLE_RETURN_WOULD_BLOCK:
+      self->head_pending = TRUE;
       errno = EAGAIN;
       return -1;
     case G_POLLABLE_RETURN_FAILED:
@@ -153,6 +164,49 @@ io_writev (OwlTransportWs     *self,
       errno = EIO;
       return -1;
     }
+}
+
+/* Writes @iov (at most two pieces) while the stream takes it: one call on
+ * a plain socket (less than all means its buffer is full), as many as make
+ * progress under TLS (GnuTLS sends a record, 16 KiB at most, per call).
+ * Returns what was written, or -1 on a fatal error. */
+static gssize
+io_write_all (OwlTransportWs *self,
+              struct iovec    iov[2],
+              int             n_iov)
+{
+  gsize total = 0, written = 0;
+
+  for (int i = 0; i < n_iov; i++)
+    total += iov[i].iov_len;
+
+  while (written < total)
+    {
+      ssize_t n = io_writev (self, iov, n_iov);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? (gssize) written : -1;
+      written += n;
+      /* Step over what went out. */
+      while (n > 0 && n_iov > 0)
+        {
+          gsize step = MIN ((gsize) n, iov[0].iov_len);
+
+          iov[0].iov_base = (guint8 *) iov[0].iov_base + step;
+          iov[0].iov_len -= step;
+          n -= step;
+          if (iov[0].iov_len == 0)
+            {
+              iov[0] = iov[1];
+              n_iov--;
+            }
+        }
+      if (self->out == NULL)
+        break;
+    }
+  return written;
 }
 
 static void ws_finish       (OwlTransportWs *self,
@@ -319,18 +373,15 @@ ws_uncork (OwlTransportWs *self)
 
   if (self->queue.length == 0)
     {
-      ssize_t n;
+      struct iovec iov[2] = { { buf->data, buf->len } };
+      gssize n = io_write_all (self, iov, 1);
 
-      do
-        n = io_writev (self, &(struct iovec) { buf->data, buf->len }, 1);
-      while (n < 0 && errno == EINTR);
-
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      if (n < 0)
         {
           ws_finish (self, OWL_CLOSE_ABNORMAL, "", FALSE);
           return;
         }
-      written = n < 0 ? 0 : (gsize) n;
+      written = n;
       if (written == buf->len)
         return;
     }
@@ -374,7 +425,8 @@ ws_write_frame (OwlTransportWs *self,
       /* The peer does not read: nothing more is sent but the frame on the
        * wire (cutting it would corrupt the stream) and a close frame. */
       while (self->queue.length > 1 ||
-             (self->queue.length == 1 && ((WsChunk *) self->queue.head->data)->offset == 0))
+             (self->queue.length == 1 && ((WsChunk *) self->queue.head->data)->offset == 0 &&
+              !self->head_pending))
         {
           WsChunk *chunk = g_queue_pop_tail (&self->queue);
 
@@ -412,23 +464,20 @@ ws_write_frame (OwlTransportWs *self,
     {
       struct iovec iov[2];
       int n_iov = 0;
-      ssize_t n;
+      gssize n;
 
       if (header_len > 0)
         iov[n_iov++] = (struct iovec) { (void *) header, header_len };
       if (len > 0)
         iov[n_iov++] = (struct iovec) { (void *) data, len };
 
-      do
-        n = io_writev (self, iov, n_iov);
-      while (n < 0 && errno == EINTR);
-
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      n = io_write_all (self, iov, n_iov);
+      if (n < 0)
         {
           ws_finish (self, OWL_CLOSE_ABNORMAL, "", FALSE);
           return;
         }
-      written = n < 0 ? 0 : (gsize) n;
+      written = n;
       if (written == total)
         return;
     }

@@ -390,6 +390,8 @@ owl_test_fixture_listen (OwlTestFixture *fixture)
       owl_test_fixture_listen_attached_tls (fixture);
       return;
     }
+  if (fixture->transport == OWL_TEST_TRANSPORT_OWLSOCK_TLS)
+    owl_test_fixture_use_tls (fixture);
 
   listening = owl_socket_service_listen (fixture->service, "127.0.0.1", 0, &error);
   g_assert_no_error (error);

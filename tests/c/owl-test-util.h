@@ -35,6 +35,7 @@ typedef struct
 typedef enum
 {
   OWL_TEST_TRANSPORT_OWLSOCK,
+  OWL_TEST_TRANSPORT_OWLSOCK_TLS,
   OWL_TEST_TRANSPORT_SOUP,
 } OwlTestTransport;
 
@@ -74,14 +75,17 @@ typedef struct
   g_test_add (path, OwlTestFixture, NULL, \
               owl_test_fixture_setup, func, owl_test_fixture_teardown)
 
-/* One test body registered twice, as libsoup's websocket tests do:
- * @path/owlsock on the service's own listener, @path/soup on a SoupServer
- * with its own TLS given to attach(). The body calls
+/* One test body registered once per transport, as libsoup's websocket
+ * tests do: @path/owlsock on the service's own listener, @path/owlsock-tls
+ * on the same with TLS (the frame layer over a TLS stream), @path/soup on a
+ * SoupServer with its own TLS given to attach(). The body calls
  * owl_test_fixture_listen() and connects raw clients with
  * owl_test_fixture_raw_connect(); the rest is the same. */
 #define OWL_TEST_TRANSPORTS(path, func) \
   G_STMT_START { \
     g_test_add (path "/owlsock", OwlTestFixture, GINT_TO_POINTER (OWL_TEST_TRANSPORT_OWLSOCK), \
+                owl_test_fixture_setup_transport, func, owl_test_fixture_teardown); \
+    g_test_add (path "/owlsock-tls", OwlTestFixture, GINT_TO_POINTER (OWL_TEST_TRANSPORT_OWLSOCK_TLS), \
                 owl_test_fixture_setup_transport, func, owl_test_fixture_teardown); \
     g_test_add (path "/soup", OwlTestFixture, GINT_TO_POINTER (OWL_TEST_TRANSPORT_SOUP), \
                 owl_test_fixture_setup_transport, func, owl_test_fixture_teardown); \
