@@ -18,6 +18,14 @@ void        owl_request_set_auth       (OwlRequest *self,
 gboolean    owl_request_check_text     (OwlRequest  *self,
                                         GError     **error);
 GError     *owl_request_new_param_error (const char *param);
+/* Percent-decodes @len bytes of @s (a path segment, or a query component
+ * when @plus_is_space). NULL on a malformed escape; *@valid is FALSE when
+ * the result holds a NUL or is not valid UTF-8. */
+char           *owl_uri_decode    (const char   *s,
+                                   gsize         len,
+                                   gboolean      plus_is_space,
+                                   gboolean     *valid);
+
 const char *owl_request_choose_protocol (OwlRequest         *self,
                                          const char * const *ours);
 

@@ -51,14 +51,6 @@ OwlRouterResult owl_router_lookup (OwlRouter    *router,
                                    GHashTable  **params,
                                    char        **bad_param);
 
-/* Percent-decodes @len bytes of @s (a path segment, or a query component
- * when @plus_is_space). NULL on a malformed escape; *@valid is FALSE when
- * the result holds a NUL or is not valid UTF-8. */
-char           *owl_uri_decode    (const char   *s,
-                                   gsize         len,
-                                   gboolean      plus_is_space,
-                                   gboolean     *valid);
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlRouter, owl_router_free)
 
 G_END_DECLS
