@@ -11,6 +11,10 @@ G_BEGIN_DECLS
 
 OwlRequest *owl_request_new (SoupServerMessage *msg,
                              GHashTable        *params);
+OwlRequest *owl_request_new_bare       (const char *path,
+                                        const char *header,
+                                        const char *value,
+                                        const char *remote_host);
 OwlRequest *owl_request_new_with_token (OwlRequest *base,
                                         const char *token);
 void        owl_request_set_auth       (OwlRequest *self,

@@ -105,6 +105,24 @@ owl_request_new (SoupServerMessage *msg,
   return self;
 }
 
+/* A request that came another way than a SoupServer (a test, a bus
+ * client): @path, one header (nullable), from @remote_host. */
+OwlRequest *
+owl_request_new_bare (const char *path,
+                      const char *header,
+                      const char *value,
+                      const char *remote_host)
+{
+  OwlRequest *self = g_object_new (OWL_TYPE_REQUEST, NULL);
+
+  self->path = g_strdup (path);
+  self->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
+  if (header != NULL)
+    soup_message_headers_append (self->headers, header, value);
+  self->remote_host = g_strdup (remote_host);
+  return self;
+}
+
 /* A request for a token refresh on @base's connection: the same path,
  * params and peer, and the token the client sent in-band, but neither the
  * upgrade's headers nor its query: they may hold the upgrade's credentials

@@ -24,7 +24,8 @@ typedef struct _OwlRooms OwlRooms;
 OwlRooms   *owl_rooms_new             (GMainContext *context);
 OwlRooms   *owl_rooms_ref             (OwlRooms     *self);
 void        owl_rooms_unref           (OwlRooms     *self);
-/* Replaces the in-process broker (taken). */
+/* Replaces the in-process broker (taken); its deliver function is set to
+ * serve this object's local members. */
 void        owl_rooms_set_broker      (OwlRooms     *self,
                                        OwlBroker    *broker);
 

@@ -83,6 +83,8 @@ owl_rooms_set_broker (OwlRooms  *self,
 {
   owl_broker_free (self->broker);
   self->broker = broker;
+  broker->deliver = deliver_remote;
+  broker->deliver_data = self;
 }
 
 /* Membership ------------------------------------------------------------------ */

@@ -4,6 +4,7 @@
  */
 
 #include "owl-test-util.h"
+#include "owl-request-private.h"
 
 #include <stdio.h>
 #include <glib/gstdio.h>
@@ -1525,4 +1526,12 @@ owl_test_make_certificate (void)
   g_unlink (key);
   g_rmdir (dir);
   return g_object_ref (certificate);
+}
+
+OwlRequest *
+owl_test_request_new (const char *path,
+                      const char *header,
+                      const char *value)
+{
+  return owl_request_new_bare (path, header, value, "127.0.0.1");
 }

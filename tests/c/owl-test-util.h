@@ -397,6 +397,11 @@ gboolean        owl_test_reset_peak_rss      (void);
  * does NOT happen over a period, never for waiting on something. */
 void            owl_test_run_for             (guint            ms);
 
+/* An OwlRequest for @path with one header (nullable), from 127.0.0.1. */
+OwlRequest     *owl_test_request_new         (const char      *path,
+                                              const char      *header,
+                                              const char      *value);
+
 /* A self-signed certificate (with its key) for 127.0.0.1, made once per
  * process with openssl. */
 GTlsCertificate *owl_test_make_certificate   (void);
