@@ -86,12 +86,14 @@ on_closed (OwlConnection *connection,
            gpointer       user_data)
 {
   OwlSocketService *self = user_data;
-  g_autoptr(OwlConnection) hold = g_object_ref (connection);
 
+  /* The table may hold the last reference; the signal still needs it. */
+  g_object_ref (connection);
   release_slots (self, connection);
   owl_stats_count_closed (self->stats, code, owl_connection_get_dropped_messages (connection));
   g_hash_table_remove (self->connections, owl_connection_get_id (connection));
   owl_socket_service_emit_connection_signal (self, FALSE, connection);
+  g_object_unref (connection);
 }
 
 /* After every `closed` handler: a stop finishes once all of them ran. */

@@ -1291,7 +1291,6 @@ test_drain (OwlTestFixture *fixture,
 {
   OwlTestClient *clients[2];
   OwlTestRaw *raw;
-  g_autofree char *reason = NULL;
 
   owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
   owl_test_fixture_listen (fixture);
