@@ -49,8 +49,9 @@ enum {
   PROP_METRICS_PATH,
   PROP_METRICS_TOKEN,
   PROP_METRICS_ALLOW,
-  PROP_FIRST_LIMIT,
-  N_PROPS = PROP_FIRST_LIMIT + OWL_N_LIMITS
+  N_PROPS,
+  /* Then the limits, from owl-limits.c's table. */
+  PROP_FIRST_LIMIT = N_PROPS
 };
 
 enum {
@@ -450,83 +451,8 @@ owl_socket_service_class_init (OwlSocketServiceClass *klass)
     g_param_spec_boxed ("metrics-allow", NULL, NULL, G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
-  g_object_class_install_properties (object_class, PROP_FIRST_LIMIT, properties);
-
-  /**
-   * OwlSocketService:max-message-size:
-   *
-   * The largest message a client may send, in bytes, counted after
-   * reassembling fragments and after decompression. A larger one closes
-   * the connection with 1009. Modules may override it.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:max-json-depth:
-   *
-   * The deepest nesting of arrays and objects in a JSON message; a deeper
-   * message is answered with a `too-deep` error frame.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:ping-interval:
-   *
-   * Seconds between the server's WebSocket pings; 0 sends none.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:pong-timeout:
-   *
-   * Seconds a client has to answer a ping; a client that does not is closed
-   * with 4408.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:idle-timeout:
-   *
-   * Seconds without any frame from the client (pongs count) after which the
-   * connection is closed with 1001; 0 for none.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:max-buffered-amount:
-   *
-   * The most outgoing bytes a connection may have queued because the client
-   * does not read; see [property@Owlsock.SocketService:backpressure].
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:backpressure:
-   *
-   * What happens to a message that would pass
-   * [property@Owlsock.SocketService:max-buffered-amount]: close the
-   * connection with 1013 (the default) or drop the message.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:rate-limit:
-   *
-   * Messages per second a connection may send (a token bucket refilled at
-   * this rate); 0 for no limit. A message over it is not handled and is
-   * answered with a `rate-limited` error frame.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:rate-burst:
-   *
-   * The token bucket's size: how many messages may come at once. A
-   * connection that keeps sending after more than this many messages in a
-   * row were refused is closed with 1008.
-   *
-   * Since: 0.1
-   */
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+  /* Documented beside their rows in owl-limits.c. */
   owl_limits_install_properties (object_class, PROP_FIRST_LIMIT, FALSE);
 
   /**
