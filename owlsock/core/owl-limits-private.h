@@ -12,19 +12,13 @@
 
 G_BEGIN_DECLS
 
-/* Defaults of the service-wide limits, properties of the service alone. */
-#define OWL_DEFAULT_MAX_CONNECTIONS        10000
-#define OWL_DEFAULT_MAX_CONNECTIONS_PER_IP 100
-#define OWL_DEFAULT_MAX_CONNECTIONS_PER_USER 20
-#define OWL_DEFAULT_AUTH_EXPIRY_NOTICE     60
-#define OWL_DEFAULT_HANDSHAKE_TIMEOUT      10
-#define OWL_DEFAULT_MAX_HANDSHAKE_SIZE     (16 * 1024)
-
-/* The limits a service holds and a module overrides (in a module, -1 or
- * OWL_BACKPRESSURE_INHERIT: as the service); owl-limits.c's table gives
- * each its property, range and default. */
+/* Every limit, as the service (and a module, for the per-module ones)
+ * holds it; owl-limits.c's table gives each its property, range and
+ * default. */
 typedef struct
 {
+  /* Per module: in a module's limits, -1 (OWL_BACKPRESSURE_INHERIT for the
+   * policy) means "as the service". */
   gint64          max_message_size;
   gint            max_json_depth;
   gint            ping_interval;
@@ -34,6 +28,14 @@ typedef struct
   OwlBackpressure backpressure;
   gdouble         rate_limit;       /* messages per second; 0: none */
   gint            rate_burst;
+
+  /* Service-wide: a module has no such properties, its copy stays -1. */
+  gint            max_connections;
+  gint            max_connections_per_ip;
+  gint            max_connections_per_user;
+  gint            auth_expiry_notice;  /* seconds */
+  gint            handshake_timeout;   /* seconds */
+  gint            max_handshake_size;  /* bytes */
 } OwlLimits;
 
 /* One row of the table: a limit's property. */
@@ -68,7 +70,8 @@ const OwlLimitRow *owl_limits_get_table (guint *n_rows);
  * -1 and OWL_BACKPRESSURE_INHERIT, "as the service"). */
 void     owl_limits_init               (OwlLimits    *limits,
                                         gboolean      inherit);
-/* Row i is property @first_prop_id + i. */
+/* A module (@inherit TRUE) gets the per-module rows only. Row i is
+ * property @first_prop_id + i. */
 void     owl_limits_install_properties (GObjectClass *klass,
                                         guint         first_prop_id,
                                         gboolean      inherit);
@@ -85,7 +88,8 @@ gboolean owl_limits_set_property       (OwlLimits    *limits,
 void     owl_limits_get_value          (const OwlLimits   *limits,
                                         const OwlLimitRow *row,
                                         GValue            *value);
-/* @out: the module's values where it has one, the service's for the rest. */
+/* @out: the module's per-module values where it has one, the service's
+ * for the rest. */
 void     owl_limits_resolve            (const OwlLimits *service,
                                         const OwlLimits *module,
                                         OwlLimits       *out);

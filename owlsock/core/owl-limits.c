@@ -2,19 +2,23 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The same limit properties sit on OwlSocketService (the defaults) and
- * OwlModule (overrides); the table below installs, reads, writes and
- * resolves them all, and its doc blocks are the properties' documentation
- * (this file is among the sources g-ir-scanner reads).
+ * The same limit properties sit on OwlSocketService (the defaults, and the
+ * service-wide limits) and OwlModule (overrides of the per-module ones);
+ * the table below installs, reads, writes and resolves them all, and its
+ * doc blocks are the properties' documentation (this file is among the
+ * sources g-ir-scanner reads).
  *
  * To add a limit: add a field to OwlLimits (owl-limits-private.h), a row
- * here with its `OwlSocketService:name:` and `OwlModule:name:` doc blocks
- * right above it, and enforce it where the value is read: the
- * connection's resolved limits (OwlConnectionHost.limits, which
- * owl_limits_resolve() fills when the connection is accepted; pass it on
- * in owl_limits_to_transport() when the frame layer enforces it). Then add
- * it to README's "Defaults". The properties, their get, set and notify,
- * and the module's override follow from the row.
+ * here with its `OwlSocketService:name:` doc block right above it (and an
+ * `OwlModule:name:` block when the row is per-module), and enforce it where
+ * the value is read: a per-connection limit from the connection's resolved
+ * limits (OwlConnectionHost.limits, which owl_limits_resolve() fills when
+ * the connection is accepted; pass it on in owl_limits_to_transport() when
+ * the frame layer enforces it), a service-wide one from the service's own
+ * OwlSocketService.limits (and if something keeps a copy of it, refresh
+ * that copy in owl-socket-service.c's limits_changed()). Then add it to
+ * README's "Defaults". The properties, their get, set and notify, and the
+ * module's override follow from the row.
  */
 
 #include <string.h>
@@ -27,6 +31,7 @@
 #define D(v)         { .d = (v) }
 #define ANY_VALUE    I (0), I (0)   /* an enum: its values are its range */
 #define PER_MODULE   TRUE
+#define SERVICE_ONLY FALSE
 
 /* A row: property, type, field; the service's minimum, maximum and default
  * (a module's property goes from -1 and defaults to -1, or INHERIT); and
@@ -206,6 +211,75 @@ static const OwlLimitRow rows[] = {
    */
   { "rate-burst", OWL_LIMIT_INT, FIELD (rate_burst),
     I (1), I (G_MAXINT), I (200), PER_MODULE },
+
+  /**
+   * OwlSocketService:max-connections:
+   *
+   * The most connections open at once; an upgrade beyond it is answered
+   * with HTTP 503. It is also kept under the process' descriptor limit.
+   *
+   * Since: 0.1
+   */
+  { "max-connections", OWL_LIMIT_INT, FIELD (max_connections),
+    I (1), I (G_MAXINT), I (10000), SERVICE_ONLY },
+
+  /**
+   * OwlSocketService:max-connections-per-ip:
+   *
+   * The most connections open at once from one remote address; an upgrade
+   * beyond it is answered with HTTP 429.
+   *
+   * Since: 0.1
+   */
+  { "max-connections-per-ip", OWL_LIMIT_INT, FIELD (max_connections_per_ip),
+    I (1), I (G_MAXINT), I (100), SERVICE_ONLY },
+
+  /**
+   * OwlSocketService:max-connections-per-user:
+   *
+   * The most connections open at once for one authenticated user (the
+   * [property@Owlsock.Auth:user-id] a guard found); an upgrade beyond it is
+   * answered with HTTP 429, after the guard and before the gates.
+   *
+   * Since: 0.1
+   */
+  { "max-connections-per-user", OWL_LIMIT_INT, FIELD (max_connections_per_user),
+    I (1), I (G_MAXINT), I (20), SERVICE_ONLY },
+
+  /**
+   * OwlSocketService:auth-expiry-notice:
+   *
+   * Seconds before an identity's [property@Owlsock.Auth:expires-at] when
+   * its connection receives the `system` event `auth-expiring`, so the
+   * client can refresh its token before the connection is closed with 4001.
+   *
+   * Since: 0.1
+   */
+  { "auth-expiry-notice", OWL_LIMIT_INT, FIELD (auth_expiry_notice),
+    I (0), I (G_MAXINT / 2), I (60), SERVICE_ONLY },
+
+  /**
+   * OwlSocketService:handshake-timeout:
+   *
+   * Seconds a client of the service's own listener has to send its request;
+   * a slower one (slowloris) is dropped.
+   *
+   * Since: 0.1
+   */
+  { "handshake-timeout", OWL_LIMIT_INT, FIELD (handshake_timeout),
+    I (1), I (G_MAXINT / 2), I (10), SERVICE_ONLY },
+
+  /**
+   * OwlSocketService:max-handshake-size:
+   *
+   * The most bytes of a request (its line and headers) the service's own
+   * listener reads before the upgrade; a larger request is answered with
+   * HTTP 431 and dropped.
+   *
+   * Since: 0.1
+   */
+  { "max-handshake-size", OWL_LIMIT_INT, FIELD (max_handshake_size),
+    I (1024), I (G_MAXINT), I (16 * 1024), SERVICE_ONLY },
 };
 
 const OwlLimitRow *
