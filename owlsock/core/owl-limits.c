@@ -17,8 +17,9 @@
  * the frame layer enforces it), a service-wide one from the service's own
  * OwlSocketService.limits (and if something keeps a copy of it, refresh
  * that copy in owl-socket-service.c's limits_changed()). Then add it to
- * README's "Defaults". The properties, their get, set and notify, and the
- * module's override follow from the row.
+ * README's "Defaults" and to the expected rows of
+ * tests/c/test-limits-table.c. The properties, their get, set and notify,
+ * and the module's override follow from the row.
  */
 
 #include <string.h>
