@@ -12,24 +12,13 @@
 
 G_BEGIN_DECLS
 
-/* Defaults for a server on the open internet; README's table lists them. */
-#define OWL_DEFAULT_MAX_MESSAGE_SIZE    (1024 * 1024)
-#define OWL_DEFAULT_MAX_JSON_DEPTH      64
-#define OWL_DEFAULT_PING_INTERVAL       30
-#define OWL_DEFAULT_PONG_TIMEOUT        10
-#define OWL_DEFAULT_IDLE_TIMEOUT        300
-#define OWL_DEFAULT_MAX_BUFFERED_AMOUNT (4 * 1024 * 1024)
-#define OWL_DEFAULT_RATE_LIMIT          100.0
-#define OWL_DEFAULT_RATE_BURST          200
-#define OWL_DEFAULT_MAX_CONNECTIONS        10000
-#define OWL_DEFAULT_MAX_CONNECTIONS_PER_IP 100
-#define OWL_DEFAULT_MAX_CONNECTIONS_PER_USER 20
-#define OWL_DEFAULT_AUTH_EXPIRY_NOTICE     60
-#define OWL_DEFAULT_HANDSHAKE_TIMEOUT      10
-#define OWL_DEFAULT_MAX_HANDSHAKE_SIZE     (16 * 1024)
-
+/* Every limit, as the service (and a module, for the per-module ones)
+ * holds it; owl-limits.c's table gives each its property, range and
+ * default. */
 typedef struct
 {
+  /* Per module: in a module's limits, -1 (OWL_BACKPRESSURE_INHERIT for the
+   * policy) means "as the service". */
   gint64          max_message_size;
   gint            max_json_depth;
   gint            ping_interval;
@@ -39,26 +28,50 @@ typedef struct
   OwlBackpressure backpressure;
   gdouble         rate_limit;       /* messages per second; 0: none */
   gint            rate_burst;
+
+  /* Service-wide: a module has no such properties, its copy stays -1. */
+  gint            max_connections;
+  gint            max_connections_per_ip;
+  gint            max_connections_per_user;
+  gint            auth_expiry_notice;  /* seconds */
+  gint            handshake_timeout;   /* seconds */
+  gint            max_handshake_size;  /* bytes */
 } OwlLimits;
 
-/* Property ids, relative to the first one a class gives. */
-enum {
-  OWL_LIMIT_MAX_MESSAGE_SIZE,
-  OWL_LIMIT_MAX_JSON_DEPTH,
-  OWL_LIMIT_PING_INTERVAL,
-  OWL_LIMIT_PONG_TIMEOUT,
-  OWL_LIMIT_IDLE_TIMEOUT,
-  OWL_LIMIT_MAX_BUFFERED_AMOUNT,
+/* One row of the table: a limit's property. */
+typedef enum
+{
+  OWL_LIMIT_INT,
+  OWL_LIMIT_INT64,
+  OWL_LIMIT_DOUBLE,
   OWL_LIMIT_BACKPRESSURE,
-  OWL_LIMIT_RATE_LIMIT,
-  OWL_LIMIT_RATE_BURST,
-  OWL_N_LIMITS
-};
+} OwlLimitType;
 
-/* For a service (@inherit FALSE: real defaults) or a module (@inherit TRUE:
- * -1 and OWL_BACKPRESSURE_INHERIT mean "as the service"). */
+typedef union
+{
+  gint64  i;                 /* OWL_LIMIT_INT, _INT64, _BACKPRESSURE */
+  gdouble d;                 /* OWL_LIMIT_DOUBLE */
+} OwlLimitValue;
+
+typedef struct
+{
+  const char    *name;
+  OwlLimitType   type;
+  gsize          offset;     /* in OwlLimits */
+  OwlLimitValue  minimum;    /* the service's; a module's is -1 */
+  OwlLimitValue  maximum;
+  OwlLimitValue  default_value;  /* the service's; a module's is -1 or INHERIT */
+  gboolean       per_module;
+} OwlLimitRow;
+
+const OwlLimitRow *owl_limits_get_table (guint *n_rows);
+
+/* For a service (@inherit FALSE: the defaults) or a module (@inherit TRUE:
+ * -1 and OWL_BACKPRESSURE_INHERIT, "as the service"). */
 void     owl_limits_init               (OwlLimits    *limits,
                                         gboolean      inherit);
+/* A module (@inherit TRUE) gets the per-module rows only. Row i is
+ * property @first_prop_id + i. */
 void     owl_limits_install_properties (GObjectClass *klass,
                                         guint         first_prop_id,
                                         gboolean      inherit);
@@ -71,6 +84,12 @@ gboolean owl_limits_set_property       (OwlLimits    *limits,
                                         guint         prop_id,
                                         const GValue *value,
                                         gboolean     *changed);
+/* @value is initialised to the row's property type. */
+void     owl_limits_get_value          (const OwlLimits   *limits,
+                                        const OwlLimitRow *row,
+                                        GValue            *value);
+/* @out: the module's per-module values where it has one, the service's
+ * for the rest. */
 void     owl_limits_resolve            (const OwlLimits *service,
                                         const OwlLimits *module,
                                         OwlLimits       *out);

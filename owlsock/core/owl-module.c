@@ -59,8 +59,9 @@ enum {
   PROP_MESSAGE_SCHEMA,
   PROP_QUERY_SCHEMA,
   PROP_PARAMS_SCHEMA,
-  PROP_FIRST_LIMIT,
-  N_PROPS = PROP_FIRST_LIMIT + OWL_N_LIMITS
+  N_PROPS,
+  /* Then the per-module limits, from owl-limits.c's table. */
+  PROP_FIRST_LIMIT = N_PROPS
 };
 
 enum {
@@ -396,80 +397,8 @@ owl_module_class_init (OwlModuleClass *klass)
     g_param_spec_object ("params-schema", NULL, NULL, OWL_TYPE_SCHEMA,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
-  g_object_class_install_properties (object_class, PROP_FIRST_LIMIT, properties);
-
-  /**
-   * OwlModule:max-message-size:
-   *
-   * Overrides [property@Owlsock.SocketService:max-message-size] for this
-   * module's connections; -1 keeps the service's value.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlModule:max-json-depth:
-   *
-   * Overrides [property@Owlsock.SocketService:max-json-depth]; -1 keeps the
-   * service's value.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlModule:ping-interval:
-   *
-   * Overrides [property@Owlsock.SocketService:ping-interval]; -1 keeps the
-   * service's value.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlModule:pong-timeout:
-   *
-   * Overrides [property@Owlsock.SocketService:pong-timeout]; -1 keeps the
-   * service's value.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlModule:idle-timeout:
-   *
-   * Overrides [property@Owlsock.SocketService:idle-timeout]; -1 keeps the
-   * service's value.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlModule:max-buffered-amount:
-   *
-   * Overrides [property@Owlsock.SocketService:max-buffered-amount]; -1
-   * keeps the service's value.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlModule:backpressure:
-   *
-   * Overrides [property@Owlsock.SocketService:backpressure];
-   * %OWL_BACKPRESSURE_INHERIT keeps the service's policy.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlModule:rate-limit:
-   *
-   * Overrides [property@Owlsock.SocketService:rate-limit]; -1 keeps the
-   * service's value.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlModule:rate-burst:
-   *
-   * Overrides [property@Owlsock.SocketService:rate-burst]; -1 keeps the
-   * service's value.
-   *
-   * Since: 0.1
-   */
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+  /* Documented beside their rows in owl-limits.c. */
   owl_limits_install_properties (object_class, PROP_FIRST_LIMIT, TRUE);
 
   /**

@@ -117,7 +117,7 @@ fill_host (OwlSocketService  *self,
 {
   host->context = self->context;
   owl_limits_resolve (&self->limits, owl_module_get_limits (module), &host->limits);
-  host->auth_expiry_notice = self->auth_expiry_notice;
+  host->auth_expiry_notice = self->limits.auth_expiry_notice;
   host->auth_timeout = self->listener_limits.handshake_timeout;
   host->counters = owl_stats_get_counters (self->stats);
   host->rooms = self->rooms;

@@ -51,12 +51,8 @@ struct _OwlSocketService
   GHashTable        *slots;           /* OwlConnection -> OwlSlots */
   OwlRooms          *rooms;
 
-  OwlLimits          limits;
-  gint               max_connections;
-  gint               max_connections_per_ip;
-  gint               max_connections_per_user;
-  gint               auth_expiry_notice;
-  OwlListenerLimits  listener_limits;
+  OwlLimits          limits;          /* every limit, the service-wide ones too */
+  OwlListenerLimits  listener_limits; /* the handshake's limits (copies) and TLS */
 
   OwlStats          *stats;
   OwlMetrics        *metrics;

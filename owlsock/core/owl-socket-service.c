@@ -39,18 +39,13 @@ enum {
   PROP_ALIAS,
   PROP_PORT,
   PROP_N_CONNECTIONS,
-  PROP_MAX_CONNECTIONS,
-  PROP_MAX_CONNECTIONS_PER_IP,
-  PROP_MAX_CONNECTIONS_PER_USER,
-  PROP_AUTH_EXPIRY_NOTICE,
-  PROP_HANDSHAKE_TIMEOUT,
-  PROP_MAX_HANDSHAKE_SIZE,
   PROP_ALLOWED_ORIGINS,
   PROP_METRICS_PATH,
   PROP_METRICS_TOKEN,
   PROP_METRICS_ALLOW,
-  PROP_FIRST_LIMIT,
-  N_PROPS = PROP_FIRST_LIMIT + OWL_N_LIMITS
+  N_PROPS,
+  /* Then every limit, from owl-limits.c's table. */
+  PROP_FIRST_LIMIT = N_PROPS
 };
 
 enum {
@@ -97,8 +92,18 @@ owl_socket_service_release_server (OwlSocketService *self)
 void
 owl_socket_service_update_admission (OwlSocketService *self)
 {
-  owl_admission_set_limits (self->admission, self->max_connections,
-                            self->max_connections_per_ip, self->max_connections_per_user);
+  owl_admission_set_limits (self->admission, self->limits.max_connections,
+                            self->limits.max_connections_per_ip,
+                            self->limits.max_connections_per_user);
+}
+
+/* What keeps a copy of a service-wide limit is told of a new value. */
+static void
+limits_changed (OwlSocketService *self)
+{
+  owl_socket_service_update_admission (self);
+  self->listener_limits.handshake_timeout = self->limits.handshake_timeout;
+  self->listener_limits.max_handshake_size = self->limits.max_handshake_size;
 }
 
 void
@@ -177,24 +182,6 @@ owl_socket_service_get_property (GObject    *object,
     case PROP_N_CONNECTIONS:
       g_value_set_uint (value, g_hash_table_size (self->connections));
       break;
-    case PROP_MAX_CONNECTIONS:
-      g_value_set_int (value, self->max_connections);
-      break;
-    case PROP_MAX_CONNECTIONS_PER_IP:
-      g_value_set_int (value, self->max_connections_per_ip);
-      break;
-    case PROP_MAX_CONNECTIONS_PER_USER:
-      g_value_set_int (value, self->max_connections_per_user);
-      break;
-    case PROP_AUTH_EXPIRY_NOTICE:
-      g_value_set_int (value, self->auth_expiry_notice);
-      break;
-    case PROP_HANDSHAKE_TIMEOUT:
-      g_value_set_int (value, self->listener_limits.handshake_timeout);
-      break;
-    case PROP_MAX_HANDSHAKE_SIZE:
-      g_value_set_int (value, self->listener_limits.max_handshake_size);
-      break;
     case PROP_ALLOWED_ORIGINS:
       g_value_set_boxed (value, self->upgrades.allowed_origins);
       break;
@@ -226,27 +213,6 @@ owl_socket_service_set_property (GObject      *object,
       if (self->alias == NULL)
         self->alias = g_strdup (OWL_SOCKET_SERVICE_DEFAULT_ALIAS);
       break;
-    case PROP_MAX_CONNECTIONS:
-      self->max_connections = g_value_get_int (value);
-      owl_socket_service_update_admission (self);
-      break;
-    case PROP_MAX_CONNECTIONS_PER_IP:
-      self->max_connections_per_ip = g_value_get_int (value);
-      owl_socket_service_update_admission (self);
-      break;
-    case PROP_MAX_CONNECTIONS_PER_USER:
-      self->max_connections_per_user = g_value_get_int (value);
-      owl_socket_service_update_admission (self);
-      break;
-    case PROP_AUTH_EXPIRY_NOTICE:
-      self->auth_expiry_notice = g_value_get_int (value);
-      break;
-    case PROP_HANDSHAKE_TIMEOUT:
-      self->listener_limits.handshake_timeout = g_value_get_int (value);
-      break;
-    case PROP_MAX_HANDSHAKE_SIZE:
-      self->listener_limits.max_handshake_size = g_value_get_int (value);
-      break;
     case PROP_ALLOWED_ORIGINS:
       g_strfreev (self->upgrades.allowed_origins);
       self->upgrades.allowed_origins = g_value_dup_boxed (value);
@@ -267,7 +233,10 @@ owl_socket_service_set_property (GObject      *object,
         if (!owl_limits_set_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value, &changed))
           G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
         else if (changed)
-          g_object_notify_by_pspec (object, pspec);
+          {
+            limits_changed (self);
+            g_object_notify_by_pspec (object, pspec);
+          }
       }
     }
 }
@@ -315,81 +284,6 @@ owl_socket_service_class_init (OwlSocketServiceClass *klass)
   properties[PROP_N_CONNECTIONS] =
     g_param_spec_uint ("n-connections", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * OwlSocketService:max-connections:
-   *
-   * The most connections open at once; an upgrade beyond it is answered
-   * with HTTP 503. It is also kept under the process' descriptor limit.
-   *
-   * Since: 0.1
-   */
-  properties[PROP_MAX_CONNECTIONS] =
-    g_param_spec_int ("max-connections", NULL, NULL, 1, G_MAXINT, OWL_DEFAULT_MAX_CONNECTIONS,
-                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * OwlSocketService:max-connections-per-ip:
-   *
-   * The most connections open at once from one remote address; an upgrade
-   * beyond it is answered with HTTP 429.
-   *
-   * Since: 0.1
-   */
-  properties[PROP_MAX_CONNECTIONS_PER_IP] =
-    g_param_spec_int ("max-connections-per-ip", NULL, NULL, 1, G_MAXINT, OWL_DEFAULT_MAX_CONNECTIONS_PER_IP,
-                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * OwlSocketService:max-connections-per-user:
-   *
-   * The most connections open at once for one authenticated user (the
-   * [property@Owlsock.Auth:user-id] a guard found); an upgrade beyond it is
-   * answered with HTTP 429, after the guard and before the gates.
-   *
-   * Since: 0.1
-   */
-  properties[PROP_MAX_CONNECTIONS_PER_USER] =
-    g_param_spec_int ("max-connections-per-user", NULL, NULL, 1, G_MAXINT, OWL_DEFAULT_MAX_CONNECTIONS_PER_USER,
-                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * OwlSocketService:auth-expiry-notice:
-   *
-   * Seconds before an identity's [property@Owlsock.Auth:expires-at] when
-   * its connection receives the `system` event `auth-expiring`, so the
-   * client can refresh its token before the connection is closed with 4001.
-   *
-   * Since: 0.1
-   */
-  properties[PROP_AUTH_EXPIRY_NOTICE] =
-    g_param_spec_int ("auth-expiry-notice", NULL, NULL, 0, G_MAXINT / 2, OWL_DEFAULT_AUTH_EXPIRY_NOTICE,
-                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * OwlSocketService:handshake-timeout:
-   *
-   * Seconds a client of the service's own listener has to send its request;
-   * a slower one (slowloris) is dropped.
-   *
-   * Since: 0.1
-   */
-  properties[PROP_HANDSHAKE_TIMEOUT] =
-    g_param_spec_int ("handshake-timeout", NULL, NULL, 1, G_MAXINT / 2, OWL_DEFAULT_HANDSHAKE_TIMEOUT,
-                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
-
-  /**
-   * OwlSocketService:max-handshake-size:
-   *
-   * The most bytes of a request (its line and headers) the service's own
-   * listener reads before the upgrade; a larger request is answered with
-   * HTTP 431 and dropped.
-   *
-   * Since: 0.1
-   */
-  properties[PROP_MAX_HANDSHAKE_SIZE] =
-    g_param_spec_int ("max-handshake-size", NULL, NULL, 1024, G_MAXINT, OWL_DEFAULT_MAX_HANDSHAKE_SIZE,
-                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
   /**
    * OwlSocketService:allowed-origins:
@@ -450,83 +344,8 @@ owl_socket_service_class_init (OwlSocketServiceClass *klass)
     g_param_spec_boxed ("metrics-allow", NULL, NULL, G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
-  g_object_class_install_properties (object_class, PROP_FIRST_LIMIT, properties);
-
-  /**
-   * OwlSocketService:max-message-size:
-   *
-   * The largest message a client may send, in bytes, counted after
-   * reassembling fragments and after decompression. A larger one closes
-   * the connection with 1009. Modules may override it.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:max-json-depth:
-   *
-   * The deepest nesting of arrays and objects in a JSON message; a deeper
-   * message is answered with a `too-deep` error frame.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:ping-interval:
-   *
-   * Seconds between the server's WebSocket pings; 0 sends none.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:pong-timeout:
-   *
-   * Seconds a client has to answer a ping; a client that does not is closed
-   * with 4408.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:idle-timeout:
-   *
-   * Seconds without any frame from the client (pongs count) after which the
-   * connection is closed with 1001; 0 for none.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:max-buffered-amount:
-   *
-   * The most outgoing bytes a connection may have queued because the client
-   * does not read; see [property@Owlsock.SocketService:backpressure].
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:backpressure:
-   *
-   * What happens to a message that would pass
-   * [property@Owlsock.SocketService:max-buffered-amount]: close the
-   * connection with 1013 (the default) or drop the message.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:rate-limit:
-   *
-   * Messages per second a connection may send (a token bucket refilled at
-   * this rate); 0 for no limit. A message over it is not handled and is
-   * answered with a `rate-limited` error frame.
-   *
-   * Since: 0.1
-   */
-  /**
-   * OwlSocketService:rate-burst:
-   *
-   * The token bucket's size: how many messages may come at once. A
-   * connection that keeps sending after more than this many messages in a
-   * row were refused is closed with 1008.
-   *
-   * Since: 0.1
-   */
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+  /* Documented beside their rows in owl-limits.c. */
   owl_limits_install_properties (object_class, PROP_FIRST_LIMIT, FALSE);
 
   /**
@@ -593,13 +412,7 @@ owl_socket_service_init (OwlSocketService *self)
   self->rooms = owl_rooms_new (self->context);
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   owl_limits_init (&self->limits, FALSE);
-  self->max_connections = OWL_DEFAULT_MAX_CONNECTIONS;
-  self->max_connections_per_ip = OWL_DEFAULT_MAX_CONNECTIONS_PER_IP;
-  self->max_connections_per_user = OWL_DEFAULT_MAX_CONNECTIONS_PER_USER;
-  self->auth_expiry_notice = OWL_DEFAULT_AUTH_EXPIRY_NOTICE;
-  self->listener_limits.handshake_timeout = OWL_DEFAULT_HANDSHAKE_TIMEOUT;
-  self->listener_limits.max_handshake_size = OWL_DEFAULT_MAX_HANDSHAKE_SIZE;
-  owl_socket_service_update_admission (self);
+  limits_changed (self);
   self->stats = owl_stats_new ();
   self->metrics = owl_metrics_new (dup_metrics_text, self);
   owl_socket_service_init_modules (self);
