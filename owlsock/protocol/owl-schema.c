@@ -3,13 +3,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#include <math.h>
 #include <string.h>
 
 #include "owl-error.h"
 #include "owl-json-private.h"
 #include "owl-regex-private.h"
-#include "owl-schema-private.h"
+#include "owl-schema-types-private.h"
 
 /**
  * OwlSchema:
@@ -47,105 +46,6 @@
  *
  * Since: 0.1
  */
-
-/* Instance types as bits; an integral number carries both NUMBER and INTEGER. */
-enum
-{
-  TYPE_NULL    = 1 << 0,
-  TYPE_BOOLEAN = 1 << 1,
-  TYPE_OBJECT  = 1 << 2,
-  TYPE_ARRAY   = 1 << 3,
-  TYPE_NUMBER  = 1 << 4,
-  TYPE_INTEGER = 1 << 5,
-  TYPE_STRING  = 1 << 6,
-};
-
-/* In the order of the bits above. */
-static const char * const type_names[] = {
-  "null", "boolean", "object", "array", "number", "integer", "string",
-};
-
-typedef enum
-{
-  CHECK_TYPE,
-  CHECK_CONST,
-  CHECK_ENUM,
-  CHECK_MIN_LENGTH,
-  CHECK_MAX_LENGTH,
-  CHECK_PATTERN,
-  CHECK_MINIMUM,
-  CHECK_MAXIMUM,
-  CHECK_EXCLUSIVE_MINIMUM,
-  CHECK_EXCLUSIVE_MAXIMUM,
-  CHECK_PROPERTIES,
-  CHECK_REQUIRED,
-  CHECK_ADDITIONAL_PROPERTIES,
-  CHECK_ITEMS,
-  CHECK_MIN_ITEMS,
-  CHECK_MAX_ITEMS,
-  CHECK_ALL_OF,
-  CHECK_ANY_OF,
-  CHECK_ONE_OF,
-  CHECK_REF,
-} CheckKind;
-
-typedef struct _Node Node;
-typedef struct _Check Check;
-
-typedef struct
-{
-  gboolean is_int;
-  gint64   i;
-  double   d;
-} Number;
-
-typedef struct
-{
-  char *name;
-  Node *schema;
-} Property;
-
-/* One keyword of one schema, compiled. Subschema pointers are borrowed: every
- * node belongs to OwlSchema.nodes. */
-struct _Check
-{
-  CheckKind   kind;
-  const char *keyword;                 /* static */
-  union
-  {
-    guint      types;                  /* type */
-    guint64    count;                  /* minLength & co */
-    Number     bound;                  /* minimum & co */
-    JsonNode  *value;                  /* const: our own copy */
-    GPtrArray *values;                 /* enum: JsonNode, our own copies */
-    OwlRegex  *regex;                  /* pattern */
-    char     **required;
-    struct
-    {
-      Property    *v;                  /* in schema order */
-      guint        n;
-      const char **sorted;             /* the names in strcmp () order */
-    } props;
-    struct
-    {
-      Node        *schema;
-      const Check *properties;         /* additionalProperties: the sibling `properties` */
-    } sub;                             /* items, additionalProperties */
-    struct
-    {
-      Node **v;
-      guint  n;
-    } list;                            /* allOf, anyOf, oneOf; $ref with n = 1 */
-  } u;
-};
-
-struct _Node
-{
-  guint    index;                      /* in OwlSchema.nodes */
-  gboolean is_false;
-  guint    n_checks;
-  Check   *checks;                     /* in schema order */
-};
 
 struct _OwlSchema
 {
@@ -226,244 +126,6 @@ static void
 owl_schema_init (OwlSchema *self)
 {
   self->nodes = g_ptr_array_new_with_free_func (node_free);
-}
-
-/* Numbers and JSON values */
-
-static gboolean
-number_from_node (JsonNode *node,
-                  Number   *number)
-{
-  if (JSON_NODE_TYPE (node) != JSON_NODE_VALUE)
-    return FALSE;
-
-  switch (json_node_get_value_type (node))
-    {
-    case G_TYPE_INT64:
-      number->is_int = TRUE;
-      number->i = json_node_get_int (node);
-      return TRUE;
-    case G_TYPE_DOUBLE:
-      number->is_int = FALSE;
-      number->d = json_node_get_double (node);
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
-
-static gboolean
-double_is_integral (double d)
-{
-  /* Past 2^53 every double is an integer. */
-  if (!(d > -9007199254740992.0 && d < 9007199254740992.0))
-    return isfinite (d);
-  return d == (double) (gint64) d;
-}
-
-/* Exact, even where converting @i to a double would round. */
-static int
-compare_int_double (gint64 i,
-                    double d)
-{
-  gint64 t;
-
-  if (isnan (d))
-    return 0;
-  if (d >= 9223372036854775808.0)
-    return -1;
-  if (d < -9223372036854775808.0)
-    return 1;
-  t = (gint64) d;  /* toward zero: i < t means i < d, i > t means i > d */
-  if (i != t)
-    return i < t ? -1 : 1;
-  return ((double) t < d) ? -1 : ((double) t > d);
-}
-
-static int
-number_compare (const Number *a,
-                const Number *b)
-{
-  if (a->is_int && b->is_int)
-    return (a->i > b->i) - (a->i < b->i);
-  if (!a->is_int && !b->is_int)
-    return (a->d > b->d) - (a->d < b->d);
-  if (a->is_int)
-    return compare_int_double (a->i, b->d);
-  return -compare_int_double (b->i, a->d);
-}
-
-static gboolean values_equal (JsonNode *a,
-                              JsonNode *b);
-
-static gboolean
-scalars_equal (JsonNode *a,
-               JsonNode *b)
-{
-  Number x, y;
-  GType type = json_node_get_value_type (a);
-
-  if (number_from_node (a, &x))
-    return number_from_node (b, &y) && number_compare (&x, &y) == 0;
-  if (type != json_node_get_value_type (b))
-    return FALSE;
-  if (type == G_TYPE_STRING)
-    return g_strcmp0 (json_node_get_string (a), json_node_get_string (b)) == 0;
-  if (type == G_TYPE_BOOLEAN)
-    return json_node_get_boolean (a) == json_node_get_boolean (b);
-  return FALSE;
-}
-
-static gboolean
-arrays_equal (JsonArray *a,
-              JsonArray *b)
-{
-  guint n = json_array_get_length (a);
-
-  if (n != json_array_get_length (b))
-    return FALSE;
-  for (guint i = 0; i < n; i++)
-    if (!values_equal (json_array_get_element (a, i), json_array_get_element (b, i)))
-      return FALSE;
-  return TRUE;
-}
-
-static gboolean
-objects_equal (JsonObject *a,
-               JsonObject *b)
-{
-  JsonObjectIter iter;
-  const char *name;
-  JsonNode *member;
-
-  if (json_object_get_size (a) != json_object_get_size (b))
-    return FALSE;
-  json_object_iter_init (&iter, a);
-  while (json_object_iter_next (&iter, &name, &member))
-    {
-      JsonNode *other = json_object_get_member (b, name);
-
-      if (other == NULL || !values_equal (member, other))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-/* Deep JSON equality; numbers compare by value. The recursion is bounded by
- * the depth of the schema's value, which the compiler limited. */
-static gboolean
-values_equal (JsonNode *a,
-              JsonNode *b)
-{
-  JsonNodeType type = JSON_NODE_TYPE (a);
-
-  if (type != JSON_NODE_TYPE (b))
-    return FALSE;
-
-  switch (type)
-    {
-    case JSON_NODE_NULL:
-      return TRUE;
-    case JSON_NODE_VALUE:
-      return scalars_equal (a, b);
-    case JSON_NODE_ARRAY:
-      return arrays_equal (json_node_get_array (a), json_node_get_array (b));
-    case JSON_NODE_OBJECT:
-      return objects_equal (json_node_get_object (a), json_node_get_object (b));
-    default:
-      return FALSE;
-    }
-}
-
-static JsonNode *
-copy_scalar (JsonNode *node)
-{
-  JsonNode *copy = json_node_alloc ();
-
-  switch (json_node_get_value_type (node))
-    {
-    case G_TYPE_INT64:
-      return json_node_init_int (copy, json_node_get_int (node));
-    case G_TYPE_DOUBLE:
-      return json_node_init_double (copy, json_node_get_double (node));
-    case G_TYPE_BOOLEAN:
-      return json_node_init_boolean (copy, json_node_get_boolean (node));
-    case G_TYPE_STRING:
-      return json_node_init_string (copy, json_node_get_string (node));
-    default:
-      return json_node_init_null (copy);
-    }
-}
-
-static JsonNode *copy_value (JsonNode *node,
-                             guint     budget);
-
-static JsonNode *
-copy_object (JsonObject *object,
-             guint       budget)
-{
-  JsonNode *copy = json_node_new (JSON_NODE_OBJECT);
-  JsonObject *target = json_object_new ();
-  JsonObjectIter iter;
-  const char *name;
-  JsonNode *member;
-
-  json_node_take_object (copy, target);
-  json_object_iter_init_ordered (&iter, object);
-  while (json_object_iter_next_ordered (&iter, &name, &member))
-    {
-      JsonNode *member_copy = copy_value (member, budget);
-
-      if (member_copy == NULL)
-        {
-          json_node_unref (copy);
-          return NULL;
-        }
-      json_object_set_member (target, name, member_copy);
-    }
-  return copy;
-}
-
-static JsonNode *
-copy_array (JsonArray *array,
-            guint      budget)
-{
-  guint n = json_array_get_length (array);
-  JsonNode *copy = json_node_new (JSON_NODE_ARRAY);
-  JsonArray *target = json_array_sized_new (n);
-
-  json_node_take_array (copy, target);
-  for (guint i = 0; i < n; i++)
-    {
-      JsonNode *element = copy_value (json_array_get_element (array, i), budget);
-
-      if (element == NULL)
-        {
-          json_node_unref (copy);
-          return NULL;
-        }
-      json_array_add_element (target, element);
-    }
-  return copy;
-}
-
-/* json_node_copy() shares containers and values with the original, which
- * the caller may change later; this shares nothing. NULL past @budget levels. */
-static JsonNode *
-copy_value (JsonNode *node,
-            guint     budget)
-{
-  switch (JSON_NODE_TYPE (node))
-    {
-    case JSON_NODE_VALUE:
-      return copy_scalar (node);
-    case JSON_NODE_OBJECT:
-      return budget > 0 ? copy_object (json_node_get_object (node), budget - 1) : NULL;
-    case JSON_NODE_ARRAY:
-      return budget > 0 ? copy_array (json_node_get_array (node), budget - 1) : NULL;
-    default:
-      return json_node_init_null (json_node_alloc ());
-    }
 }
 
 /* RFC 6901: "~" is "~0" and "/" is "~1". */
@@ -596,8 +258,8 @@ node_string (JsonNode *node)
 static guint
 type_bit (const char *name)
 {
-  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (type_names); i++)
-    if (g_str_equal (name, type_names[i]))
+  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (owl_schema_type_names); i++)
+    if (g_str_equal (name, owl_schema_type_names[i]))
       return 1u << i;
   return 0;
 }
@@ -640,7 +302,7 @@ compile_const (Compiler  *c,
                Check     *check,
                GError   **error)
 {
-  check->u.value = copy_value (value, OWL_SCHEMA_MAX_DEPTH);
+  check->u.value = owl_schema_copy_value (value, OWL_SCHEMA_MAX_DEPTH);
   return check->u.value != NULL ||
          refuse (c, check, error, "the value nests deeper than %d levels", OWL_SCHEMA_MAX_DEPTH);
 }
@@ -660,7 +322,7 @@ compile_enum (Compiler  *c,
   check->u.values = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
-      JsonNode *copy = copy_value (json_array_get_element (array, i), OWL_SCHEMA_MAX_DEPTH);
+      JsonNode *copy = owl_schema_copy_value (json_array_get_element (array, i), OWL_SCHEMA_MAX_DEPTH);
 
       if (copy == NULL)
         return refuse (c, check, error, "element %u nests deeper than %d levels", i, OWL_SCHEMA_MAX_DEPTH);
@@ -678,10 +340,10 @@ compile_count (Compiler  *c,
 {
   Number n;
 
-  if (number_from_node (value, &n) && n.is_int && n.i >= 0)
+  if (owl_schema_number_from_node (value, &n) && n.is_int && n.i >= 0)
     check->u.count = (guint64) n.i;
-  else if (number_from_node (value, &n) && !n.is_int && n.d >= 0 &&
-           n.d < 9223372036854775808.0 && double_is_integral (n.d))
+  else if (owl_schema_number_from_node (value, &n) && !n.is_int && n.d >= 0 &&
+           n.d < 9223372036854775808.0 && owl_schema_double_is_integral (n.d))
     check->u.count = (guint64) n.d;
   else
     return refuse (c, check, error, "expected a non-negative integer");
@@ -694,7 +356,7 @@ compile_bound (Compiler  *c,
                Check     *check,
                GError   **error)
 {
-  return number_from_node (value, &check->u.bound) ||
+  return owl_schema_number_from_node (value, &check->u.bound) ||
          refuse (c, check, error, "expected a number");
 }
 
@@ -1251,44 +913,13 @@ spend (Budget *budget,
   return TRUE;
 }
 
-static guint
-instance_types (JsonNode *node)
-{
-  switch (JSON_NODE_TYPE (node))
-    {
-    case JSON_NODE_OBJECT:
-      return TYPE_OBJECT;
-    case JSON_NODE_ARRAY:
-      return TYPE_ARRAY;
-    case JSON_NODE_NULL:
-      return TYPE_NULL;
-    case JSON_NODE_VALUE:
-      break;
-    default:
-      return 0;
-    }
-
-  switch (json_node_get_value_type (node))
-    {
-    case G_TYPE_INT64:
-      return TYPE_NUMBER | TYPE_INTEGER;
-    case G_TYPE_DOUBLE:
-      return double_is_integral (json_node_get_double (node)) ? TYPE_NUMBER | TYPE_INTEGER : TYPE_NUMBER;
-    case G_TYPE_BOOLEAN:
-      return TYPE_BOOLEAN;
-    case G_TYPE_STRING:
-      return json_node_get_string (node) != NULL ? TYPE_STRING : 0;
-    default:
-      return 0;
-    }
-}
 
 static gboolean
 check_enum (const Check *check,
             JsonNode    *instance)
 {
   for (guint i = 0; i < check->u.values->len; i++)
-    if (values_equal (instance, g_ptr_array_index (check->u.values, i)))
+    if (owl_schema_values_equal (instance, g_ptr_array_index (check->u.values, i)))
       return TRUE;
   return FALSE;
 }
@@ -1333,8 +964,8 @@ check_number (const Check *check,
   Number number;
   int cmp;
 
-  number_from_node (instance, &number);
-  cmp = number_compare (&number, &check->u.bound);
+  owl_schema_number_from_node (instance, &number);
+  cmp = owl_schema_number_compare (&number, &check->u.bound);
   switch (check->kind)
     {
     case CHECK_MINIMUM:
@@ -1478,7 +1109,7 @@ check_one (const Check *check,
     case CHECK_TYPE:
       return (types & check->u.types) != 0 || fail_at (fail, check);
     case CHECK_CONST:
-      return values_equal (instance, check->u.value) || fail_at (fail, check);
+      return owl_schema_values_equal (instance, check->u.value) || fail_at (fail, check);
     case CHECK_ENUM:
       return check_enum (check, instance) || fail_at (fail, check);
     case CHECK_MIN_LENGTH:
@@ -1534,7 +1165,7 @@ validate (const Node *node,
   if (!spend (fail->budget, 1))
     return FALSE;
 
-  types = instance_types (instance);
+  types = owl_schema_instance_types (instance);
   for (guint i = 0; i < node->n_checks; i++)
     if (!check_one (&node->checks[i], instance, types, fail))
       return FALSE;
@@ -1599,14 +1230,14 @@ describe_types (guint types)
   guint left = types;
   guint n = 0;
 
-  for (guint i = 0; i < G_N_ELEMENTS (type_names); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (owl_schema_type_names); i++)
     {
       if (!(left & (1u << i)))
         continue;
       left &= ~(1u << i);
       if (n++ > 0)
         g_string_append (text, left != 0 ? ", " : " or ");
-      g_string_append (text, type_names[i]);
+      g_string_append (text, owl_schema_type_names[i]);
     }
   return g_string_free (text, FALSE);
 }
