@@ -114,6 +114,33 @@ struct _Node
   Check   *checks;                     /* in schema order */
 };
 
+typedef struct
+{
+  const char *name;                    /* NULL: an array index */
+  guint       index;
+} Segment;
+
+/* The work one validation may still do, shared by every Failure of it. */
+typedef struct
+{
+  gint64   left;
+  gboolean exhausted;
+} Budget;
+
+/* Where and why validation failed. Validation that only needs a yes or no
+ * (inside anyOf and oneOf, or when nobody asks) is @quiet: nothing is
+ * recorded, but the budget is spent all the same. */
+typedef struct
+{
+  gboolean     quiet;
+  Budget      *budget;
+  const Check *check;                  /* NULL: the root schema is `false` */
+  gboolean     false_schema;           /* @check applied a `false` schema */
+  gboolean     many;                   /* oneOf: more than one matched */
+  const char  *missing;                /* required: the first absent name */
+  GArray      *segments;               /* Segment, innermost first */
+} Failure;
+
 /* owl-schema-value.c: JSON values as a schema sees them */
 
 gboolean  owl_schema_number_from_node   (JsonNode     *node,
@@ -126,5 +153,14 @@ gboolean  owl_schema_values_equal       (JsonNode     *a,
 JsonNode *owl_schema_copy_value         (JsonNode     *node,
                                          guint         budget);
 guint     owl_schema_instance_types     (JsonNode     *node);
+
+/* owl-schema-report.c: a failure, told */
+
+void owl_schema_append_token (GString        *pointer,
+                              const char     *token);
+void owl_schema_report       (const Failure  *fail,
+                              char          **pointer,
+                              const char    **keyword,
+                              char          **message);
 
 G_END_DECLS
