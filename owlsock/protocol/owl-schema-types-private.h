@@ -154,6 +154,15 @@ JsonNode *owl_schema_copy_value         (JsonNode     *node,
                                          guint         budget);
 guint     owl_schema_instance_types     (JsonNode     *node);
 
+/* owl-schema-validate.c: the walk */
+
+gboolean owl_schema_check_root (const Node   *root,
+                                JsonNode     *instance,
+                                gint64        budget,
+                                char        **pointer,
+                                const char  **keyword,
+                                char        **message);
+
 /* owl-schema-report.c: a failure, told */
 
 void owl_schema_append_token (GString        *pointer,
