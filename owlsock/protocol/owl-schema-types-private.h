@@ -54,6 +54,7 @@ typedef enum
   CHECK_ANY_OF,
   CHECK_ONE_OF,
   CHECK_REF,
+  N_CHECK_KINDS
 } CheckKind;
 
 typedef struct _Node Node;

@@ -70,79 +70,154 @@ spend (Budget *budget,
   return TRUE;
 }
 
+static gboolean
+check_type (const Check *check,
+            JsonNode    *instance,
+            guint        types,
+            Failure     *fail)
+{
+  return (types & check->u.types) != 0 || fail_at (fail, check);
+}
+
+static gboolean
+check_const (const Check *check,
+             JsonNode    *instance,
+             guint        types,
+             Failure     *fail)
+{
+  return owl_schema_values_equal (instance, check->u.value) || fail_at (fail, check);
+}
 
 static gboolean
 check_enum (const Check *check,
-            JsonNode    *instance)
+            JsonNode    *instance,
+            guint        types,
+            Failure     *fail)
 {
   for (guint i = 0; i < check->u.values->len; i++)
     if (owl_schema_values_equal (instance, g_ptr_array_index (check->u.values, i)))
       return TRUE;
-  return FALSE;
+  return fail_at (fail, check);
 }
 
-/* A length check reads the whole string: one step per 16 bytes. A pattern
- * spends its own steps: owlsock's matcher never backtracks, and counts the
- * states it visits at each code point. */
+/* A length check reads the whole string: one step per 16 bytes. FALSE when
+ * that is more than the budget has left. */
 static gboolean
-check_string (const Check *check,
-              const char  *string,
-              Budget      *budget)
+measure_string (JsonNode *instance,
+                Budget   *budget,
+                guint64  *length)
 {
+  const char *string = json_node_get_string (instance);
   gsize len = strlen (string);
 
-  switch (check->kind)
-    {
-    case CHECK_MIN_LENGTH:
-      return spend (budget, 1 + len / 16) && (guint64) g_utf8_strlen (string, len) >= check->u.count;
-    case CHECK_MAX_LENGTH:
-      return spend (budget, 1 + len / 16) && (guint64) g_utf8_strlen (string, len) <= check->u.count;
-    case CHECK_PATTERN:
-      switch (owl_regex_search (check->u.regex, string, len, &budget->left))
-        {
-        case OWL_REGEX_MATCH:
-          return TRUE;
-        case OWL_REGEX_TOO_COSTLY:
-          budget->exhausted = TRUE;
-          return FALSE;
-        case OWL_REGEX_NO_MATCH:
-        default:
-          return FALSE;
-        }
-    default:
-      g_assert_not_reached ();
-    }
+  if (!spend (budget, 1 + len / 16))
+    return FALSE;
+  *length = (guint64) g_utf8_strlen (string, len);
+  return TRUE;
 }
 
 static gboolean
-check_number (const Check *check,
-              JsonNode    *instance)
+check_min_length (const Check *check,
+                  JsonNode    *instance,
+                  guint        types,
+                  Failure     *fail)
+{
+  guint64 length;
+
+  return (measure_string (instance, fail->budget, &length) && length >= check->u.count) ||
+         fail_at (fail, check);
+}
+
+static gboolean
+check_max_length (const Check *check,
+                  JsonNode    *instance,
+                  guint        types,
+                  Failure     *fail)
+{
+  guint64 length;
+
+  return (measure_string (instance, fail->budget, &length) && length <= check->u.count) ||
+         fail_at (fail, check);
+}
+
+/* A pattern spends its own steps: owlsock's matcher never backtracks, and
+ * counts the states it visits at each code point. */
+static gboolean
+check_pattern (const Check *check,
+               JsonNode    *instance,
+               guint        types,
+               Failure     *fail)
+{
+  const char *string = json_node_get_string (instance);
+
+  switch (owl_regex_search (check->u.regex, string, strlen (string), &fail->budget->left))
+    {
+    case OWL_REGEX_MATCH:
+      return TRUE;
+    case OWL_REGEX_TOO_COSTLY:
+      fail->budget->exhausted = TRUE;
+      return fail_at (fail, check);
+    case OWL_REGEX_NO_MATCH:
+    default:
+      return fail_at (fail, check);
+    }
+}
+
+/* minimum & co: @instance, a number, compared to the keyword's bound. */
+static int
+compare_to_bound (const Check *check,
+                  JsonNode    *instance)
 {
   Number number;
-  int cmp;
 
   owl_schema_number_from_node (instance, &number);
-  cmp = owl_schema_number_compare (&number, &check->u.bound);
-  switch (check->kind)
-    {
-    case CHECK_MINIMUM:
-      return cmp >= 0;
-    case CHECK_MAXIMUM:
-      return cmp <= 0;
-    case CHECK_EXCLUSIVE_MINIMUM:
-      return cmp > 0;
-    case CHECK_EXCLUSIVE_MAXIMUM:
-      return cmp < 0;
-    default:
-      g_assert_not_reached ();
-    }
+  return owl_schema_number_compare (&number, &check->u.bound);
+}
+
+static gboolean
+check_minimum (const Check *check,
+               JsonNode    *instance,
+               guint        types,
+               Failure     *fail)
+{
+  return compare_to_bound (check, instance) >= 0 || fail_at (fail, check);
+}
+
+static gboolean
+check_maximum (const Check *check,
+               JsonNode    *instance,
+               guint        types,
+               Failure     *fail)
+{
+  return compare_to_bound (check, instance) <= 0 || fail_at (fail, check);
+}
+
+static gboolean
+check_exclusive_minimum (const Check *check,
+                         JsonNode    *instance,
+                         guint        types,
+                         Failure     *fail)
+{
+  return compare_to_bound (check, instance) > 0 || fail_at (fail, check);
+}
+
+static gboolean
+check_exclusive_maximum (const Check *check,
+                         JsonNode    *instance,
+                         guint        types,
+                         Failure     *fail)
+{
+  return compare_to_bound (check, instance) < 0 || fail_at (fail, check);
 }
 
 static gboolean
 check_properties (const Check *check,
-                  JsonObject  *object,
+                  JsonNode    *instance,
+                  guint        types,
                   Failure     *fail)
 {
+  JsonObject *object = json_node_get_object (instance);
+
   for (guint i = 0; i < check->u.props.n; i++)
     {
       const Property *prop = &check->u.props.v[i];
@@ -156,9 +231,12 @@ check_properties (const Check *check,
 
 static gboolean
 check_required (const Check *check,
-                JsonObject  *object,
+                JsonNode    *instance,
+                guint        types,
                 Failure     *fail)
 {
+  JsonObject *object = json_node_get_object (instance);
+
   for (char **name = check->u.required; *name != NULL; name++)
     if (!json_object_has_member (object, *name))
       {
@@ -192,7 +270,8 @@ is_declared (const Check *properties,
 
 static gboolean
 check_additional (const Check *check,
-                  JsonObject  *object,
+                  JsonNode    *instance,
+                  guint        types,
                   Failure     *fail)
 {
   const Node *schema = check->u.sub.schema;
@@ -203,7 +282,7 @@ check_additional (const Check *check,
   if (!schema->is_false && schema->n_checks == 0)
     return TRUE;
   /* In member order, which json-glib keeps, so the report is deterministic. */
-  json_object_iter_init_ordered (&iter, object);
+  json_object_iter_init_ordered (&iter, json_node_get_object (instance));
   while (json_object_iter_next_ordered (&iter, &name, &member))
     if (!is_declared (check->u.sub.properties, name) && !validate (schema, member, fail))
       return fail_below (fail, check, name, 0);
@@ -212,9 +291,11 @@ check_additional (const Check *check,
 
 static gboolean
 check_items (const Check *check,
-             JsonArray   *array,
+             JsonNode    *instance,
+             guint        types,
              Failure     *fail)
 {
+  JsonArray *array = json_node_get_array (instance);
   guint n = json_array_get_length (array);
 
   for (guint i = 0; i < n; i++)
@@ -224,36 +305,104 @@ check_items (const Check *check,
 }
 
 static gboolean
-check_list (const Check *check,
-            JsonNode    *instance,
-            Failure     *fail)
+check_min_items (const Check *check,
+                 JsonNode    *instance,
+                 guint        types,
+                 Failure     *fail)
+{
+  return json_array_get_length (json_node_get_array (instance)) >= check->u.count || fail_at (fail, check);
+}
+
+static gboolean
+check_max_items (const Check *check,
+                 JsonNode    *instance,
+                 guint        types,
+                 Failure     *fail)
+{
+  return json_array_get_length (json_node_get_array (instance)) <= check->u.count || fail_at (fail, check);
+}
+
+/* allOf, and $ref: a list of one. */
+static gboolean
+check_all_of (const Check *check,
+              JsonNode    *instance,
+              guint        types,
+              Failure     *fail)
+{
+  for (guint i = 0; i < check->u.list.n; i++)
+    if (!validate (check->u.list.v[i], instance, fail))
+      return fail_in (fail, check);
+  return TRUE;
+}
+
+static gboolean
+check_any_of (const Check *check,
+              JsonNode    *instance,
+              guint        types,
+              Failure     *fail)
+{
+  Failure quiet = { TRUE, fail->budget, };
+
+  for (guint i = 0; i < check->u.list.n; i++)
+    if (validate (check->u.list.v[i], instance, &quiet))
+      return TRUE;
+  return fail_at (fail, check);
+}
+
+static gboolean
+check_one_of (const Check *check,
+              JsonNode    *instance,
+              guint        types,
+              Failure     *fail)
 {
   Failure quiet = { TRUE, fail->budget, };
   guint matched = 0;
 
-  switch (check->kind)
-    {
-    case CHECK_ALL_OF:
-    case CHECK_REF:
-      for (guint i = 0; i < check->u.list.n; i++)
-        if (!validate (check->u.list.v[i], instance, fail))
-          return fail_in (fail, check);
-      return TRUE;
-    case CHECK_ANY_OF:
-      for (guint i = 0; i < check->u.list.n; i++)
-        if (validate (check->u.list.v[i], instance, &quiet))
-          return TRUE;
-      return fail_at (fail, check);
-    case CHECK_ONE_OF:
-      for (guint i = 0; i < check->u.list.n && matched < 2; i++)
-        matched += validate (check->u.list.v[i], instance, &quiet);
-      if (matched != 1 && !fail->quiet)
-        fail->many = matched > 1;
-      return matched == 1 || fail_at (fail, check);
-    default:
-      g_assert_not_reached ();
-    }
+  for (guint i = 0; i < check->u.list.n && matched < 2; i++)
+    matched += validate (check->u.list.v[i], instance, &quiet);
+  if (matched != 1 && !fail->quiet)
+    fail->many = matched > 1;
+  return matched == 1 || fail_at (fail, check);
 }
+
+typedef gboolean (*CheckFunc) (const Check *check,
+                               JsonNode    *instance,
+                               guint        types,
+                               Failure     *fail);
+
+typedef struct
+{
+  guint     types;                     /* the instances it applies to; 0: all */
+  CheckFunc check;
+} KeywordCheck;
+
+/* How each kind of check applies, by CheckKind. A keyword meant for other
+ * types of instance lets this one through. A new keyword adds its row here
+ * and its compile function to the keywords table of the compiler. */
+static const KeywordCheck keyword_checks[] = {
+  [CHECK_TYPE]                  = { 0,           check_type },
+  [CHECK_CONST]                 = { 0,           check_const },
+  [CHECK_ENUM]                  = { 0,           check_enum },
+  [CHECK_MIN_LENGTH]            = { TYPE_STRING, check_min_length },
+  [CHECK_MAX_LENGTH]            = { TYPE_STRING, check_max_length },
+  [CHECK_PATTERN]               = { TYPE_STRING, check_pattern },
+  [CHECK_MINIMUM]               = { TYPE_NUMBER, check_minimum },
+  [CHECK_MAXIMUM]               = { TYPE_NUMBER, check_maximum },
+  [CHECK_EXCLUSIVE_MINIMUM]     = { TYPE_NUMBER, check_exclusive_minimum },
+  [CHECK_EXCLUSIVE_MAXIMUM]     = { TYPE_NUMBER, check_exclusive_maximum },
+  [CHECK_PROPERTIES]            = { TYPE_OBJECT, check_properties },
+  [CHECK_REQUIRED]              = { TYPE_OBJECT, check_required },
+  [CHECK_ADDITIONAL_PROPERTIES] = { TYPE_OBJECT, check_additional },
+  [CHECK_ITEMS]                 = { TYPE_ARRAY,  check_items },
+  [CHECK_MIN_ITEMS]             = { TYPE_ARRAY,  check_min_items },
+  [CHECK_MAX_ITEMS]             = { TYPE_ARRAY,  check_max_items },
+  [CHECK_ALL_OF]                = { 0,           check_all_of },
+  [CHECK_ANY_OF]                = { 0,           check_any_of },
+  [CHECK_ONE_OF]                = { 0,           check_one_of },
+  [CHECK_REF]                   = { 0,           check_all_of },
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (keyword_checks) == N_CHECK_KINDS);
 
 static gboolean
 check_one (const Check *check,
@@ -261,46 +410,11 @@ check_one (const Check *check,
            guint        types,
            Failure     *fail)
 {
-  switch (check->kind)
-    {
-    case CHECK_TYPE:
-      return (types & check->u.types) != 0 || fail_at (fail, check);
-    case CHECK_CONST:
-      return owl_schema_values_equal (instance, check->u.value) || fail_at (fail, check);
-    case CHECK_ENUM:
-      return check_enum (check, instance) || fail_at (fail, check);
-    case CHECK_MIN_LENGTH:
-    case CHECK_MAX_LENGTH:
-    case CHECK_PATTERN:
-      return !(types & TYPE_STRING) || check_string (check, json_node_get_string (instance), fail->budget) ||
-             fail_at (fail, check);
-    case CHECK_MINIMUM:
-    case CHECK_MAXIMUM:
-    case CHECK_EXCLUSIVE_MINIMUM:
-    case CHECK_EXCLUSIVE_MAXIMUM:
-      return !(types & TYPE_NUMBER) || check_number (check, instance) || fail_at (fail, check);
-    case CHECK_PROPERTIES:
-      return !(types & TYPE_OBJECT) || check_properties (check, json_node_get_object (instance), fail);
-    case CHECK_REQUIRED:
-      return !(types & TYPE_OBJECT) || check_required (check, json_node_get_object (instance), fail);
-    case CHECK_ADDITIONAL_PROPERTIES:
-      return !(types & TYPE_OBJECT) || check_additional (check, json_node_get_object (instance), fail);
-    case CHECK_ITEMS:
-      return !(types & TYPE_ARRAY) || check_items (check, json_node_get_array (instance), fail);
-    case CHECK_MIN_ITEMS:
-      return !(types & TYPE_ARRAY) || json_array_get_length (json_node_get_array (instance)) >= check->u.count ||
-             fail_at (fail, check);
-    case CHECK_MAX_ITEMS:
-      return !(types & TYPE_ARRAY) || json_array_get_length (json_node_get_array (instance)) <= check->u.count ||
-             fail_at (fail, check);
-    case CHECK_ALL_OF:
-    case CHECK_ANY_OF:
-    case CHECK_ONE_OF:
-    case CHECK_REF:
-      return check_list (check, instance, fail);
-    default:
-      g_assert_not_reached ();
-    }
+  const KeywordCheck *how = &keyword_checks[check->kind];
+
+  if (how->types != 0 && !(types & how->types))
+    return TRUE;
+  return how->check (check, instance, types, fail);
 }
 
 /* Stops at the first failing keyword, in schema order. The recursion only
