@@ -155,6 +155,13 @@ JsonNode *owl_schema_copy_value         (JsonNode     *node,
                                          guint         budget);
 guint     owl_schema_instance_types     (JsonNode     *node);
 
+/* owl-schema-compile.c: a schema document into nodes and checks */
+
+void     owl_schema_node_free  (gpointer       node);
+Node    *owl_schema_compile    (JsonNode      *json,
+                                GPtrArray     *nodes,
+                                GError       **error);
+
 /* owl-schema-validate.c: the walk */
 
 gboolean owl_schema_check_root (const Node   *root,
