@@ -32,6 +32,9 @@ enum
 /* In the order of the bits above. */
 extern const char * const owl_schema_type_names[OWL_SCHEMA_N_TYPES];
 
+/* What a keyword compiles to. keywords[] (owl-schema-keywords.c) names the
+ * keyword of each and how it compiles; keyword_checks[]
+ * (owl-schema-validate.c) says how each checks an instance. */
 typedef enum
 {
   CHECK_TYPE,

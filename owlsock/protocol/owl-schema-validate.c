@@ -378,7 +378,7 @@ typedef struct
 
 /* How each kind of check applies, by CheckKind. A keyword meant for other
  * types of instance lets this one through. A new keyword adds its row here
- * and its compile function to the keywords table of the compiler. */
+ * and its compile function to keywords[] in owl-schema-keywords.c. */
 static const KeywordCheck keyword_checks[] = {
   [CHECK_TYPE]                  = { 0,           check_type },
   [CHECK_CONST]                 = { 0,           check_const },
