@@ -1,0 +1,404 @@
+/* owl-schema-keywords.c: what each keyword of a schema compiles to
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * One compile function per keyword, and the table that names them: a new
+ * keyword adds its function and its row here, what its check owns to
+ * owl_schema_check_clear(), and its check to owl-schema-validate.c. A value
+ * a keyword can not use is refused here, when the schema is made, with the
+ * keyword and where it is.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "owl-error.h"
+#include "owl-schema-compile-private.h"
+
+/* Frees what a check owns; subschemas belong to the schema's node list. */
+void
+owl_schema_check_clear (Check *check)
+{
+  switch (check->kind)
+    {
+    case CHECK_CONST:
+      g_clear_pointer (&check->u.value, json_node_unref);
+      break;
+    case CHECK_ENUM:
+      g_clear_pointer (&check->u.values, g_ptr_array_unref);
+      break;
+    case CHECK_PATTERN:
+      g_clear_pointer (&check->u.regex, owl_regex_free);
+      break;
+    case CHECK_REQUIRED:
+      g_clear_pointer (&check->u.required, g_strfreev);
+      break;
+    case CHECK_PROPERTIES:
+      for (guint i = 0; i < check->u.props.n; i++)
+        g_free (check->u.props.v[i].name);
+      g_clear_pointer (&check->u.props.v, g_free);
+      g_clear_pointer (&check->u.props.sorted, g_free);
+      break;
+    case CHECK_ALL_OF:
+    case CHECK_ANY_OF:
+    case CHECK_ONE_OF:
+    case CHECK_REF:
+      g_clear_pointer (&check->u.list.v, g_free);
+      break;
+    default:
+      break;
+    }
+}
+
+static gboolean G_GNUC_PRINTF (4, 5)
+refuse (Compiler    *c,
+        const Check *check,
+        GError     **error,
+        const char  *format,
+        ...)
+{
+  g_autofree char *why = NULL;
+  va_list args;
+
+  va_start (args, format);
+  why = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+               "Invalid \"%s\" at %s: %s", check->keyword, owl_schema_compile_location (c), why);
+  return FALSE;
+}
+
+static const char *
+node_string (JsonNode *node)
+{
+  if (JSON_NODE_TYPE (node) != JSON_NODE_VALUE ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static guint
+type_bit (const char *name)
+{
+  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (owl_schema_type_names); i++)
+    if (g_str_equal (name, owl_schema_type_names[i]))
+      return 1u << i;
+  return 0;
+}
+
+static gboolean
+compile_type (Compiler  *c,
+              JsonNode  *value,
+              Check     *check,
+              GError   **error)
+{
+  JsonArray *array;
+
+  if (node_string (value) != NULL)
+    {
+      check->u.types = type_bit (node_string (value));
+      return check->u.types != 0 ||
+             refuse (c, check, error, "unknown type \"%s\"", node_string (value));
+    }
+  if (!JSON_NODE_HOLDS_ARRAY (value) || json_array_get_length (json_node_get_array (value)) == 0)
+    return refuse (c, check, error, "expected a type name or a non-empty array of them");
+
+  array = json_node_get_array (value);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      const char *name = node_string (json_array_get_element (array, i));
+      guint bit = type_bit (name);
+
+      if (bit == 0)
+        return refuse (c, check, error, "element %u is not a known type name", i);
+      if (check->u.types & bit)
+        return refuse (c, check, error, "\"%s\" is listed twice", name);
+      check->u.types |= bit;
+    }
+  return TRUE;
+}
+
+static gboolean
+compile_const (Compiler  *c,
+               JsonNode  *value,
+               Check     *check,
+               GError   **error)
+{
+  check->u.value = owl_schema_copy_value (value, OWL_SCHEMA_MAX_DEPTH);
+  return check->u.value != NULL ||
+         refuse (c, check, error, "the value nests deeper than %d levels", OWL_SCHEMA_MAX_DEPTH);
+}
+
+static gboolean
+compile_enum (Compiler  *c,
+              JsonNode  *value,
+              Check     *check,
+              GError   **error)
+{
+  JsonArray *array;
+
+  if (!JSON_NODE_HOLDS_ARRAY (value) || json_array_get_length (json_node_get_array (value)) == 0)
+    return refuse (c, check, error, "expected a non-empty array");
+
+  array = json_node_get_array (value);
+  check->u.values = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *copy = owl_schema_copy_value (json_array_get_element (array, i), OWL_SCHEMA_MAX_DEPTH);
+
+      if (copy == NULL)
+        return refuse (c, check, error, "element %u nests deeper than %d levels", i, OWL_SCHEMA_MAX_DEPTH);
+      g_ptr_array_add (check->u.values, copy);
+    }
+  return TRUE;
+}
+
+/* minLength, maxLength, minItems, maxItems; 2.0 is an integer too. */
+static gboolean
+compile_count (Compiler  *c,
+               JsonNode  *value,
+               Check     *check,
+               GError   **error)
+{
+  Number n;
+
+  if (owl_schema_number_from_node (value, &n) && n.is_int && n.i >= 0)
+    check->u.count = (guint64) n.i;
+  else if (owl_schema_number_from_node (value, &n) && !n.is_int && n.d >= 0 &&
+           n.d < 9223372036854775808.0 && owl_schema_double_is_integral (n.d))
+    check->u.count = (guint64) n.d;
+  else
+    return refuse (c, check, error, "expected a non-negative integer");
+  return TRUE;
+}
+
+static gboolean
+compile_bound (Compiler  *c,
+               JsonNode  *value,
+               Check     *check,
+               GError   **error)
+{
+  return owl_schema_number_from_node (value, &check->u.bound) ||
+         refuse (c, check, error, "expected a number");
+}
+
+static gboolean
+compile_pattern (Compiler  *c,
+                 JsonNode  *value,
+                 Check     *check,
+                 GError   **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  const char *pattern = node_string (value);
+
+  if (pattern == NULL)
+    return refuse (c, check, error, "expected a string");
+  check->u.regex = owl_regex_new (pattern, &local_error);
+  return check->u.regex != NULL || refuse (c, check, error, "%s", local_error->message);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static gboolean
+compile_properties (Compiler  *c,
+                    JsonNode  *value,
+                    Check     *check,
+                    GError   **error)
+{
+  g_autoptr(GList) names = NULL;
+  guint n;
+
+  if (!JSON_NODE_HOLDS_OBJECT (value))
+    return refuse (c, check, error, "expected an object of schemas");
+
+  names = json_object_get_members (json_node_get_object (value));
+  n = g_list_length (names);
+  check->u.props.v = g_new0 (Property, n);
+  check->u.props.sorted = g_new0 (const char *, n);
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonNode *member = json_object_get_member (json_node_get_object (value), l->data);
+      Property *prop = &check->u.props.v[check->u.props.n];
+
+      prop->name = g_strdup (l->data);
+      check->u.props.sorted[check->u.props.n++] = prop->name;
+      prop->schema = owl_schema_compile_child (c, member, check->keyword, l->data, -1, error);
+      if (prop->schema == NULL)
+        return FALSE;
+    }
+  if (n > 1)
+    qsort (check->u.props.sorted, n, sizeof (char *), compare_names);
+  return TRUE;
+}
+
+static gboolean
+compile_required (Compiler  *c,
+                  JsonNode  *value,
+                  Check     *check,
+                  GError   **error)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  JsonArray *array;
+  guint n;
+
+  if (!JSON_NODE_HOLDS_ARRAY (value))
+    return refuse (c, check, error, "expected an array of strings");
+  array = json_node_get_array (value);
+  n = json_array_get_length (array);
+  check->u.required = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *name = node_string (json_array_get_element (array, i));
+
+      if (name == NULL)
+        return refuse (c, check, error, "element %u is not a string", i);
+      if (!g_hash_table_add (seen, (gpointer) name))
+        return refuse (c, check, error, "\"%s\" is listed twice", name);
+      check->u.required[i] = g_strdup (name);
+    }
+  return TRUE;
+}
+
+/* items, additionalProperties */
+static gboolean
+compile_subschema (Compiler  *c,
+                   JsonNode  *value,
+                   Check     *check,
+                   GError   **error)
+{
+  check->u.sub.schema = owl_schema_compile_child (c, value, check->keyword, NULL, -1, error);
+  return check->u.sub.schema != NULL;
+}
+
+/* allOf, anyOf, oneOf */
+static gboolean
+compile_list (Compiler  *c,
+              JsonNode  *value,
+              Check     *check,
+              GError   **error)
+{
+  JsonArray *array;
+
+  if (!JSON_NODE_HOLDS_ARRAY (value) || json_array_get_length (json_node_get_array (value)) == 0)
+    return refuse (c, check, error, "expected a non-empty array of schemas");
+
+  array = json_node_get_array (value);
+  check->u.list.v = g_new0 (Node *, json_array_get_length (array));
+  for (; check->u.list.n < json_array_get_length (array); check->u.list.n++)
+    {
+      guint i = check->u.list.n;
+
+      check->u.list.v[i] = owl_schema_compile_child (c, json_array_get_element (array, i),
+                                          check->keyword, NULL, i, error);
+      if (check->u.list.v[i] == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The $defs member "#/$defs/<token>" names: the fragment is percent-decoded,
+ * then read as a JSON pointer (RFC 6901, section 6). NULL if @ref is anything
+ * else. */
+static char *
+ref_def_name (const char *ref)
+{
+  g_autofree char *fragment = g_uri_unescape_string (ref, NULL);
+  const char *token;
+  GString *name;
+
+  if (fragment == NULL || !g_str_has_prefix (fragment, "#/$defs/"))
+    return NULL;
+  token = fragment + strlen ("#/$defs/");
+  if (*token == '\0' || strchr (token, '/') != NULL)
+    return NULL;
+
+  name = g_string_new (NULL);
+  for (const char *p = token; *p != '\0'; p++)
+    {
+      if (*p == '~' && p[1] != '0' && p[1] != '1')
+        {
+          g_string_free (name, TRUE);
+          return NULL;
+        }
+      if (*p == '~')
+        g_string_append_c (name, *++p == '0' ? '~' : '/');
+      else
+        g_string_append_c (name, *p);
+    }
+  return g_string_free (name, FALSE);
+}
+
+/* The target is found once the whole schema is compiled (resolve_refs). */
+static gboolean
+compile_ref (Compiler  *c,
+             JsonNode  *value,
+             Check     *check,
+             GError   **error)
+{
+  const char *ref = node_string (value);
+  PendingRef pending = { check, NULL, NULL, NULL };
+
+  if (ref == NULL)
+    return refuse (c, check, error, "expected a string");
+  if (!g_str_equal (ref, "#") && (pending.name = ref_def_name (ref)) == NULL)
+    return refuse (c, check, error, "\"%s\" is not \"#\" or \"#/$defs/<name>\"", ref);
+
+  check->u.list.v = g_new0 (Node *, 1);
+  check->u.list.n = 1;
+  pending.ref = g_strdup (ref);
+  pending.location = g_strdup (owl_schema_compile_location (c));
+  g_array_append_val (c->refs, pending);
+  return TRUE;
+}
+
+/* Each keyword: its name, the check it compiles to, and how. */
+static const Keyword keywords[] = {
+  { "type",                 CHECK_TYPE,                  compile_type },
+  { "const",                CHECK_CONST,                 compile_const },
+  { "enum",                 CHECK_ENUM,                  compile_enum },
+  { "minLength",            CHECK_MIN_LENGTH,            compile_count },
+  { "maxLength",            CHECK_MAX_LENGTH,            compile_count },
+  { "pattern",              CHECK_PATTERN,               compile_pattern },
+  { "minimum",              CHECK_MINIMUM,               compile_bound },
+  { "maximum",              CHECK_MAXIMUM,               compile_bound },
+  { "exclusiveMinimum",     CHECK_EXCLUSIVE_MINIMUM,     compile_bound },
+  { "exclusiveMaximum",     CHECK_EXCLUSIVE_MAXIMUM,     compile_bound },
+  { "properties",           CHECK_PROPERTIES,            compile_properties },
+  { "required",             CHECK_REQUIRED,              compile_required },
+  { "additionalProperties", CHECK_ADDITIONAL_PROPERTIES, compile_subschema },
+  { "items",                CHECK_ITEMS,                 compile_subschema },
+  { "minItems",             CHECK_MIN_ITEMS,             compile_count },
+  { "maxItems",             CHECK_MAX_ITEMS,             compile_count },
+  { "allOf",                CHECK_ALL_OF,                compile_list },
+  { "anyOf",                CHECK_ANY_OF,                compile_list },
+  { "oneOf",                CHECK_ONE_OF,                compile_list },
+  { "$ref",                 CHECK_REF,                   compile_ref },
+};
+
+static const char * const annotations[] = {
+  "$schema", "$id", "$comment", "title", "description", "default", "examples",
+  "deprecated", "readOnly", "writeOnly",
+};
+
+const Keyword *
+owl_schema_find_keyword (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (keywords); i++)
+    if (g_str_equal (name, keywords[i].name))
+      return &keywords[i];
+  return NULL;
+}
+
+gboolean
+owl_schema_is_annotation (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (annotations); i++)
+    if (g_str_equal (name, annotations[i]))
+      return TRUE;
+  return FALSE;
+}
