@@ -15,7 +15,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
-#include "owl-jwt-private.h"
+#include "owl-jwt-keys-private.h"
 
 #define HS256_SIZE     32
 #define EC_COORD_SIZE  32

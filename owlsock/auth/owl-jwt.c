@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "owl-json-private.h"
-#include "owl-jwt-private.h"
+#include "owl-jwt-keys-private.h"
 
 #define MSG_TOO_LARGE   "Token too large"
 #define MSG_MALFORMED   "Malformed token"
