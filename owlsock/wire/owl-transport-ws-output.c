@@ -237,25 +237,37 @@ owl_transport_ws_uncork (OwlTransportWs *self)
   ws_update_events (self);
 }
 
-/* Writes a frame: header, then @payload (from @bytes when it is shared, else
- * from @data). Straight to the socket while nothing is queued; the rest is
- * queued without copying shared bytes. @control frames skip the limit. */
-static void
-ws_write_frame (OwlTransportWs *self,
-                const guint8   *header,
-                gsize           header_len,
-                GBytes         *bytes,
-                const guint8   *data,
-                gsize           len,
-                gboolean        control)
-{
-  gsize total = header_len + len;
-  gsize written = 0;
-  gsize corked = self->cork ? self->cork->len : 0;
-  WsCork *cork;
+/* Writing a frame ------------------------------------------------------------ */
 
-  if (self->state == WS_DONE)
-    return;
+/* The peer does not read: nothing more is sent but the frame on the
+ * wire (cutting it would corrupt the stream) and a close frame. */
+static void
+ws_end_unread (OwlTransportWs *self)
+{
+  while (self->queue.length > 1 ||
+         (self->queue.length == 1 && ((WsChunk *) self->queue.head->data)->offset == 0 &&
+          !self->head_pending))
+    {
+      WsChunk *chunk = g_queue_pop_tail (&self->queue);
+
+      self->queued -= g_bytes_get_size (chunk->bytes) - chunk->offset;
+      ws_chunk_free (chunk);
+    }
+  g_clear_pointer (&self->cork, g_byte_array_unref);
+  owl_transport_ws_send_close (self, OWL_CLOSE_TRY_AGAIN_LATER, "Peer does not read");
+  owl_transport_ws_finish (self, OWL_CLOSE_TRY_AGAIN_LATER, "Peer does not read", TRUE);
+}
+
+/* The backpressure policy: TRUE when a frame of @total bytes may not go,
+ * because it would push what is queued and corked past the limit; it is
+ * then dropped and counted, or the connection ends with 1013. A frame
+ * always passes when nothing waits; @control frames skip the limit. */
+static gboolean
+ws_refuse (OwlTransportWs *self,
+           gsize           total,
+           gboolean        control)
+{
+  gsize corked = self->cork ? self->cork->len : 0;
 
   if (!control && self->limits.max_buffered > 0 &&
       self->queued + corked + total > self->limits.max_buffered && self->queued + corked > 0)
@@ -263,70 +275,77 @@ ws_write_frame (OwlTransportWs *self,
       if (self->limits.full_policy == OWL_TRANSPORT_FULL_DROP)
         {
           self->dropped++;
-          return;
+          return TRUE;
         }
-      /* The peer does not read: nothing more is sent but the frame on the
-       * wire (cutting it would corrupt the stream) and a close frame. */
-      while (self->queue.length > 1 ||
-             (self->queue.length == 1 && ((WsChunk *) self->queue.head->data)->offset == 0 &&
-              !self->head_pending))
-        {
-          WsChunk *chunk = g_queue_pop_tail (&self->queue);
-
-          self->queued -= g_bytes_get_size (chunk->bytes) - chunk->offset;
-          ws_chunk_free (chunk);
-        }
-      g_clear_pointer (&self->cork, g_byte_array_unref);
-      owl_transport_ws_send_close (self, OWL_CLOSE_TRY_AGAIN_LATER, "Peer does not read");
-      owl_transport_ws_finish (self, OWL_CLOSE_TRY_AGAIN_LATER, "Peer does not read", TRUE);
-      return;
+      ws_end_unread (self);
+      return TRUE;
     }
+  return FALSE;
+}
 
-  if (bytes != NULL)
-    data = g_bytes_get_data (bytes, NULL);
+/* Inside a dispatch, appends a small frame to the cork, which the end of the
+ * dispatch sends. FALSE when the frame has to go out now instead. */
+static gboolean
+ws_cork_append (OwlTransportWs *self,
+                const guint8   *header,
+                gsize           header_len,
+                const guint8   *data,
+                gsize           len)
+{
+  gsize total = header_len + len;
+  WsCork *cork = ws_cork_get ();
 
-  cork = ws_cork_get ();
-  if (cork->depth > 0 && total <= OWL_WS_CORK_MAX)
+  if (cork->depth == 0 || total > OWL_WS_CORK_MAX)
+    return FALSE;
+
+  if (self->cork == NULL)
+    self->cork = g_byte_array_sized_new (MAX (total, 2048));
+  g_byte_array_append (self->cork, header, header_len);
+  g_byte_array_append (self->cork, data, len);
+  if (!self->in_dirty)
     {
-      if (self->cork == NULL)
-        self->cork = g_byte_array_sized_new (MAX (total, 2048));
-      g_byte_array_append (self->cork, header, header_len);
-      g_byte_array_append (self->cork, data, len);
-      if (!self->in_dirty)
-        {
-          self->in_dirty = TRUE;
-          g_ptr_array_add (cork->dirty, self);
-        }
-      return;
+      self->in_dirty = TRUE;
+      g_ptr_array_add (cork->dirty, self);
     }
-  owl_transport_ws_uncork (self);
-  if (self->state == WS_DONE)
-    return;
+  return TRUE;
+}
 
-  if (self->queue.length == 0)
-    {
-      struct iovec iov[2];
-      int n_iov = 0;
-      gssize n;
+/* Nothing is queued: the frame goes straight to the socket. Returns how
+ * much of it went, or -1 when that ended the connection. */
+static gssize
+ws_write_now (OwlTransportWs *self,
+              const guint8   *header,
+              gsize           header_len,
+              const guint8   *data,
+              gsize           len)
+{
+  struct iovec iov[2];
+  int n_iov = 0;
+  gssize n;
 
-      if (header_len > 0)
-        iov[n_iov++] = (struct iovec) { (void *) header, header_len };
-      if (len > 0)
-        iov[n_iov++] = (struct iovec) { (void *) data, len };
+  if (header_len > 0)
+    iov[n_iov++] = (struct iovec) { (void *) header, header_len };
+  if (len > 0)
+    iov[n_iov++] = (struct iovec) { (void *) data, len };
 
-      n = io_write_all (self, iov, n_iov);
-      if (n < 0)
-        {
-          owl_transport_ws_finish (self, OWL_CLOSE_ABNORMAL, "", FALSE);
-          return;
-        }
-      written = n;
-      if (written == total)
-        return;
-    }
+  n = io_write_all (self, iov, n_iov);
+  if (n < 0)
+    owl_transport_ws_finish (self, OWL_CLOSE_ABNORMAL, "", FALSE);
+  return n;
+}
 
-  /* Queue what is left: the header remainder is copied, the payload is
-   * shared when it came as bytes. */
+/* Queues what is left of a frame after its first @written bytes: the
+ * header remainder is copied, the payload is shared when it came as
+ * bytes. */
+static void
+ws_enqueue_rest (OwlTransportWs *self,
+                 const guint8   *header,
+                 gsize           header_len,
+                 GBytes         *bytes,
+                 const guint8   *data,
+                 gsize           len,
+                 gsize           written)
+{
   if (written < header_len)
     {
       g_autoptr(GBytes) rest = g_bytes_new (header + written, header_len - written);
@@ -349,6 +368,47 @@ ws_write_frame (OwlTransportWs *self,
     }
 
   ws_update_events (self);
+}
+
+/* Writes a frame: header, then @payload (from @bytes when it is shared, else
+ * from @data). Straight to the socket while nothing is queued; the rest is
+ * queued without copying shared bytes. @control frames skip the limit. */
+static void
+ws_write_frame (OwlTransportWs *self,
+                const guint8   *header,
+                gsize           header_len,
+                GBytes         *bytes,
+                const guint8   *data,
+                gsize           len,
+                gboolean        control)
+{
+  gsize written = 0;
+
+  if (self->state == WS_DONE)
+    return;
+  if (ws_refuse (self, header_len + len, control))
+    return;
+
+  if (bytes != NULL)
+    data = g_bytes_get_data (bytes, NULL);
+  if (ws_cork_append (self, header, header_len, data, len))
+    return;
+
+  owl_transport_ws_uncork (self);
+  if (self->state == WS_DONE)
+    return;
+
+  if (self->queue.length == 0)
+    {
+      gssize n = ws_write_now (self, header, header_len, data, len);
+
+      if (n < 0)
+        return;
+      written = n;
+      if (written == header_len + len)
+        return;
+    }
+  ws_enqueue_rest (self, header, header_len, bytes, data, len, written);
 }
 
 /* Messages -------------------------------------------------------------------- */
