@@ -204,32 +204,85 @@ build_response (const OwlDeflateParams *params,
   return g_string_free (s, FALSE);
 }
 
-gboolean
-owl_deflate_negotiate (const char        *offer_header,
-                       gboolean           force_server_no_context_takeover,
-                       guint              policy_max_window_bits,
-                       OwlDeflateParams  *params,
-                       char             **response)
+/* Reads one "; name[=value]" of an offer into @offer. Returns FALSE on a
+ * syntax error. */
+static gboolean
+read_offer_param (const char **p,
+                  Offer       *offer)
 {
-  const char *p = offer_header;
-  Offer chosen = { 0 };
-  gboolean found = FALSE;
-  OwlDeflateParams out;
-  guint policy;
+  const char *param;
+  gsize param_len;
+  gboolean has_value = FALSE;
+  gboolean token_ok = TRUE;
+  char value[4];
+  gsize value_len = 0;
 
-  g_return_val_if_fail (params != NULL, FALSE);
-  g_return_val_if_fail (response != NULL, FALSE);
-
-  if (p == NULL)
+  if (**p != ';')
     return FALSE;
+  (*p)++;
+  skip_ows (p);
+  param = *p;
+  param_len = read_token (p);
+  if (param_len == 0)
+    return FALSE;
+  skip_ows (p);
+  if (**p == '=')
+    {
+      (*p)++;
+      skip_ows (p);
+      if (!read_value (p, value, &value_len, &token_ok))
+        return FALSE;
+      has_value = TRUE;
+    }
+  if (!token_ok)
+    offer->invalid = TRUE;
+  else
+    offer_param (offer, param, param_len, has_value, value, value_len);
+  return TRUE;
+}
+
+/* Reads one offer, its name and its parameters, up to and past the ',' that
+ * ends it (or to the end of the value). Returns FALSE on a syntax error. */
+static gboolean
+read_offer (const char **p,
+            Offer       *offer)
+{
+  const char *name = *p;
+  gsize name_len = read_token (p);
+
+  if (name_len == 0)
+    return FALSE;
+  offer->deflate = name_len == strlen ("permessage-deflate") &&
+                   g_ascii_strncasecmp (name, "permessage-deflate", name_len) == 0;
+
+  for (;;)
+    {
+      skip_ows (p);
+      if (**p == '\0')
+        return TRUE;
+      if (**p == ',')
+        {
+          (*p)++;
+          return TRUE;
+        }
+      if (!read_offer_param (p, offer))
+        return FALSE;
+    }
+}
+
+/* Fills @chosen with the first valid permessage-deflate offer of @p. FALSE
+ * when there is none, or the value does not follow the grammar. */
+static gboolean
+choose_offer (const char *p,
+              Offer      *chosen)
+{
+  gboolean found = FALSE;
 
   /* The whole value is parsed before anything is chosen: if it does not follow
    * the grammar we cannot trust where one offer ends and the next begins. */
   for (;;)
     {
       Offer offer = { 0 };
-      const char *name;
-      gsize name_len;
 
       skip_ows (&p);
       if (*p == ',')
@@ -241,83 +294,62 @@ owl_deflate_negotiate (const char        *offer_header,
       if (*p == '\0')
         break;
 
-      name = p;
-      name_len = read_token (&p);
-      if (name_len == 0)
+      if (!read_offer (&p, &offer))
         return FALSE;
-      offer.deflate = name_len == strlen ("permessage-deflate") &&
-                      g_ascii_strncasecmp (name, "permessage-deflate", name_len) == 0;
-
-      for (;;)
-        {
-          const char *param;
-          gsize param_len;
-          gboolean has_value = FALSE;
-          gboolean token_ok = TRUE;
-          char value[4];
-          gsize value_len = 0;
-
-          skip_ows (&p);
-          if (*p == '\0')
-            break;
-          if (*p == ',')
-            {
-              p++;
-              break;
-            }
-          if (*p != ';')
-            return FALSE;
-          p++;
-          skip_ows (&p);
-          param = p;
-          param_len = read_token (&p);
-          if (param_len == 0)
-            return FALSE;
-          skip_ows (&p);
-          if (*p == '=')
-            {
-              p++;
-              skip_ows (&p);
-              if (!read_value (&p, value, &value_len, &token_ok))
-                return FALSE;
-              has_value = TRUE;
-            }
-          if (!token_ok)
-            offer.invalid = TRUE;
-          else
-            offer_param (&offer, param, param_len, has_value, value, value_len);
-        }
-
       if (!found && offer.deflate && !offer.invalid)
         {
-          chosen = offer;
+          *chosen = offer;
           found = TRUE;
         }
     }
+  return found;
+}
 
-  if (!found)
-    return FALSE;
-
-  policy = policy_max_window_bits == 0 ? 15 : CLAMP (policy_max_window_bits, 8, 15);
+/* The parameters we answer @chosen with, within our policy. */
+static void
+choose_params (const Offer      *chosen,
+               gboolean          force_server_no_context_takeover,
+               guint             policy_max_window_bits,
+               OwlDeflateParams *out)
+{
+  guint policy = policy_max_window_bits == 0 ? 15 : CLAMP (policy_max_window_bits, 8, 15);
 
   /* Section 7.1.1.1: an offered server_no_context_takeover must be echoed; the
    * server may add it on its own. Section 7.1.1.2: an offered
    * client_no_context_takeover may be echoed; echoing it lets us drop the
    * decompressor between messages, so we do. */
-  out.server_no_context_takeover = chosen.server_nct || force_server_no_context_takeover;
-  out.client_no_context_takeover = chosen.client_nct;
+  out->server_no_context_takeover = chosen->server_nct || force_server_no_context_takeover;
+  out->client_no_context_takeover = chosen->client_nct;
 
   /* Section 7.1.2.1: answer with the offered value or a smaller one; the
    * server may name a window even when the offer did not. */
-  out.server_max_window_bits = MIN (chosen.server_bits != 0 ? chosen.server_bits : 15, policy);
+  out->server_max_window_bits = MIN (chosen->server_bits != 0 ? chosen->server_bits : 15, policy);
 
   /* Section 7.1.2.2: only when the offer named client_max_window_bits may the
    * response name it, with the offered value or a smaller one. */
-  if (chosen.client_bits_named)
-    out.client_max_window_bits = MIN (chosen.client_bits != 0 ? chosen.client_bits : 15, policy);
+  if (chosen->client_bits_named)
+    out->client_max_window_bits = MIN (chosen->client_bits != 0 ? chosen->client_bits : 15, policy);
   else
-    out.client_max_window_bits = 15;
+    out->client_max_window_bits = 15;
+}
 
+gboolean
+owl_deflate_negotiate (const char        *offer_header,
+                       gboolean           force_server_no_context_takeover,
+                       guint              policy_max_window_bits,
+                       OwlDeflateParams  *params,
+                       char             **response)
+{
+  Offer chosen = { 0 };
+  OwlDeflateParams out;
+
+  g_return_val_if_fail (params != NULL, FALSE);
+  g_return_val_if_fail (response != NULL, FALSE);
+
+  if (offer_header == NULL || !choose_offer (offer_header, &chosen))
+    return FALSE;
+
+  choose_params (&chosen, force_server_no_context_takeover, policy_max_window_bits, &out);
   *params = out;
   *response = build_response (&out,
                               chosen.server_bits != 0 || out.server_max_window_bits < 15,
