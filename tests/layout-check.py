@@ -2,6 +2,8 @@
 # layout-check.py: the library's layout, as README.md's "Layout" states it
 #
 #   tests/layout-check.py [ROOT]      (ROOT: the repository, default ..)
+#   tests/layout-check.py --self-test (the check finds what it must, in a
+#                                      small tree of its own)
 #
 # Fails (exit 1, a line per finding) when:
 #   - a file includes a header of a layer above its own: the folders of
@@ -116,10 +118,54 @@ def check_sizes(lib):
     return problems
 
 
-def main():
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent)
+def find_problems(root):
     lib = root / 'owlsock'
-    problems = check_includes(lib, headers(lib)) + check_sizes(lib)
+    return check_includes(lib, headers(lib)) + check_sizes(lib)
+
+
+def self_test():
+    """Plants one of each violation in a throwaway tree and expects each
+    to be found, and nothing in a clean one."""
+    import tempfile
+    body = '\n'.join(f'  x += {i};' for i in range(MAX_FUNCTION_LINES + 1))
+    planted = {
+        'owlsock/core/owl-service-private.h': '#pragma once\n',
+        'owlsock/protocol/owl-envelope-private.h': '#pragma once\n',
+        'owlsock/wire/owl-up.c': '#include "owl-service-private.h"\n',
+        'owlsock/wire/owl-up2.c': '#include "owl-envelope-private.h"\n',
+        'owlsock/auth/owl-umbrella.c': '#include "owlsock.h"\n',
+        'owlsock/core/owl-fine.c': '#include "owl-envelope-private.h"\n#include "owl-error.h"\n',
+        'owlsock/core/owl-long.c': f'static int\nlong_one (void)\n{{\n  int x = 0;\n{body}\n  return x;\n}}\n',
+        'owlsock/core/owl-big.c': '\n' * (MAX_FILE_LINES + 1),
+    }
+    expected = ['owl-up.c (wire/) includes owl-service-private.h',
+                'owl-up2.c (wire/) includes owl-envelope-private.h',
+                'owl-umbrella.c: includes the umbrella',
+                'long_one() is',
+                'owl-big.c: ']
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for name, text in planted.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        problems = find_problems(root)
+    missing = [e for e in expected if not any(e in p for p in problems)]
+    extra = [p for p in problems if not any(e in p for e in expected)]
+    print('1..1')
+    for line in missing:
+        print(f'# not found: {line}')
+    for line in extra:
+        print(f'# found, but not planted: {line}')
+    bad = missing or extra
+    print(('not ok' if bad else 'ok') + ' 1 layout check finds what was planted')
+    return 1 if bad else 0
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == '--self-test':
+        return self_test()
+    root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent)
+    problems = find_problems(root)
     print('1..1')
     for problem in problems:
         print(f'# {problem}')

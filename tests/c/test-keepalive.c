@@ -278,6 +278,9 @@ test_idle_timeout (OwlTestFixture *fixture,
   g_assert_cmpuint (chatter.n_sent, >=, 4);
   g_assert_cmpuint (chatter.client->n_closed, ==, 0);
   g_assert_cmpuint (owl_test_record_get (chatter_conn)->n_closed, ==, 0);
+  /* Every chatter echo first: one still on its way would land where the
+   * next echo is awaited. */
+  OWL_TEST_WAIT_FOR (chatter.client->texts->len == chatter.n_sent);
   assert_echo (chatter.client, "{\"type\":\"after-idle\"}");
   assert_echo_works (fixture, "/ws/echo");
 }
