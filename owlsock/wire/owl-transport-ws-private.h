@@ -108,9 +108,19 @@ ws_chunk_free (gpointer data)
  * syscall (and, with TCP_NODELAY, a packet) per frame. */
 typedef struct
 {
-  guint      depth;
-  GPtrArray *dirty;   /* OwlTransportWs with a non-empty cork */
+  guint           depth;
+  GPtrArray      *dirty;       /* OwlTransportWs with a non-empty cork */
+  OwlTransportWs *carrier;     /* ended its dispatch by its turn budget */
+  gint64          carry_since; /* when the corks were first kept, or 0 */
 } WsCork;
+
+/* A connection that stops reading because its turn budget ran out (its
+ * frames wait for the next turn) leaves the corks as they are: whatever
+ * dispatch ends next without running out sends them, or the carrier's own
+ * next one, so a publisher's burst still reaches each subscriber in a few
+ * writes while other connections get their turns in between. A frame stays
+ * corked this long at most. */
+#define OWL_WS_CORK_CARRY_MAX_US (10 * 1000)
 
 /* This thread's cork; defined in owl-transport-ws-output.c. */
 extern GPrivate owl_transport_ws_cork_key;
@@ -156,14 +166,13 @@ void     owl_transport_ws_send_shared  (OwlTransport     *transport,
 gsize    owl_transport_ws_get_buffered (OwlTransport     *transport);
 guint64  owl_transport_ws_get_dropped  (OwlTransport     *transport);
 
+/* Sends every cork: flushing may end a connection, which may add nothing
+ * here (the depth is 0, so its writes go straight out). */
 static inline void
-ws_cork_end (WsCork *cork)
+ws_cork_flush (WsCork *cork)
 {
-  if (--cork->depth > 0)
-    return;
-
-  /* Flushing may end a connection, which may add nothing here: the depth
-   * is 0, so its writes go straight out. */
+  cork->carrier = NULL;
+  cork->carry_since = 0;
   for (guint i = 0; i < cork->dirty->len; i++)
     {
       OwlTransportWs *self = g_ptr_array_index (cork->dirty, i);
@@ -172,6 +181,38 @@ ws_cork_end (WsCork *cork)
       owl_transport_ws_uncork (self);
     }
   g_ptr_array_set_size (cork->dirty, 0);
+}
+
+static inline void
+ws_cork_end (WsCork *cork)
+{
+  if (--cork->depth > 0)
+    return;
+
+  if (cork->carrier != NULL)
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      if (cork->carry_since == 0)
+        cork->carry_since = now;
+      if (now - cork->carry_since < OWL_WS_CORK_CARRY_MAX_US)
+        return;
+    }
+  ws_cork_flush (cork);
+}
+
+/* A carrier that ends or goes away will not come back for the corks it
+ * kept: they go now. */
+static inline void
+ws_cork_drop_carrier (OwlTransportWs *self)
+{
+  WsCork *cork = ws_cork_get ();
+
+  if (cork->carrier != self)
+    return;
+  cork->carrier = NULL;
+  if (cork->depth == 0)
+    ws_cork_flush (cork);
 }
 
 /* Lingering (owl-transport-ws-linger.c) ----------------------------------------- */

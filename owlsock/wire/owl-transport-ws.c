@@ -136,6 +136,7 @@ owl_transport_ws_finish (OwlTransportWs *self,
 
   owl_transport_ws_flush (self);
   ws_release_socket (self, drain_input);
+  ws_cork_drop_carrier (self);
 
   self->closed_due = TRUE;
   self->closed_code = code;
@@ -346,10 +347,15 @@ on_socket_ready (gpointer user_data,
         }
     }
 
+  /* Whoever ends a dispatch decides for the corks: a carrier keeps them. */
+  cork->carrier = NULL;
   if ((events & OWL_POLL_IN) && self->state != WS_DONE)
     {
       ws_read (self);
       ws_kick_if_buffered (self);
+      if (self->state != WS_DONE && self->watch != NULL &&
+          owl_frame_reader_has_backlog (self->reader))
+        cork->carrier = self;
     }
 
   ws_cork_end (cork);
@@ -386,6 +392,7 @@ ws_really_free (OwlTransportWs *self)
     }
   if (self->in_dirty)
     g_ptr_array_remove_fast (ws_cork_get ()->dirty, self);
+  ws_cork_drop_carrier (self);
   if (self->state != WS_DONE && self->fd >= 0)
     {
       owl_transport_ws_uncork (self);
