@@ -55,12 +55,14 @@ guint                owl_refusal_status_for   (OwlRefusal    refusal,
 
 typedef struct _OwlAdmission OwlAdmission;
 
-/* What one upgrade, then its connection, holds. */
+/* What one upgrade, then its connection, holds. The strings are the
+ * admission's own keys, alive while the slots count in them. Two words:
+ * the registry keeps one per connection. */
 typedef struct
 {
-  gboolean  counted;  /* a slot in all */
-  char     *host;     /* counted for this address */
-  char     *user;     /* counted for this user */
+  const char *host;     /* non-NULL: a slot in all, and (unless the
+                         * address was unknown) one for this address */
+  const char *user;     /* counted for this user */
 } OwlSlots;
 
 OwlAdmission *owl_admission_new            (void);

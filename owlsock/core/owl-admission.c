@@ -124,18 +124,28 @@ count_in (GHashTable *table,
   return key ? GPOINTER_TO_UINT (g_hash_table_lookup (table, key)) : 0;
 }
 
-static void
+/* Returns the table's own copy of @key while it counts something (an
+ * insert keeps the first copy): what OwlSlots points at. */
+static const char *
 adjust (GHashTable *table,
         const char *key,
         gint        delta)
 {
   guint n = count_in (table, key) + delta;
+  gpointer stored = NULL;
 
   if (n == 0)
-    g_hash_table_remove (table, key);
-  else
-    g_hash_table_insert (table, g_strdup (key), GUINT_TO_POINTER (n));
+    {
+      g_hash_table_remove (table, key);
+      return NULL;
+    }
+  g_hash_table_insert (table, g_strdup (key), GUINT_TO_POINTER (n));
+  g_hash_table_lookup_extended (table, key, &stored, NULL);
+  return stored;
 }
+
+/* The host of a slot taken for an unknown address. */
+static const char no_host[] = "";
 
 /* The descriptor limit, raised to its hard value by listen(): connections
  * beyond it could not even be accepted, so keep room for the rest of the
@@ -169,12 +179,7 @@ owl_admission_take (OwlAdmission *self,
     }
 
   self->n_slots++;
-  slots->counted = TRUE;
-  if (host != NULL)
-    {
-      adjust (self->per_ip, host, +1);
-      slots->host = g_strdup (host);
-    }
+  slots->host = host ? adjust (self->per_ip, host, +1) : no_host;
   return TRUE;
 }
 
@@ -185,8 +190,7 @@ owl_admission_take_user (OwlAdmission *self,
 {
   if (count_in (self->per_user, user) >= (guint) self->max_per_user)
     return FALSE;
-  adjust (self->per_user, user, +1);
-  slots->user = g_strdup (user);
+  slots->user = adjust (self->per_user, user, +1);
   return TRUE;
 }
 
@@ -194,15 +198,13 @@ void
 owl_admission_release (OwlAdmission *self,
                        OwlSlots     *slots)
 {
-  if (slots->counted)
-    self->n_slots--;
   if (slots->host != NULL)
+    self->n_slots--;
+  if (slots->host != NULL && slots->host != no_host)
     adjust (self->per_ip, slots->host, -1);
   if (slots->user != NULL)
     adjust (self->per_user, slots->user, -1);
-  slots->counted = FALSE;
-  g_clear_pointer (&slots->host, g_free);
-  g_clear_pointer (&slots->user, g_free);
+  *slots = (OwlSlots) { NULL, NULL };
 }
 
 guint

@@ -24,12 +24,13 @@ send_frame (OwlConnection *self,
   owl_channel_send_take (self->channel, frame, len, NULL);
 }
 
-static void
-refresh_clear (OwlConnection *self)
+void
+owl_connection_refresh_free (OwlRefresh *refresh)
 {
-  g_clear_pointer (&self->refresh, owl_auth_run_free);
-  g_clear_pointer (&self->refresh_id, json_node_unref);
-  g_clear_object (&self->refresh_request);
+  g_clear_pointer (&refresh->run, owl_auth_run_free);
+  g_clear_pointer (&refresh->id, json_node_unref);
+  g_clear_object (&refresh->request);
+  g_free (refresh);
 }
 
 /* A refresh renews scopes and expiry, never who the connection is for:
@@ -73,7 +74,7 @@ refresh_apply (OwlConnection *self,
   owl_connection_notify_auth (self);
   OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Token refreshed");
 
-  frame = owl_envelope_authenticated (self->refresh_id, &who, &len);
+  frame = owl_envelope_authenticated (self->refresh->id, &who, &len);
   send_frame (self, frame, len);
 }
 
@@ -96,14 +97,14 @@ refresh_done (gpointer        user_data,
         error = no_guard = g_error_new_literal (OWL_ERROR, OWL_ERROR_AUTH_FAILED, "No guard takes this token");
       OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Token refresh refused: %s",
                     error->domain == OWL_ERROR ? owl_error_code_to_string (error->code) : "failed");
-      frame = owl_envelope_error_for (self->refresh_id, error, &len);
+      frame = owl_envelope_error_for (self->refresh->id, error, &len);
       send_frame (self, frame, len);
     }
 
   /* The run ends with this call; it may not have been stored yet (an
-   * answer at once). */
-  if (self->refresh != NULL)
-    refresh_clear (self);
+   * answer at once: the caller frees it). */
+  if (self->refresh->run != NULL)
+    g_clear_pointer (&self->refresh, owl_connection_refresh_free);
 }
 
 /* {type: "auth", id?, stage: "authenticate", payload: {token}} */
@@ -132,25 +133,27 @@ owl_connection_refresh (OwlConnection *self,
       owl_channel_send_error_literal (self->channel, id, OWL_ERROR_UNSUPPORTED, "This endpoint has no guards");
       return;
     }
-  if (self->refresh_id != NULL)
+  /* Asked for with an id or without. */
+  if (self->refresh != NULL)
     {
       owl_channel_send_error_literal (self->channel, id, OWL_ERROR_UNAVAILABLE,
                                       "A token refresh is under way already");
       return;
     }
 
-  self->refresh_id = id ? json_node_copy (id) : NULL;
-  self->refresh_request = owl_request_new_with_token (self->request, token);
-  run = owl_auth_chain_run (self->host.chain, owl_module_get_guards (self->module),
-                            owl_module_get_gates (self->module), self->refresh_request,
-                            self->host.auth_timeout, self->host.context,
+  self->refresh = g_new0 (OwlRefresh, 1);
+  self->refresh->id = id ? json_node_copy (id) : NULL;
+  self->refresh->request = owl_request_new_with_token (self->request, token);
+  run = owl_auth_chain_run (self->host->chain, owl_module_get_guards (self->module),
+                            owl_module_get_gates (self->module), self->refresh->request,
+                            self->host->auth_timeout, self->host->context,
                             same_identity, refresh_done, self);
   if (owl_auth_run_is_waiting (run))
-    self->refresh = run;
+    self->refresh->run = run;
   else
     {
       owl_auth_run_free (run);
-      refresh_clear (self);
+      g_clear_pointer (&self->refresh, owl_connection_refresh_free);
     }
 }
 
@@ -175,7 +178,7 @@ owl_connection_check_expiry (OwlConnection *self)
       return;
     }
 
-  if (!self->auth_noticed && now >= expires_at - self->host.auth_expiry_notice)
+  if (!self->auth_noticed && now >= expires_at - self->host->auth_expiry_notice)
     {
       self->auth_noticed = TRUE;
       frame = owl_envelope_auth_expiring (expires_at, expires_at - now, &len);

@@ -23,6 +23,25 @@
 
 /* Transport callbacks ------------------------------------------------------ */
 
+static OwlEarly *
+early_get (OwlConnection *self)
+{
+  if (self->early == NULL)
+    {
+      self->early = g_new0 (OwlEarly, 1);
+      g_queue_init (&self->early->messages);
+    }
+  return self->early;
+}
+
+void
+owl_connection_early_free (OwlEarly *early)
+{
+  g_queue_clear_full (&early->messages, (GDestroyNotify) g_bytes_unref);
+  g_free (early->close_reason);
+  g_free (early);
+}
+
 static void
 on_transport_message (gpointer      user_data,
                       gboolean      binary,
@@ -39,11 +58,11 @@ on_transport_message (gpointer      user_data,
 
       g_byte_array_append (early, &kind, 1);
       g_byte_array_append (early, data, len);
-      g_queue_push_tail (&self->early, g_byte_array_free_to_bytes (early));
+      g_queue_push_tail (&early_get (self)->messages, g_byte_array_free_to_bytes (early));
       return;
     }
 
-  owl_channel_receive (self->channel, binary, data, len, self->host.limits.max_json_depth);
+  owl_channel_receive (self->channel, binary, data, len, self->host->limits.max_json_depth);
 }
 
 static void
@@ -65,9 +84,14 @@ on_transport_closed (gpointer    user_data,
 
   if (!self->started)
     {
-      self->early_closed = TRUE;
-      self->early_close_code = code;
-      self->early_close_reason = g_strdup (reason);
+      OwlEarly *early = early_get (self);
+
+      if (!early->closed)
+        {
+          early->closed = TRUE;
+          early->close_code = code;
+          early->close_reason = g_strdup (reason);
+        }
       return;
     }
   owl_connection_handle_closed (self, code, reason);
@@ -91,31 +115,33 @@ const OwlTransportCallbacks owl_connection_transport_callbacks = {
 void
 owl_connection_start (OwlConnection *self)
 {
-  GBytes *early;
+  OwlEarly *early;
+  GBytes *bytes;
 
   if (self->started)
     return;
 
   g_object_ref (self);
   self->started = TRUE;
+  early = g_steal_pointer (&self->early);
 
-  while ((early = g_queue_pop_head (&self->early)) != NULL)
+  while (early != NULL && (bytes = g_queue_pop_head (&early->messages)) != NULL)
     {
       gsize len;
-      const guint8 *data = g_bytes_get_data (early, &len);
+      const guint8 *data = g_bytes_get_data (bytes, &len);
 
-      owl_channel_receive (self->channel, data[0], data + 1, len - 1, self->host.limits.max_json_depth);
-      g_bytes_unref (early);
+      owl_channel_receive (self->channel, data[0], data + 1, len - 1, self->host->limits.max_json_depth);
+      g_bytes_unref (bytes);
     }
 
+  if (early != NULL && early->closed)
+    owl_connection_handle_closed (self, early->close_code, early->close_reason);
   /* A token that is close to its end is announced now, not a tick later
    * (when it may be over already). */
-  if (!self->early_closed && owl_channel_get_state (self->channel) == OWL_CHANNEL_OPEN)
+  else if (owl_channel_get_state (self->channel) == OWL_CHANNEL_OPEN)
     owl_connection_check_expiry (self);
 
-  if (self->early_closed)
-    owl_connection_handle_closed (self, self->early_close_code, self->early_close_reason);
-
+  g_clear_pointer (&early, owl_connection_early_free);
   g_object_unref (self);
 }
 

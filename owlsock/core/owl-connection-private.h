@@ -19,9 +19,12 @@ G_BEGIN_DECLS
 
 /* Everything a connection needs from whoever accepted it, given once: it
  * never calls back into the service. The service learns about the
- * connection's end from its `closed` signal. */
+ * connection's end from its `closed` signal. Immutable and shared (by
+ * reference) by the connections of one module: an idle connection's
+ * memory is what lets a server hold many. */
 typedef struct
 {
+  gconstpointer acceptor;            /* who accepted it: a tag, never used here */
   GMainContext *context;
   OwlLimits     limits;              /* the module's, resolved */
   gint64        auth_expiry_notice;  /* seconds */
@@ -31,8 +34,16 @@ typedef struct
   OwlAuthChain *chain;               /* (ref) */
 } OwlConnectionHost;
 
-/* @stream: what SoupServer handed over after the 101. */
-OwlConnection *owl_connection_new            (const OwlConnectionHost *host,
+/* A shared copy of @value, its members referenced. */
+OwlConnectionHost *owl_connection_host_new   (const OwlConnectionHost *value);
+OwlConnectionHost *owl_connection_host_ref   (OwlConnectionHost       *host);
+void               owl_connection_host_unref (OwlConnectionHost       *host);
+/* Whether @host holds the same as @value. */
+gboolean           owl_connection_host_equal (const OwlConnectionHost *host,
+                                              const OwlConnectionHost *value);
+
+/* @stream: what SoupServer handed over after the 101; @host is referenced. */
+OwlConnection *owl_connection_new            (OwlConnectionHost       *host,
                                               OwlModule               *module,
                                               OwlRequest              *request,
                                               GIOStream               *stream,
@@ -42,6 +53,8 @@ void           owl_connection_tick           (OwlConnection           *self,
                                               gint64                   now_us);
 /* Once the connection handlers returned: what arrived meanwhile. */
 void           owl_connection_start          (OwlConnection           *self);
+/* The host's acceptor tag: whose connection this is. Any thread. */
+gconstpointer  owl_connection_get_acceptor   (OwlConnection           *self);
 /* Frames a broadcast and the service's notices go out here. */
 OwlChannel    *owl_connection_get_channel    (OwlConnection           *self);
 /* How many messages wait for the connection handler to return (tests). */
@@ -50,6 +63,26 @@ guint          owl_connection_get_n_early    (OwlConnection           *self);
 /* The object, shared by its three files: owl-connection.c (the object,
  * its signals and life), owl-connection-io.c (what goes in and out) and
  * owl-connection-auth.c (token refresh and expiry). */
+/* What arrived before the connection handlers returned; made when the
+ * first of it does (most connections get nothing that early). */
+typedef struct
+{
+  GQueue    messages;         /* GBytes, a byte ahead telling binary */
+  gboolean  closed;
+  guint16   close_code;
+  char     *close_reason;
+} OwlEarly;
+
+/* A token refresh under way. */
+typedef struct
+{
+  OwlAuthRun *run;            /* NULL while the chain answers at once */
+  JsonNode   *id;             /* of its `auth` message, or NULL */
+  OwlRequest *request;
+} OwlRefresh;
+
+/* Rarely used state hangs off a pointer: an idle connection's size is
+ * what lets a server hold many. */
 struct _OwlConnection
 {
   GObject             parent_instance;
@@ -57,27 +90,21 @@ struct _OwlConnection
   char               *id;
   OwlModule          *module;
   OwlRequest         *request;
-  OwlConnectionHost   host;
+  OwlConnectionHost  *host;       /* (ref) */
   OwlTransport       *transport;
   OwlChannel         *channel;
   OwlTokenBucket      bucket;     /* the rate limit */
 
-  /* Set from any thread, read from any thread. */
+  /* Set once, on closing; read from any thread. */
   guint16             close_code;
+  /* Until the connection handler returned, what arrives waits in @early. */
+  guint               started : 1;
+  /* auth-expiring went out for the current identity. */
+  guint               auth_noticed : 1;
   char               *close_reason;
 
-  /* Until the connection handler returned: what arrived meanwhile. */
-  gboolean            started;
-  GQueue              early;      /* GBytes, a NUL byte ahead for binary */
-  gboolean            early_closed;
-  guint16             early_close_code;
-  char               *early_close_reason;
-
-  /* auth-expiring went out for the current identity. */
-  gboolean            auth_noticed;
-  OwlAuthRun         *refresh;    /* a token refresh under way */
-  JsonNode           *refresh_id; /* the id of its `auth` message */
-  OwlRequest         *refresh_request;
+  OwlEarly           *early;
+  OwlRefresh         *refresh;
 };
 
 /* owl-connection.c */
@@ -98,6 +125,7 @@ void           owl_connection_handle_closed  (OwlConnection           *self,
                                               const char              *reason);
 
 /* owl-connection-io.c */
+void           owl_connection_early_free     (OwlEarly                *early);
 extern const OwlTransportCallbacks owl_connection_transport_callbacks;
 extern const OwlChannelHandlers owl_connection_channel_handlers;
 void           owl_connection_close_now      (OwlConnection           *self,
@@ -105,6 +133,7 @@ void           owl_connection_close_now      (OwlConnection           *self,
                                               const char              *reason);
 
 /* owl-connection-auth.c */
+void           owl_connection_refresh_free   (OwlRefresh              *refresh);
 void           owl_connection_refresh        (OwlConnection           *self,
                                               JsonObject              *object);
 void           owl_connection_check_expiry   (OwlConnection           *self);

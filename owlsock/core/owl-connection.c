@@ -66,13 +66,56 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (OwlConnection, owl_connection, G_TYPE_OBJECT)
 
-static void
-host_clear (OwlConnectionHost *host)
+/* The host ----------------------------------------------------------------- */
+
+OwlConnectionHost *
+owl_connection_host_new (const OwlConnectionHost *value)
 {
-  g_clear_pointer (&host->context, g_main_context_unref);
-  g_clear_pointer (&host->counters, owl_counters_unref);
-  g_clear_pointer (&host->rooms, owl_rooms_unref);
-  g_clear_pointer (&host->chain, owl_auth_chain_unref);
+  OwlConnectionHost *host = (g_atomic_rc_box_dup) (sizeof *value, value);
+
+  g_main_context_ref (host->context);
+  owl_counters_ref (host->counters);
+  owl_rooms_ref (host->rooms);
+  owl_auth_chain_ref (host->chain);
+  return host;
+}
+
+OwlConnectionHost *
+owl_connection_host_ref (OwlConnectionHost *host)
+{
+  return g_atomic_rc_box_acquire (host);
+}
+
+static void
+host_clear (gpointer data)
+{
+  OwlConnectionHost *host = data;
+
+  g_main_context_unref (host->context);
+  owl_counters_unref (host->counters);
+  owl_rooms_unref (host->rooms);
+  owl_auth_chain_unref (host->chain);
+}
+
+void
+owl_connection_host_unref (OwlConnectionHost *host)
+{
+  if (host != NULL)
+    g_atomic_rc_box_release_full (host, host_clear);
+}
+
+gboolean
+owl_connection_host_equal (const OwlConnectionHost *host,
+                           const OwlConnectionHost *value)
+{
+  return host->acceptor == value->acceptor &&
+         host->context == value->context &&
+         owl_limits_equal (&host->limits, &value->limits) &&
+         host->auth_expiry_notice == value->auth_expiry_notice &&
+         host->auth_timeout == value->auth_timeout &&
+         host->counters == value->counters &&
+         host->rooms == value->rooms &&
+         host->chain == value->chain;
 }
 
 static void
@@ -80,13 +123,11 @@ owl_connection_dispose (GObject *object)
 {
   OwlConnection *self = OWL_CONNECTION (object);
 
-  g_clear_pointer (&self->refresh, owl_auth_run_free);
-  g_clear_pointer (&self->refresh_id, json_node_unref);
-  g_clear_object (&self->refresh_request);
+  g_clear_pointer (&self->refresh, owl_connection_refresh_free);
   if (self->channel != NULL)
     owl_channel_detach (self->channel);
   g_clear_pointer (&self->transport, owl_transport_free);
-  g_queue_clear_full (&self->early, (GDestroyNotify) g_bytes_unref);
+  g_clear_pointer (&self->early, owl_connection_early_free);
 
   G_OBJECT_CLASS (owl_connection_parent_class)->dispose (object);
 }
@@ -100,9 +141,8 @@ owl_connection_finalize (GObject *object)
   g_clear_object (&self->module);
   g_clear_object (&self->request);
   g_clear_pointer (&self->channel, owl_channel_unref);
-  host_clear (&self->host);
+  g_clear_pointer (&self->host, owl_connection_host_unref);
   g_clear_pointer (&self->close_reason, g_free);
-  g_clear_pointer (&self->early_close_reason, g_free);
 
   G_OBJECT_CLASS (owl_connection_parent_class)->finalize (object);
 }
@@ -353,7 +393,6 @@ owl_connection_class_init (OwlConnectionClass *klass)
 static void
 owl_connection_init (OwlConnection *self)
 {
-  g_queue_init (&self->early);
 }
 
 /* Signals, for the other files ------------------------------------------------- */
@@ -431,8 +470,8 @@ owl_connection_handle_closed (OwlConnection *self,
   owl_channel_set_closed (self->channel);
   /* A refresh under way is cancelled: its guard or gate sees its
    * cancellable fire and nobody waits for the answer. */
-  g_clear_pointer (&self->refresh, owl_auth_run_free);
-  owl_rooms_leave_all (self->host.rooms, G_OBJECT (self));
+  g_clear_pointer (&self->refresh, owl_connection_refresh_free);
+  owl_rooms_leave_all (self->host->rooms, G_OBJECT (self));
 
   OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Closed with %u", code);
   owl_connection_notify_state (self);
@@ -483,7 +522,7 @@ new_connection_id (void)
 }
 
 OwlConnection *
-owl_connection_new (const OwlConnectionHost *host,
+owl_connection_new (OwlConnectionHost       *host,
                     OwlModule               *module,
                     OwlRequest              *request,
                     GIOStream               *stream,
@@ -496,18 +535,14 @@ owl_connection_new (const OwlConnectionHost *host,
   self->id = new_connection_id ();
   self->module = g_object_ref (module);
   self->request = g_object_ref (request);
-  self->host = *host;
-  self->host.context = g_main_context_ref (host->context);
-  self->host.counters = owl_counters_ref (host->counters);
-  self->host.rooms = owl_rooms_ref (host->rooms);
-  self->host.chain = owl_auth_chain_ref (host->chain);
+  self->host = owl_connection_host_ref (host);
   owl_token_bucket_init (&self->bucket, host->limits.rate_limit, host->limits.rate_burst);
 
   owl_limits_to_transport (&host->limits, deflate, &transport_limits);
   self->transport = owl_transport_new (stream, uri, owl_request_get_origin (request), &transport_limits,
                                        &owl_connection_transport_callbacks, self);
   self->channel = owl_channel_new (&owl_connection_channel_handlers, self, self->transport,
-                                   self->host.counters, self->host.context);
+                                   self->host->counters, self->host->context);
   return self;
 }
 
@@ -521,6 +556,12 @@ owl_connection_tick (OwlConnection *self,
     owl_connection_check_expiry (self);
 }
 
+gconstpointer
+owl_connection_get_acceptor (OwlConnection *self)
+{
+  return self->host->acceptor;
+}
+
 OwlChannel *
 owl_connection_get_channel (OwlConnection *self)
 {
@@ -530,7 +571,7 @@ owl_connection_get_channel (OwlConnection *self)
 guint
 owl_connection_get_n_early (OwlConnection *self)
 {
-  return self->early.length;
+  return self->early ? self->early->messages.length : 0;
 }
 
 /* Accessors ---------------------------------------------------------------- */
@@ -721,7 +762,7 @@ owl_connection_join (OwlConnection *self,
 
   if (owl_connection_get_state (self) == OWL_CONNECTION_CLOSED)
     return;
-  owl_rooms_join (self->host.rooms, room, G_OBJECT (self), self->channel, self->id);
+  owl_rooms_join (self->host->rooms, room, G_OBJECT (self), self->channel, self->id);
 }
 
 /**
@@ -740,7 +781,7 @@ owl_connection_leave (OwlConnection *self,
   g_return_if_fail (OWL_IS_CONNECTION (self));
   g_return_if_fail (room != NULL);
 
-  owl_rooms_leave (self->host.rooms, room, G_OBJECT (self));
+  owl_rooms_leave (self->host->rooms, room, G_OBJECT (self));
 }
 
 /**
@@ -761,7 +802,7 @@ owl_connection_in_room (OwlConnection *self,
   g_return_val_if_fail (OWL_IS_CONNECTION (self), FALSE);
   g_return_val_if_fail (room != NULL, FALSE);
 
-  return owl_rooms_has_member (self->host.rooms, room, G_OBJECT (self));
+  return owl_rooms_has_member (self->host->rooms, room, G_OBJECT (self));
 }
 
 /**
@@ -780,5 +821,5 @@ owl_connection_dup_rooms (OwlConnection *self)
 {
   g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
 
-  return owl_rooms_dup_rooms_of (self->host.rooms, G_OBJECT (self));
+  return owl_rooms_dup_rooms_of (self->host->rooms, G_OBJECT (self));
 }

@@ -93,6 +93,9 @@ void     owl_limits_get_value          (const OwlLimits   *limits,
 void     owl_limits_resolve            (const OwlLimits *service,
                                         const OwlLimits *module,
                                         OwlLimits       *out);
+/* Every row the same in both. */
+gboolean owl_limits_equal              (const OwlLimits *a,
+                                        const OwlLimits *b);
 /* What of @limits the transport enforces; @deflate: negotiated, or NULL. */
 void     owl_limits_to_transport       (const OwlLimits        *limits,
                                         const OwlDeflateParams *deflate,
@@ -103,9 +106,9 @@ void     owl_limits_to_transport       (const OwlLimits        *limits,
 typedef struct
 {
   gdouble rate;              /* 0: no limit */
-  gint    burst;
   gdouble tokens;
   gint64  at;                /* monotonic µs of the last refill */
+  gint    burst;
   guint   refused_in_a_row;
 } OwlTokenBucket;
 

@@ -493,6 +493,20 @@ owl_limits_resolve (const OwlLimits *service,
     }
 }
 
+gboolean
+owl_limits_equal (const OwlLimits *a,
+                  const OwlLimits *b)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      OwlLimitValue x = load (a, &rows[i]), y = load (b, &rows[i]);
+
+      if (rows[i].type == OWL_LIMIT_DOUBLE ? x.d != y.d : x.i != y.i)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 void
 owl_limits_to_transport (const OwlLimits        *limits,
                          const OwlDeflateParams *deflate,

@@ -4,9 +4,11 @@
  *
  * The registry of open connections and the slots each holds, the hand-off
  * from an upgrade to its connection, rooms and broadcasts, and stopping.
- * A connection knows nothing of the service: the service listens to its
- * `closed`, first (it connected before anyone else could), and after
- * everyone (to finish a stop only once every handler ran).
+ * A connection knows nothing of the service: the service listens to
+ * `closed` with one emission hook for all its connections (a hook runs
+ * before any handler; none is kept per connection, whose memory is what
+ * lets a server hold many), and while stopping after every handler too (to
+ * finish a stop only once every handler ran).
  */
 
 #include <string.h>
@@ -17,17 +19,63 @@
 #include "owl-module-private.h"
 #include "owl-socket-service-private.h"
 
-static void
-slots_free (gpointer data)
+/* One open connection and the slots it holds in the connection limits. */
+typedef struct
 {
-  g_free (data);
+  OwlConnection *connection;  /* owned */
+  OwlSlots       slots;
+} Entry;
+
+static void
+entry_free (gpointer data)
+{
+  Entry *entry = data;
+
+  g_object_unref (entry->connection);
+  g_free (entry);
+}
+
+static gboolean on_closed_hook (GSignalInvocationHint *hint,
+                                guint                  n_values,
+                                const GValue          *values,
+                                gpointer               user_data);
+
+static guint
+closed_signal_id (void)
+{
+  static guint id;
+
+  if (G_UNLIKELY (id == 0))
+    {
+      /* The signal exists once the class does. */
+      g_type_class_unref (g_type_class_ref (OWL_TYPE_CONNECTION));
+      id = g_signal_lookup ("closed", OWL_TYPE_CONNECTION);
+    }
+  return id;
 }
 
 void
 owl_socket_service_init_connections (OwlSocketService *self)
 {
-  self->connections = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_object_unref);
-  self->slots = g_hash_table_new_full (NULL, NULL, NULL, slots_free);
+  self->connections = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, entry_free);
+  self->closed_hook = g_signal_add_emission_hook (closed_signal_id (), 0,
+                                                  on_closed_hook, self, NULL);
+}
+
+void
+owl_socket_service_fini_connections (OwlSocketService *self)
+{
+  if (self->closed_hook != 0)
+    g_signal_remove_emission_hook (closed_signal_id (), self->closed_hook);
+  self->closed_hook = 0;
+  g_clear_pointer (&self->connections, g_hash_table_unref);
+}
+
+static Entry *
+lookup_entry (OwlSocketService *self,
+              OwlConnection    *connection)
+{
+  return g_hash_table_lookup (self->connections, owl_connection_get_id (connection));
 }
 
 /* Gives back the slots @connection holds in the connection limits. */
@@ -35,31 +83,37 @@ static void
 release_slots (OwlSocketService *self,
                OwlConnection    *connection)
 {
-  OwlSlots *slots = g_hash_table_lookup (self->slots, connection);
+  Entry *entry = lookup_entry (self, connection);
 
-  if (slots == NULL)
-    return;
-  owl_admission_release (self->admission, slots);
-  g_hash_table_remove (self->slots, connection);
+  if (entry != NULL)
+    owl_admission_release (self->admission, &entry->slots);
 }
+
 
 /* Connections outlive a dropped service only as closed objects. */
 void
 owl_socket_service_clear_connections (OwlSocketService *self)
 {
+  g_autoptr(GPtrArray) gone = NULL;
   GHashTableIter iter;
   gpointer value;
 
   if (self->connections == NULL)
     return;
+  gone = g_ptr_array_new_with_free_func (g_object_unref);
   g_hash_table_iter_init (&iter, self->connections);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      release_slots (self, value);
-      g_signal_handlers_disconnect_by_data (value, self);
-      owl_connection_close (value, OWL_CLOSE_GOING_AWAY, "Service gone");
+      Entry *entry = value;
+
+      owl_admission_release (self->admission, &entry->slots);
+      g_signal_handlers_disconnect_by_data (entry->connection, self);
+      g_ptr_array_add (gone, g_object_ref (entry->connection));
     }
+  /* Out of the table first: the hook then finds none of them. */
   g_hash_table_remove_all (self->connections);
+  for (guint i = 0; i < gone->len; i++)
+    owl_connection_close (g_ptr_array_index (gone, i), OWL_CLOSE_GOING_AWAY, "Service gone");
 }
 
 static void
@@ -78,14 +132,21 @@ stop_complete (OwlSocketService *self)
     g_task_return_boolean (g_ptr_array_index (tasks, i), TRUE);
 }
 
-/* First of the connection's `closed` handlers. */
-static void
-on_closed (OwlConnection *connection,
-           guint          code,
-           const char    *reason,
-           gpointer       user_data)
+/* Before any of a connection's `closed` handlers, for every connection
+ * there is (in any thread): this service's ones only. */
+static gboolean
+on_closed_hook (GSignalInvocationHint *hint,
+                guint                  n_values,
+                const GValue          *values,
+                gpointer               user_data)
 {
   OwlSocketService *self = user_data;
+  OwlConnection *connection = g_value_get_object (&values[0]);
+  guint code = g_value_get_uint (&values[1]);
+
+  if (owl_connection_get_acceptor (connection) != self ||
+      lookup_entry (self, connection) == NULL)
+    return TRUE;
 
   /* The table may hold the last reference; the signal still needs it. */
   g_object_ref (connection);
@@ -94,6 +155,7 @@ on_closed (OwlConnection *connection,
   g_hash_table_remove (self->connections, owl_connection_get_id (connection));
   owl_socket_service_emit_connection_signal (self, FALSE, connection);
   g_object_unref (connection);
+  return TRUE;
 }
 
 /* After every `closed` handler: a stop finishes once all of them ran. */
@@ -110,18 +172,37 @@ on_closed_after (OwlConnection *connection,
     stop_complete (self);
 }
 
-static void
-fill_host (OwlSocketService  *self,
-           OwlModule         *module,
-           OwlConnectionHost *host)
+/* The host for @module's next connection: the one its last connection got
+ * while nothing in it changed (a limit, the expiry notice), else a new one.
+ * Kept on the module, so its connections share one. */
+static OwlConnectionHost *
+host_for (OwlSocketService *self,
+          OwlModule        *module)
 {
-  host->context = self->context;
-  owl_limits_resolve (&self->limits, owl_module_get_limits (module), &host->limits);
-  host->auth_expiry_notice = self->limits.auth_expiry_notice;
-  host->auth_timeout = self->listener_limits.handshake_timeout;
-  host->counters = owl_stats_get_counters (self->stats);
-  host->rooms = self->rooms;
-  host->chain = self->chain;
+  static GQuark quark;
+  OwlConnectionHost value = { 0, };
+  OwlConnectionHost *host;
+
+  if (G_UNLIKELY (quark == 0))
+    quark = g_quark_from_static_string ("owl-connection-host");
+
+  value.acceptor = self;
+  value.context = self->context;
+  owl_limits_resolve (&self->limits, owl_module_get_limits (module), &value.limits);
+  value.auth_expiry_notice = self->limits.auth_expiry_notice;
+  value.auth_timeout = self->listener_limits.handshake_timeout;
+  value.counters = owl_stats_get_counters (self->stats);
+  value.rooms = self->rooms;
+  value.chain = self->chain;
+
+  host = g_object_get_qdata (G_OBJECT (module), quark);
+  if (host == NULL || !owl_connection_host_equal (host, &value))
+    {
+      host = owl_connection_host_new (&value);
+      g_object_set_qdata_full (G_OBJECT (module), quark, host,
+                               (GDestroyNotify) owl_connection_host_unref);
+    }
+  return host;
 }
 
 void
@@ -134,11 +215,9 @@ owl_socket_service_accepted (gpointer           service,
   g_autoptr(GIOStream) stream = stream_owned;
   g_autoptr(OwlConnection) connection = NULL;
   OwlModule *module = owl_upgrade_get_module (upgrade);
-  OwlConnectionHost host;
-  OwlSlots *slots;
+  Entry *entry;
 
-  fill_host (self, module, &host);
-  connection = owl_connection_new (&host, module, owl_upgrade_get_request (upgrade), stream,
+  connection = owl_connection_new (host_for (self, module), module, owl_upgrade_get_request (upgrade), stream,
                                    soup_server_message_get_uri (msg), owl_upgrade_get_deflate (upgrade));
 
   /* The module may have gone, or a stop begun, while the 101 was written. */
@@ -151,13 +230,10 @@ owl_socket_service_accepted (gpointer           service,
 
   /* The connection holds the upgrade's slots from here; its close gives
    * them back. */
-  slots = g_new0 (OwlSlots, 1);
-  owl_upgrade_take_slots (upgrade, slots);
-  g_hash_table_insert (self->slots, connection, slots);
-  g_hash_table_insert (self->connections, (gpointer) owl_connection_get_id (connection),
-                       g_object_ref (connection));
-  g_signal_connect (connection, "closed", G_CALLBACK (on_closed), self);
-  g_signal_connect_after (connection, "closed", G_CALLBACK (on_closed_after), self);
+  entry = g_new0 (Entry, 1);
+  entry->connection = g_object_ref (connection);
+  owl_upgrade_take_slots (upgrade, &entry->slots);
+  g_hash_table_insert (self->connections, (gpointer) owl_connection_get_id (connection), entry);
   owl_stats_count_accepted (self->stats);
   OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, owl_connection_get_id (connection),
                 "Accepted on module %s", owl_module_get_alias (module));
@@ -177,7 +253,7 @@ copy_connections (OwlSocketService *self)
 
   g_hash_table_iter_init (&iter, self->connections);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    g_ptr_array_add (copy, g_object_ref (value));
+    g_ptr_array_add (copy, g_object_ref (((Entry *) value)->connection));
   return copy;
 }
 
@@ -211,7 +287,7 @@ owl_socket_service_dropped_open (OwlSocketService *self)
 
   g_hash_table_iter_init (&iter, self->connections);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    dropped += owl_connection_get_dropped_messages (value);
+    dropped += owl_connection_get_dropped_messages (((Entry *) value)->connection);
   return dropped;
 }
 
@@ -250,10 +326,13 @@ OwlConnection *
 owl_socket_service_lookup_connection (OwlSocketService *self,
                                       const char       *id)
 {
+  Entry *entry;
+
   g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
   g_return_val_if_fail (id != NULL, NULL);
 
-  return g_hash_table_lookup (self->connections, id);
+  entry = g_hash_table_lookup (self->connections, id);
+  return entry ? entry->connection : NULL;
 }
 
 /**
@@ -270,9 +349,16 @@ owl_socket_service_lookup_connection (OwlSocketService *self,
 GList *
 owl_socket_service_list_connections (OwlSocketService *self)
 {
+  GList *list = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
   g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
 
-  return g_hash_table_get_values (self->connections);
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    list = g_list_prepend (list, ((Entry *) value)->connection);
+  return list;
 }
 
 /* Rooms and broadcasts ------------------------------------------------------------ */
@@ -419,6 +505,9 @@ owl_socket_service_stop (OwlSocketService *self)
       OwlConnection *connection = g_ptr_array_index (connections, i);
       gsize len;
       char *frame = owl_envelope_shutdown ("Server shutting down", &len);
+
+      /* The stop finishes after the last connection's handlers all ran. */
+      g_signal_connect_after (connection, "closed", G_CALLBACK (on_closed_after), self);
 
       /* Clients learn why before the close (and may reconnect elsewhere). */
       owl_channel_send_take (owl_connection_get_channel (connection), frame, len, NULL);

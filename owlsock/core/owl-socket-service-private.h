@@ -47,8 +47,8 @@ struct _OwlSocketService
   OwlAuthChain      *chain;           /* guards and gates */
   OwlAdmission      *admission;
   OwlUpgrades        upgrades;
-  GHashTable        *connections;     /* id -> OwlConnection (owned) */
-  GHashTable        *slots;           /* OwlConnection -> OwlSlots */
+  GHashTable        *connections;     /* id -> Entry: the connection, its slots */
+  gulong             closed_hook;     /* on OwlConnection::closed, all instances */
   OwlRooms          *rooms;
 
   OwlLimits          limits;          /* every limit, the service-wide ones too */
@@ -79,6 +79,7 @@ void owl_socket_service_use_server       (OwlSocketService *self,
 /* owl-socket-service-connections.c */
 void owl_socket_service_init_connections  (OwlSocketService *self);
 void owl_socket_service_clear_connections (OwlSocketService *self);
+void owl_socket_service_fini_connections  (OwlSocketService *self);
 void owl_socket_service_accepted          (gpointer           service,
                                            OwlUpgrade        *upgrade,
                                            SoupServerMessage *msg,

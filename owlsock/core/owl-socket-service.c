@@ -152,8 +152,7 @@ owl_socket_service_finalize (GObject *object)
   g_clear_pointer (&self->admission, owl_admission_free);
   g_clear_pointer (&self->upgrades.allowed_origins, g_strfreev);
   owl_upgrades_clear (&self->upgrades);
-  g_clear_pointer (&self->connections, g_hash_table_unref);
-  g_clear_pointer (&self->slots, g_hash_table_unref);
+  owl_socket_service_fini_connections (self);
   g_clear_pointer (&self->rooms, owl_rooms_unref);
   g_clear_pointer (&self->metrics, owl_metrics_free);
   g_clear_pointer (&self->stats, owl_stats_free);

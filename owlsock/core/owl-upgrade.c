@@ -86,7 +86,7 @@ owl_upgrade_take_slots (OwlUpgrade *upgrade,
                         OwlSlots   *slots)
 {
   *slots = upgrade->slots;
-  upgrade->slots = (OwlSlots) { FALSE, NULL, NULL };
+  upgrade->slots = (OwlSlots) { NULL, NULL };
 }
 
 /* Answers ------------------------------------------------------------------------- */

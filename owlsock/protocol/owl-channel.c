@@ -12,8 +12,12 @@
 /* How long an outgoing call waits when the caller gives no timeout. */
 #define OWL_CHANNEL_DEFAULT_TIMEOUT_MS 30000
 
+/* One per connection: kept small (a plain allocation, the count and the
+ * state in one word) for a server holding many. */
 struct _OwlChannel
 {
+  gatomicrefcount           ref_count;
+  gint                      state;        /* OwlChannelState, any thread */
   const OwlChannelHandlers *handlers;
   gpointer                  owner;        /* NULL once detached */
   OwlTransport             *transport;    /* NULL once detached */
@@ -21,7 +25,6 @@ struct _OwlChannel
   GMainContext             *context;
   GThread                  *home;
   OwlMailbox               *mailbox;      /* sends from other threads; lazy */
-  gint                      state;        /* OwlChannelState, any thread */
 
   /* Created on first use: most connections never call their client. */
   GHashTable               *pending;      /* id -> Pending */
@@ -66,8 +69,9 @@ owl_channel_new (const OwlChannelHandlers *handlers,
                  OwlCounters              *counters,
                  GMainContext             *context)
 {
-  OwlChannel *self = g_atomic_rc_box_new0 (OwlChannel);
+  OwlChannel *self = g_new0 (OwlChannel, 1);
 
+  g_atomic_ref_count_init (&self->ref_count);
   self->handlers = handlers;
   self->owner = owner;
   self->transport = transport;
@@ -81,27 +85,22 @@ owl_channel_new (const OwlChannelHandlers *handlers,
 OwlChannel *
 owl_channel_ref (OwlChannel *self)
 {
-  return g_atomic_rc_box_acquire (self);
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
 }
 
 static void fail_pending (OwlChannel *self);
 
-static void
-channel_clear (gpointer data)
+void
+owl_channel_unref (OwlChannel *self)
 {
-  OwlChannel *self = data;
-
+  if (self == NULL || !g_atomic_ref_count_dec (&self->ref_count))
+    return;
   g_clear_pointer (&self->pending, g_hash_table_unref);
   owl_counters_unref (self->counters);
   g_clear_pointer (&self->mailbox, owl_mailbox_unref);
   g_main_context_unref (self->context);
-}
-
-void
-owl_channel_unref (OwlChannel *self)
-{
-  if (self != NULL)
-    g_atomic_rc_box_release_full (self, channel_clear);
+  g_free (self);
 }
 
 void

@@ -60,6 +60,11 @@ typedef struct _OwlDeflate OwlDeflate;
 OwlDeflate *owl_deflate_new          (const OwlDeflateParams *params,
                                       gboolean                server);
 void        owl_deflate_free         (OwlDeflate             *self);
+/* Whether each message we send is compressed alone (no context takeover on
+ * our side: the same message always gives the same bytes), and with which
+ * window (9..15). */
+gboolean    owl_deflate_compresses_alone (OwlDeflate         *self,
+                                          guint              *window_bits);
 
 /* Compresses one whole message; the trailing 00 00 ff ff of the sync flush is
  * stripped (RFC 7692 section 7.2.1). With no_context_takeover on our side the

@@ -448,6 +448,14 @@ owl_deflate_free (OwlDeflate *self)
   g_free (self);
 }
 
+gboolean
+owl_deflate_compresses_alone (OwlDeflate *self,
+                              guint      *window_bits)
+{
+  *window_bits = self->tx_bits;
+  return self->tx_reset;
+}
+
 gsize
 owl_deflate_get_memory (OwlDeflate *self)
 {

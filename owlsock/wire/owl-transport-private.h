@@ -58,12 +58,12 @@ typedef enum
 typedef struct
 {
   guint64                 max_message_size;  /* 0: none */
+  gsize                   max_buffered;      /* 0: none */
+  const OwlDeflateParams *deflate;           /* negotiated, or NULL */
   guint                   ping_interval_s;   /* 0: no server pings */
   guint                   pong_timeout_s;
   guint                   idle_timeout_s;    /* 0: none */
-  gsize                   max_buffered;      /* 0: none */
   OwlTransportFullPolicy  full_policy;
-  const OwlDeflateParams *deflate;           /* negotiated, or NULL */
 } OwlTransportLimits;
 
 /* One message for many connections (a broadcast): the frame is built once,

@@ -473,9 +473,9 @@ owl_transport_ws_send_shared (OwlTransport     *transport,
 
   if (self->deflate != NULL)
     {
-      guint bits = self->deflate_params.server_max_window_bits;
+      guint bits;
 
-      if (!self->deflate_params.server_no_context_takeover || bits >= G_N_ELEMENTS (message->deflated))
+      if (!owl_deflate_compresses_alone (self->deflate, &bits) || bits >= G_N_ELEMENTS (message->deflated))
         {
           ws_send_message (self, FALSE, message->payload, NULL, 0);
           return;

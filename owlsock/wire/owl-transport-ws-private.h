@@ -46,7 +46,21 @@ typedef struct
 {
   OwlTransport        parent;
 
+  /* Flags and small numbers first, packed: an idle connection's size is
+   * what lets a server hold many. Everything here is the home thread's. */
   int                 fd;
+  WsState             state;
+  guint16             close_code;      /* ours once we sent one */
+  guint16             closed_code;     /* what `closed` reports */
+  /* > 0 while inside a poller callback: free and `closed` wait for it. */
+  guint               busy;
+  guint               freed : 1;
+  guint               closed_due : 1;
+  guint               closed_emitted : 1;
+  guint               head_pending : 1; /* TLS may hold the queue head's bytes */
+  guint               in_dirty : 1;
+  guint               pushed_back : 1;  /* the queue was used since the last drain */
+
   /* TLS: bytes go through the stream libsoup handed over (its filter and
    * the GTlsConnection); the descriptor, still the OwlFdStream's, only
    * tells readiness. NULL: plain, straight on the descriptor. */
@@ -58,25 +72,16 @@ typedef struct
   OwlPollerWatch     *watch;
   OwlFrameReader     *reader;
   OwlDeflate         *deflate;
-  OwlTransportLimits  limits;
-  OwlDeflateParams    deflate_params;
+  OwlTransportLimits  limits;          /* its deflate member unused */
 
-  WsState             state;
-  guint16             close_code;      /* ours once we sent one */
   char               *close_reason;
-  guint16             closed_code;     /* what `closed` reports */
   char               *closed_reason;
-  gboolean            closed_due;
-  gboolean            closed_emitted;
   GSource            *closed_idle;
 
   GQueue              queue;           /* WsChunk */
-  gboolean            head_pending;    /* TLS may hold the head's bytes */
   gsize               queued;
   GByteArray         *cork;            /* frames written during a dispatch */
-  gboolean            in_dirty;
   guint64             dropped;
-  gboolean            pushed_back;     /* the queue was used since the last drain */
 
   gint64              turn_start;      /* when this turn's work began */
   guint64             turn_serial;     /* the poller dispatch it belongs to */
@@ -85,10 +90,6 @@ typedef struct
   gint64              ping_sent;       /* 0: no ping outstanding */
   gint64              next_ping;
   gint64              close_deadline;
-
-  /* > 0 while inside a poller callback: free and `closed` wait for it. */
-  guint               busy;
-  gboolean            freed;
 } OwlTransportWs;
 
 static inline void

@@ -562,12 +562,10 @@ owl_transport_new_ws (GIOStream                   *stream,
       self->out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream));
     }
   self->limits = *limits;
+  /* The parameters live on in the compressor only. */
+  self->limits.deflate = NULL;
   if (limits->deflate != NULL)
-    {
-      self->deflate_params = *limits->deflate;
-      self->limits.deflate = &self->deflate_params;
-      self->deflate = owl_deflate_new (&self->deflate_params, TRUE);
-    }
+    self->deflate = owl_deflate_new (limits->deflate, TRUE);
   g_queue_init (&self->queue);
   self->last_rx = g_get_monotonic_time ();
   self->next_ping = self->last_rx + (gint64) limits->ping_interval_s * G_USEC_PER_SEC;

@@ -964,6 +964,7 @@ test_auth_refresh_timeout (OwlTestFixture *fixture,
   g_autofree char *renewed = mint ("alice", 3600, NULL);
   g_autoptr(JsonNode) timeout = NULL;
   g_autoptr(JsonNode) busy = NULL;
+  g_autoptr(JsonNode) busy_again = NULL;
   OwlTestClient *client;
   OwlConnection *connection;
   guint index = 0;
@@ -999,6 +1000,13 @@ test_auth_refresh_timeout (OwlTestFixture *fixture,
   owl_test_client_send_printf (client, "{\"type\":\"auth\",\"stage\":\"authenticate\","
                                "\"payload\":{\"token\":\"%s\"}}", renewed);
   OWL_TEST_WAIT_FOR (kept->len == 2);
+  /* One at a time, also when neither names an id. */
+  owl_test_client_send_printf (client, "{\"type\":\"auth\",\"stage\":\"authenticate\","
+                               "\"payload\":{\"token\":\"%s\"}}", renewed);
+  busy_again = wait_for_type (client, &index, "error");
+  g_assert_cmpstr (owl_test_json_get_string (busy_again, "code"), ==, "unavailable");
+  g_assert_false (json_object_has_member (json_node_get_object (busy_again), "id"));
+  g_assert_cmpuint (kept->len, ==, 2);
   soup_websocket_connection_close (client->ws, 1000, NULL);
   owl_test_record_wait_closed (connection);
   g_assert_true (g_cancellable_is_cancelled (owl_attempt_get_cancellable (g_ptr_array_index (kept, 1))));
