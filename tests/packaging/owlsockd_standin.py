@@ -51,8 +51,9 @@ TYPES = {'params': 'a{ss}', 'query': 'a{ss}', 'scopes': 'as', 'rooms': 'as',
 
 
 class Standin:
-    def __init__(self):
+    def __init__(self, emit):
         self.connections = connections()
+        self.emit = emit   # emit(signal name, GLib.Variant of its arguments)
 
     def connection(self, id):
         if id not in self.connections:
@@ -92,7 +93,8 @@ class Standin:
         if code != 1000 and not 3000 <= code <= 4999:
             raise Refused('InvalidCloseCode',
                           f'{code} is not a close code an application may send (1000, 3000-4999)')
-        del self.connections[id]
+        module = self.connections.pop(id)['module']
+        self.emit('ConnectionClosed', GLib.Variant('(ssqs)', (id, module, code, reason)))
 
     def Join(self, id, room):
         rooms = self.connection(id)['rooms']
@@ -157,7 +159,7 @@ def main():
     else:
         bus = Gio.bus_get_sync(Gio.BusType.SYSTEM if args.system else Gio.BusType.SESSION)
     interface = Gio.DBusNodeInfo.new_for_xml(XML.read_text()).lookup_interface(BUS_NAME)
-    standin = Standin()
+    standin = Standin(lambda name, args: bus.emit_signal(None, PATH, BUS_NAME, name, args))
     loop = GLib.MainLoop()
 
     def method_call(connection, sender, path, interface_name, method, parameters, invocation):
