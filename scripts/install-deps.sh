@@ -30,8 +30,12 @@ packages=(
   python3-gi
   python3-websockets
   gjs
-  # D-Bus (owlsockd and its tests)
+  # D-Bus (owlsockd and its tests; dbus brings dbus-daemon and dbus-send)
   dbus
+  # tests/packaging: systemd-analyze verify and systemd-sysusers on the units
+  # (no running systemd needed), setpriv to call the bus as other users
+  systemd
+  util-linux
 )
 
 missing=()

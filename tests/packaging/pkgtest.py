@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 SOURCE_ROOT = Path(os.environ.get('OWLSOCK_SOURCE_ROOT', Path(__file__).resolve().parents[2]))
@@ -50,15 +49,19 @@ def key_file(path):
 
 class Bus:
     """A private dbus-daemon from `config_text` (its <listen> is filled in: a
-    socket in a fresh temporary directory). `address` is where to connect."""
+    socket in a fresh temporary directory). `address` is where to connect.
+    Its output, and that of the services it starts, goes to pipes, never to
+    the TAP stream. With `session`, the services it starts find it as their
+    session bus (DBUS_SESSION_BUS_ADDRESS)."""
 
-    def __init__(self, config_text, env=None):
+    def __init__(self, config_text, session=False):
         self.dir = tempfile.TemporaryDirectory(prefix='owlsock-bus-')
         os.chmod(self.dir.name, 0o755)   # callers may be other users
         self.socket = Path(self.dir.name) / 'bus'
         self.config = Path(self.dir.name) / 'bus.conf'
         self.config.write_text(config_text.replace(
             '@listen@', f'<listen>unix:path={self.socket}</listen>'))
+        env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=f'unix:path={self.socket}') if session else None
         self.proc = subprocess.Popen(
             ['dbus-daemon', '--nofork', '--nopidfile', f'--config-file={self.config}',
              '--print-address=1'],
@@ -106,5 +109,3 @@ def which(program):
     return shutil.which(program) or shutil.which(program, path='/usr/sbin:/sbin:/usr/bin:/bin')
 
 
-def monotonic_deadline(seconds=TIMEOUT):
-    return time.monotonic() + seconds
