@@ -45,6 +45,7 @@ struct _Command
   guint               min_args;
   guint               max_args;
   const GOptionEntry *entries;
+  guint               json_arg;     /* 1 + the index of a JSON argument, or 0 */
   int               (*run) (Ctl      *ctl,
                             char    **args,
                             GError  **error);
@@ -275,8 +276,8 @@ add_option (GVariantBuilder *options,
     g_variant_builder_add (options, "{sv}", key, g_variant_new_string (value));
 }
 
-/* Commands: each returns an exit status; with EXIT_USAGE or EXIT_REFUSED it
- * sets @error. */
+/* Commands: each returns an exit status; with EXIT_REFUSED it sets @error.
+ * Their arguments are counted and their JSON checked before. */
 
 static int
 called (GVariant *reply)
@@ -350,8 +351,6 @@ cmd_send (Ctl     *ctl,
           char   **args,
           GError **error)
 {
-  if (!check_json (args[1], error))
-    return EXIT_USAGE;
   return called (ctl_call (ctl, "Send",
                            g_variant_new ("(ssa{sv})", args[0], args[1], NULL),
                            NULL, error));
@@ -364,8 +363,6 @@ cmd_broadcast (Ctl     *ctl,
 {
   g_auto(GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
 
-  if (!check_json (args[1], error))
-    return EXIT_USAGE;
   add_option (&options, "exclude", opt_exclude);
   return called (ctl_call (ctl, "Broadcast",
                            g_variant_new ("(ssa{sv})", args[0], args[1], &options),
@@ -476,29 +473,29 @@ static const GOptionEntry broadcast_entries[] = {
 
 static const Command commands[] = {
   { "list", "", "Lists the ids of open connections (all filters must match)",
-    0, 0, list_entries, cmd_list },
+    0, 0, list_entries, 0, cmd_list },
   { "describe", "ID", "Describes one connection: module, user, rooms, ...",
-    1, 1, NULL, cmd_describe },
+    1, 1, NULL, 0, cmd_describe },
   { "send", "ID JSON", "Sends a JSON object to one connection",
-    2, 2, NULL, cmd_send },
+    2, 2, NULL, 2, cmd_send },
   { "broadcast", "ROOM JSON", "Sends a JSON object to every member of a room",
-    2, 2, broadcast_entries, cmd_broadcast },
+    2, 2, broadcast_entries, 2, cmd_broadcast },
   { "close", "ID [CODE [REASON]]", "Closes one connection (code 1000 unless given)",
-    1, 3, NULL, cmd_close },
+    1, 3, NULL, 0, cmd_close },
   { "join", "ID ROOM", "Adds a connection to a room",
-    2, 2, NULL, cmd_join },
+    2, 2, NULL, 0, cmd_join },
   { "leave", "ID ROOM", "Takes a connection out of a room",
-    2, 2, NULL, cmd_leave },
+    2, 2, NULL, 0, cmd_leave },
   { "rooms", "", "Lists the rooms",
-    0, 0, NULL, cmd_rooms },
+    0, 0, NULL, 0, cmd_rooms },
   { "members", "ROOM", "Lists the ids of a room's members",
-    1, 1, NULL, cmd_members },
+    1, 1, NULL, 0, cmd_members },
   { "stats", "", "Prints the service's statistics",
-    0, 0, NULL, cmd_stats },
+    0, 0, NULL, 0, cmd_stats },
   { "reload", "", "Makes owlsockd read its configuration again",
-    0, 0, NULL, cmd_reload },
+    0, 0, NULL, 0, cmd_reload },
   { "info", "", "Prints owlsockd's properties: version, addresses, ...",
-    0, 0, NULL, cmd_info },
+    0, 0, NULL, 0, cmd_info },
 };
 
 static const Command *
@@ -557,6 +554,11 @@ run_command (const Command *command,
     {
       complain ("usage: owlsockctl %s; see owlsockctl %s --help",
                 parameters, command->name);
+      return EXIT_USAGE;
+    }
+  if (command->json_arg != 0 && !check_json (argv[command->json_arg], &error))
+    {
+      complain ("%s", error->message);
       return EXIT_USAGE;
     }
 

@@ -175,7 +175,8 @@ class Usage(Bus):
     def test_usage_errors(self):
         for args in [[], ['frobnicate'], ['send', 'c1'], ['send', 'c1', '{}', 'extra'],
                      ['list', '--bogus'], ['describe'], ['close'], ['members'],
-                     ['close', 'c1', '1000', 'bye', 'extra']]:
+                     ['close', 'c1', '1000', 'bye', 'extra'],
+                     ['send', 'c1', '{'], ['broadcast', 'lobby', '[]']]:  # JSON, no owlsockd
             with self.subTest(args=args):
                 result = self.ctl(*args, status=2)
                 self.assertTrue(result.stderr.startswith('owlsockctl: '), result.stderr)
