@@ -66,6 +66,10 @@ struct _OwlSocketService
 
 /* owl-socket-service.c */
 void owl_socket_service_update_admission (OwlSocketService *self);
+GInetAddress *owl_socket_service_resolve_host (const char  *host,
+                                               GError     **error);
+void owl_socket_service_set_port         (OwlSocketService *self,
+                                         guint16           port);
 void owl_socket_service_emit_stopped     (OwlSocketService *self);
 void owl_socket_service_release_server   (OwlSocketService *self);
 
