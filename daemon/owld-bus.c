@@ -356,7 +356,7 @@ handle_list_connections (OwldOwlsock1 *skeleton, GDBusMethodInvocation *invocati
   for (GList *l = all; l != NULL; l = l->next)
     if (matches (l->data, module, user, room))
       g_strv_builder_add (ids, owl_connection_get_id (l->data));
-  g_list_free_full (all, g_object_unref);
+  g_list_free (all);
   out = g_strv_builder_end (ids);
   owld_owlsock1_complete_list_connections (skeleton, invocation, (const char * const *) out);
   return TRUE;
@@ -404,7 +404,7 @@ handle_room_members (OwldOwlsock1 *skeleton, GDBusMethodInvocation *invocation,
     return FAIL (invocation, OWLD_BUS_ERROR_UNKNOWN_ROOM, "No room is named \"%s\"", room);
   for (GList *l = members; l != NULL; l = l->next)
     g_strv_builder_add (ids, owl_connection_get_id (l->data));
-  g_list_free_full (members, g_object_unref);
+  g_list_free (members);
   out = g_strv_builder_end (ids);
   owld_owlsock1_complete_room_members (skeleton, invocation, (const char * const *) out);
   return TRUE;

@@ -49,7 +49,7 @@ void              owld_behaviour_attach      (OwldDaemon       *self,
 
 /* Structured log lines, with the connection's id as OWLSOCK_CONNECTION. */
 #define owld_log(level, connection_id, ...) \
-  g_log_structured ("owlsockd", level, "OWLSOCK_CONNECTION", "%s", (connection_id) ? (connection_id) : "", \
+  g_log_structured ("owlsockd", level, "OWLSOCK_CONNECTION", (connection_id) ? (connection_id) : "", \
                     "MESSAGE", __VA_ARGS__)
 
 G_END_DECLS

@@ -227,14 +227,17 @@ handler_gone (OwldHandlers *self,
 {
   g_autofree char *module = g_strdup (name);
   OwldModuleConfig *config = owld_daemon_lookup_module (self->daemon, module);
-  GList *all;
+  GList *listed, *all;
 
   g_hash_table_remove (self->handlers, module);
   count_handlers (self);
   owld_log (G_LOG_LEVEL_INFO, NULL, "module %s has no handler", module);
   if (config == NULL || config->vanish != OWLD_VANISH_CLOSE)
     return;
-  all = owl_socket_service_list_connections (owld_daemon_get_service (self->daemon));
+  /* Held: a close may drop the registry's reference. */
+  listed = owl_socket_service_list_connections (owld_daemon_get_service (self->daemon));
+  all = g_list_copy_deep (listed, (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
+  g_list_free (listed);
   for (GList *l = all; l != NULL; l = l->next)
     if (g_str_equal (module_of (l->data), module))
       owl_connection_close (l->data, OWL_CLOSE_GOING_AWAY, "The handler left");
