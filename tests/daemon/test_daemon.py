@@ -182,5 +182,293 @@ class BusMethods(DaemonTestCase):
         self.assertEqual(closed[1:], (opened[1], 'chat', 4321, 'done'))
 
 
+class Handlers(DaemonTestCase):
+    CONFIG = BUS
+
+    def test_handler_sees_opened_message_closed_and_answers_calls(self):
+        handler = self.handler('app').register()
+        client = self.connect('/ws/app/box?x=1')
+        opened = handler.wait_event('Opened')
+        cid = opened[1]
+        self.assertEqual(opened[2]['module'], 'app')
+        self.assertEqual(opened[2]['params'], {'thing': 'box'})
+        self.assertEqual(opened[2]['query'], {'x': '1'})
+        client.send({'type': 'note', 'n': 1})
+        client.send({'type': 'note', 'n': 2})
+        handler.wait_event('Message', 2)
+        self.assertEqual([json.loads(e[2])['n'] for e in handler.events if e[0] == 'Message'], [1, 2])
+
+        client.send({'type': 'call', 'id': 'f', 'method': 'sum', 'payload': [1, 2, 3]})
+        client.send({'type': 'call', 'id': 's', 'method': 'slow', 'payload': []})
+        client.send({'type': 'call', 'id': 'd', 'method': 'deny', 'payload': []})
+        client.send({'type': 'call', 'id': 'o', 'method': 'oops', 'payload': []})
+        client.send({'type': 'request', 'id': 'r', 'payload': {'q': 1}})
+        client.wait_frames(5)
+        by_id = {f.get('id'): f for f in client.frames}
+        self.assertEqual(by_id['f'], {'type': 'result', 'id': 'f', 'payload': 6})
+        self.assertEqual(by_id['s']['type'], 'result')
+        self.assertEqual(by_id['s']['payload']['method'], 'slow')
+        self.assertEqual(by_id['d']['type'], 'error')
+        self.assertEqual(by_id['d']['code'], 'forbidden')
+        self.assertIn('Not for you', by_id['d']['payload'])
+        self.assertEqual(by_id['o']['code'], 'internal')
+        self.assertNotIn('detail', json.dumps(by_id['o']))
+        self.assertEqual(by_id['r']['type'], 'response')
+        # the slow answer came after the fast ones
+        self.assertGreater(client.frames.index(by_id['s']), client.frames.index(by_id['f']))
+
+        client.ws.close(4100, 'later')
+        closed = handler.wait_event('Closed')
+        self.assertEqual(closed[1:], (cid, 4100, 'later'))
+
+    def test_second_handler_and_unregister(self):
+        first = self.handler('app').register()
+        second = self.handler('app')
+        with self.assertRaises(GLib.Error) as caught:
+            second.register()
+        self.assertEqual(Gio_remote(caught.exception), 'org.owlmeans.Owlsock1.Error.HandlerExists')
+        with self.assertRaises(GLib.Error) as caught:
+            second.conn.call_sync('org.owlmeans.Owlsock1', '/org/owlmeans/Owlsock1', 'org.owlmeans.Owlsock1',
+                                  'UnregisterHandler', GLib.Variant('(s)', ('app',)), None, 0, 5000, None)
+        self.assertEqual(Gio_remote(caught.exception), 'org.owlmeans.Owlsock1.Error.NotHandler')
+        first.conn.call_sync('org.owlmeans.Owlsock1', '/org/owlmeans/Owlsock1', 'org.owlmeans.Owlsock1',
+                             'UnregisterHandler', GLib.Variant('(s)', ('app',)), None, 0, 5000, None)
+        second.register()
+
+    def test_no_handler_answers_unavailable(self):
+        client = self.connect('/ws/kept')
+        client.send({'type': 'note'})
+        client.send({'type': 'call', 'id': '1', 'method': 'sum', 'payload': [1]})
+        client.wait_frames(2)
+        self.assertEqual([f['code'] for f in client.frames], ['unavailable', 'unavailable'])
+
+    def test_vanish_close(self):
+        handler = self.handler('app').register()
+        client = self.connect('/ws/app/box')
+        handler.wait_event('Opened')
+        handler.leave()
+        self.assertEqual(client.wait_closed(), 1001)
+
+    def test_vanish_keep_until_a_handler_returns(self):
+        handler = self.handler('kept').register()
+        client = self.connect('/ws/kept')
+        handler.wait_event('Opened')
+        handler.leave()
+        # The daemon learns of the departure from the bus; messages then get `unavailable`.
+        def unavailable():
+            if not client.frames:
+                client.send({'type': 'note'})
+                run_for(50)
+            return any(f.get('code') == 'unavailable' for f in client.frames)
+        wait_for(unavailable, 'an unavailable error')
+        self.assertIsNone(client.close_code)
+        again = self.handler('kept', path='/again').register()
+        client.send({'type': 'note', 'n': 'back'})
+        message = again.wait_event('Message')
+        self.assertEqual(json.loads(message[2])['n'], 'back')
+
+    def test_bus_guard(self):
+        refused = self.connect_refused('/ws/guarded?token=good')   # no handler yet
+        self.assertEqual(refused, 401)
+        handler = self.handler('guarded').register()
+        self.assertEqual(self.connect_refused('/ws/guarded?token=bad'), 401)
+        client = self.connect('/ws/guarded?token=good')
+        opened = handler.wait_event('Opened')
+        self.assertEqual(opened[2]['user'], 'hana')
+        self.assertEqual(opened[2]['scopes'], ['chat'])
+        self.assertEqual(handler.auth_requests[-1]['token'], 'good')
+        self.assertEqual(handler.auth_requests[-1]['module'], 'guarded')
+        self.assertIsNone(client.close_code)
+
+
+def Gio_remote(error):
+    from daemontest import remote_error
+    return remote_error(error)
+
+
+RELOAD_ADDED = BASIC + """
+[module more]
+path=/ws/more
+behaviour=echo
+"""
+
+RELOAD_REMOVED = """
+[service]
+listen=127.0.0.1:0
+
+[module echo]
+path=/ws/echo
+behaviour=echo
+
+[module more]
+path=/ws/more
+behaviour=echo
+"""
+
+
+class Lifecycle(DaemonTestCase):
+    CONFIG = BASIC
+
+    def test_reload_adds_and_removes_modules_and_keeps_connections(self):
+        echo = self.connect('/ws/echo')
+        chat = self.connect('/ws/chat/lobby')
+        self.write_config(RELOAD_ADDED)
+        self.call('Reload')
+        self.assertEqual(sorted(self.prop('Modules')), ['chat', 'echo', 'more'])
+        self.connect('/ws/more').send({'type': 'x'})
+        self.write_config(RELOAD_REMOVED)
+        self.proc.send_signal(signal.SIGHUP)
+        self.assertEqual(chat.wait_closed(), 1001)
+        wait_for(lambda: sorted(self.prop('Modules')) == ['echo', 'more'], 'the SIGHUP reload')
+        echo.send({'type': 'still'})
+        self.assertEqual(echo.wait_frames(1), {'type': 'still'})
+        self.assertEqual(self.connect_refused('/ws/chat/lobby'), 404)
+
+    def test_invalid_reload_is_refused_and_the_old_config_stays(self):
+        echo = self.connect('/ws/echo')
+        self.write_config(BASIC + '\n[module broken]\npath=/ws/b\nbehaviour=teleport\n')
+        name, message = self.call_error('Reload')
+        self.assertEqual(name, 'org.owlmeans.Owlsock1.Error.InvalidConfig')
+        self.assertIn('owlsockd.conf:', message)
+        self.assertIn('[module broken] behaviour: unknown behaviour "teleport"', message)
+        self.proc.send_signal(signal.SIGHUP)   # logged and refused too
+        echo.send({'type': 'still'})
+        self.assertEqual(echo.wait_frames(1), {'type': 'still'})
+        self.assertEqual(sorted(self.prop('Modules')), ['chat', 'echo'])
+
+    def test_sigterm_stops_gracefully(self):
+        clients = [self.connect('/ws/echo'), self.connect('/ws/chat/lobby')]
+        self.wait_connections(2)
+        self.proc.send_signal(signal.SIGTERM)
+        for client in clients:
+            self.assertEqual(client.wait_closed(), 1001)
+            self.assertEqual(client.frames[0]['type'], 'system')
+            self.assertEqual(client.frames[0]['event'], 'shutdown')
+        self.assertEqual(self.wait_exit(), 0)
+
+    def test_a_second_daemon_cannot_own_the_name(self):
+        first = self.proc
+        second = subprocess.run([OWLSOCKD, '--address', self.address, '--config', self.write('second.conf', BASIC)],
+                                capture_output=True, text=True, timeout=10)
+        self.assertEqual(second.returncode, 1)
+        self.assertIn('cannot own the bus name', second.stderr)
+        self.assertIsNone(first.poll())
+
+
+class Adoption(DaemonTestCase):
+    def test_socket_passed_by_systemd(self):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        wrapper = ('import os, sys; fd = int(sys.argv[1]); os.dup2(fd, 3); os.close(fd); '
+                   'os.environ["LISTEN_PID"] = str(os.getpid()); os.environ["LISTEN_FDS"] = "1"; '
+                   'os.execv(sys.argv[2], sys.argv[2:])')
+        config = self.write_config(BASIC.replace('listen=127.0.0.1:0', 'listen=127.0.0.1:1'))
+        self.start(config, argv_prefix=[PYTHON, '-c', wrapper, str(listener.fileno())],
+                   pass_fds=(listener.fileno(),))
+        listener.close()
+        self.assertEqual(self.prop('Port'), port)
+        client = self.connect('/ws/echo')
+        client.send({'type': 'adopted'})
+        self.assertEqual(client.wait_frames(1), {'type': 'adopted'})
+
+    def test_exit_on_idle(self):
+        config = self.write_config(BASIC.replace('[service]\n', '[service]\nexit-on-idle=1\n'))
+        self.start(config)
+        client = self.connect('/ws/echo')
+        run_for(1500)
+        self.assertIsNone(self.proc.poll())    # a connection keeps it
+        client.close()
+        self.assertEqual(self.wait_exit(timeout=5), 0)
+
+
+class Config(DaemonTestCase):
+    def check(self, text):
+        path = self.write_config(text)
+        return subprocess.run([OWLSOCKD, '--check-config', path], capture_output=True, text=True, timeout=10)
+
+    def test_the_example_config_passes(self):
+        result = subprocess.run([OWLSOCKD, '--check-config', str(SOURCE_ROOT / 'data' / 'owlsockd.conf')],
+                                capture_output=True, text=True, timeout=10)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(result.stdout.strip().endswith('owlsockd.conf: OK'))
+
+    def test_every_error_names_file_line_and_key(self):
+        result = self.check('\n'.join([
+            '[service]',                               # 1
+            'listen=nowhere',                          # 2
+            'idle-timeout=soon',                       # 3
+            'metrics-token=hunter2',                   # 4
+            '[guard g]',                               # 5
+            'type=jwt2',                               # 6
+            '[guard k]',                               # 7
+            'type=jwt',                                # 8
+            'secret-file=missing.secret',              # 9
+            '[gate x]',                                # 10
+            'scopes=a',                                # 11
+            'route-param=b',                           # 12
+            '[module chat]',                           # 13
+            'path=/ws/chat/:room',                     # 14
+            'guards=jwt2',                             # 15
+            'behaviour=room',                          # 16
+            'backpressure=sometimes',                  # 17
+            'max-message-size=-7',                     # 18
+            'colour=blue',                             # 19
+            '[elsewhere]',                             # 20
+            '',
+        ]))
+        self.assertEqual(result.returncode, 1)
+        lines = result.stderr.strip().split('\n')
+        conf = str(self.dir / 'owlsockd.conf')
+        expected = [
+            ':2: [service] listen: "nowhere" is not ADDRESS:PORT',
+            ':3: [service] idle-timeout: "soon" is not a whole number',
+            ':4: [service] metrics-token: secrets are read from files',
+            ':6: [guard g] type: unknown guard type "jwt2"',
+            ':9: [guard k] secret-file: cannot read "missing.secret"',
+            ':10: [gate x] a gate needs scopes or route-param',
+            ':15: [module chat] guards: unknown guard "jwt2"',
+            ':17: [module chat] backpressure: "sometimes" is not one of',
+            ':18: [module chat] max-message-size: "-7" is out of range',
+            ':19: [module chat] colour: unknown key',
+            ':20: [elsewhere] unknown group',
+        ]
+        for text in expected:
+            self.assertTrue(any(line.startswith(conf + text) for line in lines), f'{text} not in {lines}')
+        self.assertEqual(len(lines), len(expected), lines)
+        self.assertNotIn('hunter2', result.stderr)
+
+    def test_malformed_line(self):
+        result = self.check('[service]\nlisten=127.0.0.1:0\nthis is not a key\n')
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('owlsockd.conf:3: not a key=value line', result.stderr)
+
+    def test_an_invalid_config_starts_nothing(self):
+        path = self.write_config(BASIC + '\n[module x]\npath=/ws/x\nbehaviour=echo\nguards=nope\n')
+        result = subprocess.run([OWLSOCKD, '--address', self.address, '--config', path],
+                                capture_output=True, text=True, timeout=10)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('[module x] guards: unknown guard "nope"', result.stderr)
+
+    def test_jwt_chat_from_the_example(self):
+        secret = self.write('secret', 'a-test-secret-of-at-least-32-bytes-long\n')
+        example = (SOURCE_ROOT / 'data' / 'owlsockd.conf').read_text()
+        example = example.replace('listen=127.0.0.1:8080', 'listen=127.0.0.1:0')
+        example = example.replace('secret-file=owlsockd-secret.example', f'secret-file={secret}')
+        self.start(self.write_config(example))
+        def token(sub, scope):
+            return subprocess.run([TOKEN_TOOL, '--secret-file', secret, '--sub', sub, '--scope', scope,
+                                   '--ttl', '600'], capture_output=True, text=True, check=True).stdout.strip()
+        self.assertEqual(self.connect_refused('/ws/chat/lobby'), 401)
+        self.assertEqual(self.connect_refused('/ws/chat/lobby?token=' + token('eve', 'other')), 403)
+        ann = self.connect('/ws/chat/lobby?token=' + token('ann', 'chat'))
+        bob = self.connect('/ws/chat/lobby?token=' + token('bob', 'chat'))
+        ann.send({'type': 'chat-message', 'content': 'hi'})
+        got = bob.wait_frames(1)
+        self.assertEqual(got['from']['user'], 'ann')
+        self.assertEqual(got['content'], 'hi')
+
+
 if __name__ == '__main__':
     sys.exit(main())
