@@ -40,7 +40,8 @@ check_config (const char *path)
 }
 
 static GDBusConnection *
-connect_bus (gboolean    system,
+connect_bus (gboolean    session,
+             gboolean    system,
              const char *address,
              GError    **error)
 {
@@ -49,7 +50,12 @@ connect_bus (gboolean    system,
                                                    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
                                                    G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                                                    NULL, NULL, error);
-  return g_bus_get_sync (system ? G_BUS_TYPE_SYSTEM : G_BUS_TYPE_SESSION, NULL, error);
+  if (system)
+    return g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, error);
+  /* Started by the bus (activation): the bus that started us. */
+  if (!session && g_getenv ("DBUS_STARTER_ADDRESS") != NULL)
+    return g_bus_get_sync (G_BUS_TYPE_STARTER, NULL, error);
+  return g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, error);
 }
 
 static gboolean
@@ -110,12 +116,13 @@ on_name_lost (GDBusConnection *connection,
 
 static int
 run_daemon (const char *path,
+            gboolean    session,
             gboolean    system,
             const char *address)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(OwldDaemon) daemon = owld_daemon_new (path);
-  g_autoptr(GDBusConnection) connection = connect_bus (system, address, &error);
+  g_autoptr(GDBusConnection) connection = connect_bus (session, system, address, &error);
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(OwldBus) bus = NULL;
   Run run = { loop, daemon, connection, FALSE, 0 };
@@ -165,7 +172,7 @@ main (int   argc,
   const GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "Serve what FILE configures", "FILE" },
     { "check-config", 0, 0, G_OPTION_ARG_FILENAME, &check, "Check FILE, print every error, and exit", "FILE" },
-    { "session", 0, 0, G_OPTION_ARG_NONE, &session, "On the session bus (the default)", NULL },
+    { "session", 0, 0, G_OPTION_ARG_NONE, &session, "On the session bus (the default, or the bus that started it)", NULL },
     { "system", 0, 0, G_OPTION_ARG_NONE, &system, "On the system bus", NULL },
     { "address", 0, 0, G_OPTION_ARG_STRING, &address, "On the bus at ADDRESS", "ADDRESS" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
@@ -192,5 +199,5 @@ main (int   argc,
       g_printerr ("owlsockd: give --config FILE (and at most one of --session, --system, --address)\n");
       return 2;
     }
-  return run_daemon (config, system, address);
+  return run_daemon (config, session, system, address);
 }

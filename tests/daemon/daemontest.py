@@ -191,6 +191,7 @@ class DaemonTestCase(unittest.TestCase):
         self.tmp = tempfile.TemporaryDirectory()
         self.dir = Path(self.tmp.name)
         self.bus = Gio.TestDBus.new(Gio.TestDBusFlags.NONE)
+        self.prepare_bus()
         self.bus.up()
         self.address = self.bus.get_bus_address()
         self.conn = Gio.DBusConnection.new_for_address_sync(
@@ -205,6 +206,9 @@ class DaemonTestCase(unittest.TestCase):
                                               self._signal, None)
         if self.CONFIG:
             self.start()
+
+    def prepare_bus(self):
+        """Before the bus starts: add service dirs here."""
 
     def _signal(self, conn, sender, path, iface, name, params, _data):
         self.signals.append((name,) + tuple(params.unpack()))

@@ -6,6 +6,7 @@
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -468,6 +469,57 @@ class Config(DaemonTestCase):
         got = bob.wait_frames(1)
         self.assertEqual(got['from']['user'], 'ann')
         self.assertEqual(got['content'], 'hi')
+
+
+class HandlerProcess(DaemonTestCase):
+    CONFIG = BUS
+
+    def test_a_python_process_handles_a_module_and_leaves(self):
+        script = str(SOURCE_ROOT / 'tests' / 'daemon' / 'handler.py')
+        proc = subprocess.Popen([PYTHON, script, self.address, 'app'], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: select.select([proc.stdout], [], [], 0)[0] or proc.poll() is not None,
+                     'the handler to register')
+            self.assertEqual(proc.stdout.readline().strip(), 'ready')
+            client = self.connect('/ws/app/x')
+            client.send({'type': 'bounce', 'n': 7})
+            self.assertEqual(client.wait_frames(1), {'type': 'bounce', 'n': 7})
+            client.send({'type': 'call', 'id': '1', 'method': 'who', 'payload': []})
+            self.assertEqual(client.wait_frames(2), {'type': 'result', 'id': '1', 'payload': 'from-process'})
+            proc.stdin.close()                      # the handler exits ...
+            wait_for(lambda: proc.poll() is not None, 'the handler to exit')
+            self.assertEqual(client.wait_closed(), 1001)   # ... and on-handler-vanish=close applies
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            proc.stdout.close()
+
+
+class Activation(DaemonTestCase):
+    """The first call to the name starts owlsockd from a service file."""
+
+    def prepare_bus(self):
+        services = self.dir / 'services'
+        services.mkdir()
+        config = self.write_config(BASIC)
+        (services / 'org.owlmeans.Owlsock1.service').write_text(
+            f'[D-BUS Service]\nName=org.owlmeans.Owlsock1\nExec={OWLSOCKD} --config {config}\n')
+        self.bus.add_service_dir(str(services))
+
+    def test_activation(self):
+        port = self.prop('Port')     # starts it
+        self.assertGreater(port, 0)
+        client = self.connect('/ws/echo')
+        client.send({'type': 'activated'})
+        self.assertEqual(client.wait_frames(1), {'type': 'activated'})
+        self.call('Reload')
+
+    def test_activation_reports_a_broken_config(self):
+        self.write_config('[service]\nlisten=127.0.0.1:0\n[module x]\npath=/x\nbehaviour=nope\n')
+        name, message = self.call_error('GetStatistics')
+        self.assertTrue(name.startswith('org.freedesktop.DBus.Error.Spawn'), (name, message))
 
 
 if __name__ == '__main__':
