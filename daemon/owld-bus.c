@@ -414,10 +414,10 @@ static gboolean
 handle_get_statistics (OwldOwlsock1 *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
 {
   OwldBus *self = user_data;
+  g_autoptr(GVariant) stats = owl_socket_service_dup_stats (owld_daemon_get_service (self->daemon));
 
   owld_daemon_touch (self->daemon);
-  owld_owlsock1_complete_get_statistics (skeleton, invocation,
-                                         owl_socket_service_dup_stats (owld_daemon_get_service (self->daemon)));
+  owld_owlsock1_complete_get_statistics (skeleton, invocation, stats);
   return TRUE;
 }
 

@@ -207,6 +207,11 @@ class DaemonTestCase(unittest.TestCase):
         if self.CONFIG:
             self.start()
 
+    def _outcome_failed(self):
+        outcome = getattr(self, '_outcome', None)
+        result = getattr(outcome, 'result', None)
+        return bool(result and (result.failures or result.errors))
+
     def prepare_bus(self):
         """Before the bus starts: add service dirs here."""
 
@@ -221,8 +226,17 @@ class DaemonTestCase(unittest.TestCase):
             if not handler.conn.is_closed():
                 handler.conn.close_sync(None)
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            # Stopped as a service manager would: a crash or (under ASan) a
+            # leak at exit fails the test.
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                code = 'no exit after SIGTERM'
+            if not self._outcome_failed():
+                self.assertEqual(code, 0, 'owlsockd did not stop cleanly')
         self.conn.signal_unsubscribe(self.sub)
         self.conn.close_sync(None)
         self.bus.down()
