@@ -676,6 +676,26 @@ load_group (Loader     *l,
     ERR (l, group, NULL, "unknown group (service, guard NAME, gate NAME or module NAME)");
 }
 
+/* The paths as the service will see them (a bad pattern, two modules on
+ * one path), on a service of its own that never listens: a reload must not
+ * find out halfway. */
+static void
+check_paths (Loader *l)
+{
+  g_autoptr(OwlSocketService) scratch = owl_socket_service_new (NULL);
+
+  for (guint i = 0; i < l->config->modules->len; i++)
+    {
+      OwldModuleConfig *m = l->config->modules->pdata[i];
+      g_autofree char *group = g_strconcat ("module ", m->name, NULL);
+      g_autoptr(OwlModule) probe = owl_module_new (m->name, owl_module_get_path (m->module));
+      g_autoptr(GError) error = NULL;
+
+      if (!owl_socket_service_add_module (scratch, probe, &error))
+        ERR (l, group, "path", "%s", error->message);
+    }
+}
+
 static void
 load_groups (Loader *l)
 {
@@ -689,6 +709,8 @@ load_groups (Loader *l)
       load_group (l, groups[i], pass == 1);
   if (l->config->modules->len == 0)
     ERR (l, NULL, NULL, "no [module NAME] group: nothing to serve");
+  else if (l->errors->len == 0)
+    check_paths (l);
 }
 
 /* Reads and checks @path whole; %NULL with every problem in the error's

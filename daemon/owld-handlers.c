@@ -262,6 +262,37 @@ on_name_vanished (GDBusConnection *connection,
     handler_gone (self, gone->pdata[i]);
 }
 
+static Handler *
+handler_new (OwldHandlers *self,
+             const char   *module,
+             const char   *sender,
+             const char   *path)
+{
+  Handler *handler = g_new0 (Handler, 1);
+
+  handler->module = g_strdup (module);
+  handler->path = g_strdup (path);
+  handler->owner = g_strdup (sender);
+  handler->watch_id = g_bus_watch_name_on_connection (self->connection, sender, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                      NULL, on_name_vanished, self, NULL);
+  return handler;
+}
+
+/* A new handler learns of the module's open connections (kept while no
+ * handler was there) as if they had just opened. */
+static void
+introduce (OwldHandlers *self,
+           Handler      *handler)
+{
+  GList *all = owl_socket_service_list_connections (owld_daemon_get_service (self->daemon));
+
+  for (GList *l = all; l != NULL; l = l->next)
+    if (g_str_equal (module_of (l->data), handler->module))
+      tell (self, handler, "Opened", g_variant_new ("(s@a{sv})", owl_connection_get_id (l->data),
+                                                    owld_bus_describe (l->data)));
+  g_list_free (all);
+}
+
 gboolean
 owld_handlers_register (OwldHandlers  *self,
                         const char    *module,
@@ -286,19 +317,20 @@ owld_handlers_register (OwldHandlers  *self,
     }
   if (handler == NULL)
     {
-      handler = g_new0 (Handler, 1);
-      handler->module = g_strdup (module);
-      handler->owner = g_strdup (sender);
-      handler->watch_id = g_bus_watch_name_on_connection (self->connection, sender, G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                                          NULL, on_name_vanished, self, NULL);
+      handler = handler_new (self, module, sender, path);
       g_hash_table_insert (self->handlers, g_strdup (module), handler);
+      introduce (self, handler);
     }
-  g_free (handler->path);
-  handler->path = g_strdup (path);
+  else
+    {
+      g_free (handler->path);
+      handler->path = g_strdup (path);
+    }
   count_handlers (self);
   owld_log (G_LOG_LEVEL_INFO, NULL, "%s handles module %s", sender, module);
   return TRUE;
 }
+
 
 gboolean
 owld_handlers_unregister (OwldHandlers  *self,

@@ -131,6 +131,7 @@ class Handler:
         self.events = []
         self.accept_token = accept_token
         self.auth_requests = []
+        self.hung = []
         self.reg = self.conn.register_object(path, HANDLER_INFO, self._call, None, None)
         self.module = module
         self.path = path
@@ -171,6 +172,8 @@ class Handler:
             GLib.timeout_add(300, lambda: invocation.return_value(reply) or False)
         elif method == 'deny':
             invocation.return_dbus_error('org.owlmeans.Owlsock1.Error.Forbidden', 'Not for you')
+        elif method == 'hang':
+            self.hung.append(invocation)     # never answered (kept alive till the end)
         elif method == 'oops':
             invocation.return_dbus_error('com.example.Oops', 'a detail the client must not see')
         else:

@@ -37,7 +37,7 @@ behaviour=bus
 path=/ws/kept
 behaviour=bus
 on-handler-vanish=keep
-call-timeout=2
+call-timeout=1
 
 [guard asker]
 type=bus
@@ -264,9 +264,31 @@ class Handlers(DaemonTestCase):
         wait_for(unavailable, 'an unavailable error')
         self.assertIsNone(client.close_code)
         again = self.handler('kept', path='/again').register()
+        self.assertEqual(again.wait_event('Opened')[1], handler.wait_event('Opened')[1])  # told of it
         client.send({'type': 'note', 'n': 'back'})
         message = again.wait_event('Message')
         self.assertEqual(json.loads(message[2])['n'], 'back')
+
+    def test_a_call_the_handler_never_answers_times_out(self):
+        handler = self.handler('kept').register()
+        client = self.connect('/ws/kept')
+        client.send({'type': 'call', 'id': 'h', 'method': 'hang', 'payload': []})
+        frame = client.wait_frames(1)
+        self.assertEqual((frame['id'], frame['code']), ('h', 'timeout'))
+
+    def test_a_flood_of_calls_gets_errors_and_clients_are_served(self):
+        client = self.connect('/ws/echo')
+        pending = []
+        for i in range(300):
+            self.conn.call('org.owlmeans.Owlsock1', '/org/owlmeans/Owlsock1', 'org.owlmeans.Owlsock1', 'Send',
+                           GLib.Variant('(ssa{sv})', ('nope-%d' % i, '{', {})), None, 0, 5000, None,
+                           lambda c, r, _: pending.append(r), None)
+        wait_for(lambda: len(pending) == 300, 'every answer')
+        for result in pending:
+            with self.assertRaises(GLib.Error):
+                self.conn.call_finish(result)
+        client.send({'type': 'alive'})
+        self.assertEqual(client.wait_frames(1), {'type': 'alive'})
 
     def test_bus_guard(self):
         refused = self.connect_refused('/ws/guarded?token=good')   # no handler yet
@@ -435,10 +457,19 @@ class Config(DaemonTestCase):
             ':19: [module chat] colour: unknown key',
             ':20: [elsewhere] unknown group',
         ]
+        self.assertEqual(result.returncode, 1)
         for text in expected:
             self.assertTrue(any(line.startswith(conf + text) for line in lines), f'{text} not in {lines}')
         self.assertEqual(len(lines), len(expected), lines)
         self.assertNotIn('hunter2', result.stderr)
+
+    def test_paths_are_checked_as_the_service_will(self):
+        result = self.check('[module a]\npath=/ws/x\nbehaviour=echo\n'
+                            '[module b]\npath=/ws/x\nbehaviour=echo\n'
+                            '[module c]\npath=/ws/:\nbehaviour=echo\n')
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("owlsockd.conf:5: [module b] path: Module 'a' already serves '/ws/x'", result.stderr)
+        self.assertIn('owlsockd.conf:8: [module c] path: ', result.stderr)
 
     def test_malformed_line(self):
         result = self.check('[service]\nlisten=127.0.0.1:0\nthis is not a key\n')
