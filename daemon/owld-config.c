@@ -784,11 +784,23 @@ owld_config_find_guard (OwldConfig *config,
   return NULL;
 }
 
-/* The service-wide limits and settings, on a running service too (reload). */
+/* The service-wide limits and settings, on a running service too (reload):
+ * a key @before had and @config has not goes back to its default. */
 void
 owld_config_apply_service (OwldConfig       *config,
+                           OwldConfig       *before,
                            OwlSocketService *service)
 {
+  GObjectClass *klass = G_OBJECT_GET_CLASS (service);
+
+  for (guint i = 0; before != NULL && i < before->service_names->len; i++)
+    {
+      const char *name = before->service_names->pdata[i];
+
+      if (!g_ptr_array_find (config->service_names, name, NULL))
+        g_object_set_property (G_OBJECT (service), name,
+                               g_param_spec_get_default_value (g_object_class_find_property (klass, name)));
+    }
   for (guint i = 0; i < config->service_names->len; i++)
     g_object_set_property (G_OBJECT (service), config->service_names->pdata[i],
                            &g_array_index (config->service_values, GValue, i));

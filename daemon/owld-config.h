@@ -80,6 +80,7 @@ OwldModuleConfig *owld_config_find_module   (OwldConfig  *config,
 OwldGuardConfig  *owld_config_find_guard    (OwldConfig  *config,
                                              const char  *name);
 void              owld_config_apply_service (OwldConfig        *config,
+                                             OwldConfig        *before,
                                              OwlSocketService  *service);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwldConfig, owld_config_free)

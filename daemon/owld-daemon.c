@@ -260,7 +260,7 @@ apply (OwldDaemon  *self,
       if (!g_hash_table_contains (self->modules, module->name) && !add_module (self, module, error))
         return FALSE;
     }
-  owld_config_apply_service (config, self->service);
+  owld_config_apply_service (config, self->config, self->service);
   g_clear_pointer (&self->config, owld_config_free);
   self->config = g_steal_pointer (&taken);
   g_signal_emit (self, signals[MODULES_CHANGED], 0);
@@ -367,6 +367,16 @@ owld_daemon_reload (OwldDaemon  *self,
   if (g_strcmp0 (config->listen_host, self->config->listen_host) != 0 ||
       config->listen_port != self->config->listen_port)
     owld_log (G_LOG_LEVEL_WARNING, NULL, "listen changed: a restart applies it");
+  if ((config->tls_certificate == NULL) != (self->config->tls_certificate == NULL))
+    owld_log (G_LOG_LEVEL_WARNING, NULL, "TLS turned on or off: a restart applies it");
+  /* New certificates serve the connections that come next (the files may
+   * be the same names with new contents). */
+  if (config->tls_certificate != NULL && self->config->tls_certificate != NULL &&
+      !owl_socket_service_load_tls_files (self->service, config->tls_certificate, config->tls_key, error))
+    {
+      owld_config_free (config);
+      return FALSE;
+    }
   if (!apply (self, config, error))
     return FALSE;
   owld_log (G_LOG_LEVEL_INFO, NULL, "configuration reloaded");

@@ -347,6 +347,18 @@ class Lifecycle(DaemonTestCase):
         self.assertEqual(echo.wait_frames(1), {'type': 'still'})
         self.assertEqual(self.connect_refused('/ws/chat/lobby'), 404)
 
+    def test_reload_applies_service_limits_and_resets_removed_ones(self):
+        self.write_config(BASIC.replace('[service]\n', '[service]\nmax-connections=1\n'))
+        self.call('Reload')
+        first = self.connect('/ws/echo')
+        self.wait_connections(1)
+        self.assertEqual(self.connect_refused('/ws/echo'), 503)
+        self.write_config(BASIC)
+        self.call('Reload')
+        self.connect('/ws/echo')
+        self.wait_connections(2)
+        self.assertIsNone(first.close_code)
+
     def test_invalid_reload_is_refused_and_the_old_config_stays(self):
         echo = self.connect('/ws/echo')
         self.write_config(BASIC + '\n[module broken]\npath=/ws/b\nbehaviour=teleport\n')
