@@ -59,6 +59,7 @@ serve_socket (OwlSocketService  *self,
 {
   g_autoptr(GSocketAddress) bound = NULL;
   g_autoptr(SoupServer) server = NULL;
+  gboolean first = self->server == NULL;
 
   bound = g_socket_get_local_address (socket, error);
   if (bound == NULL)
@@ -70,20 +71,39 @@ serve_socket (OwlSocketService  *self,
       return FALSE;
     }
 
-  server = soup_server_new ("server-header", "owlsock ", NULL);
+  /* More addresses: more listeners for the one server. */
+  server = first ? soup_server_new ("server-header", "owlsock ", NULL) : g_object_ref (self->server);
 #ifdef HAVE_ACCEPT4
-  self->listener = owl_listener_new (socket, server, self->poller, self->context,
-                                     &self->listener_limits);
+  g_ptr_array_add (self->listeners, owl_listener_new (socket, server, self->poller, self->context,
+                                                      &self->listener_limits));
 #else
   if (!soup_server_listen_socket (server, socket, 0, error))
     return FALSE;
 #endif
+  if (!first)
+    return TRUE;
 
   owl_socket_service_use_server (self, server, TRUE);
-  self->upgrades.listener = self->listener;
+  /* Only its presence matters to the upgrades: a connection's handle
+   * travels with its remote address, whichever listener accepted it. */
+  self->upgrades.listener = self->listeners->len > 0 ? self->listeners->pdata[0] : NULL;
   owl_metrics_attach (self->metrics, self->server);
   owl_socket_service_set_port (self, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
 
+  return TRUE;
+}
+
+/* An application's server (attach) is the application's to listen with. */
+static gboolean
+check_owned (OwlSocketService  *self,
+             GError           **error)
+{
+  if (self->server != NULL && !self->owns_server)
+    {
+      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_EXISTS,
+                           "The service serves in an application's server");
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -97,9 +117,13 @@ serve_socket (OwlSocketService  *self,
  * @error: return location for an error
  *
  * Creates a `SoupServer` owned by the service and listens on @host and
- * @port, with the system's largest accept backlog.
+ * @port, with the system's largest accept backlog. Call it again (or
+ * [method@Owlsock.SocketService.listen_socket]) to listen on more
+ * addresses: every one serves the same modules, and
+ * [method@Owlsock.SocketService.get_port] is the first one's port.
  *
- * Returns: %TRUE on success
+ * Returns: %TRUE on success; %FALSE with %OWL_ERROR_EXISTS if the service
+ *   serves in an application's server ([method@Owlsock.SocketService.attach])
  *
  * Since: 0.1
  */
@@ -116,11 +140,8 @@ owl_socket_service_listen (OwlSocketService  *self,
   g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->server != NULL)
-    {
-      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_EXISTS, "The service already has a server");
-      return FALSE;
-    }
+  if (!check_owned (self, error))
+    return FALSE;
 
   raise_descriptor_limit ();
 
@@ -156,11 +177,13 @@ owl_socket_service_listen (OwlSocketService  *self,
  * connect before the service runs wait in the socket's backlog.
  *
  * The service keeps a reference on @socket and closes it when it stops.
- * [method@Owlsock.SocketService.get_port] gives its port.
+ * It may be called again, and mixed with
+ * [method@Owlsock.SocketService.listen]: every socket serves the same
+ * modules; [method@Owlsock.SocketService.get_port] is the first one's port.
  *
  * Returns: %TRUE on success; %FALSE with %OWL_ERROR_EXISTS if the service
- *   already has a server, %OWL_ERROR_INVALID_ARGUMENT if @socket is not a
- *   bound TCP socket
+ *   serves in an application's server, %OWL_ERROR_INVALID_ARGUMENT if
+ *   @socket is not a bound TCP socket
  *
  * Since: 0.1
  */
@@ -173,11 +196,8 @@ owl_socket_service_listen_socket (OwlSocketService  *self,
   g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->server != NULL)
-    {
-      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_EXISTS, "The service already has a server");
-      return FALSE;
-    }
+  if (!check_owned (self, error))
+    return FALSE;
 
   if (g_socket_get_socket_type (socket) != G_SOCKET_TYPE_STREAM ||
       (g_socket_get_family (socket) != G_SOCKET_FAMILY_IPV4 &&
@@ -187,6 +207,13 @@ owl_socket_service_listen_socket (OwlSocketService  *self,
                            "The socket is not a TCP socket");
       return FALSE;
     }
+
+  for (guint i = 0; i < self->listeners->len; i++)
+    if (owl_listener_get_socket (self->listeners->pdata[i]) == socket)
+      {
+        g_set_error_literal (error, OWL_ERROR, OWL_ERROR_EXISTS, "The service listens on this socket already");
+        return FALSE;
+      }
 
   raise_descriptor_limit ();
   return serve_socket (self, socket, error);

@@ -38,7 +38,7 @@ struct _OwlSocketService
 
   SoupServer        *server;
   gboolean           owns_server;
-  OwlListener       *listener;        /* accepts for an owned server */
+  GPtrArray         *listeners;       /* OwlListener: accept for an owned server */
   guint16            port;
   GHashTable        *prefixes;        /* SoupServer handler path -> number of modules */
 

@@ -77,7 +77,7 @@ owl_socket_service_release_server (OwlSocketService *self)
     {
       owl_metrics_attach (self->metrics, NULL);
       self->upgrades.listener = NULL;
-      g_clear_pointer (&self->listener, owl_listener_free);
+      g_ptr_array_set_size (self->listeners, 0);
       soup_server_disconnect (self->server);
     }
   else
@@ -146,6 +146,7 @@ owl_socket_service_finalize (GObject *object)
   g_clear_pointer (&self->alias, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->prefixes, g_hash_table_unref);
+  g_clear_pointer (&self->listeners, g_ptr_array_unref);
   g_clear_pointer (&self->modules, g_hash_table_unref);
   g_clear_pointer (&self->router, owl_router_free);
   g_clear_pointer (&self->chain, owl_auth_chain_unref);
@@ -406,6 +407,7 @@ owl_socket_service_init (OwlSocketService *self)
 {
   self->context = g_main_context_ref_thread_default ();
   self->prefixes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) owl_listener_free);
   self->chain = owl_auth_chain_new ();
   self->admission = owl_admission_new ();
   self->rooms = owl_rooms_new (self->context);
