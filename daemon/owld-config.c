@@ -81,7 +81,7 @@ owld_config_free (OwldConfig *config)
   if (config == NULL)
     return;
   g_free (config->path);
-  g_free (config->listen_host);
+  g_strfreev (config->listen);
   g_free (config->tls_certificate);
   g_free (config->tls_key);
   g_ptr_array_unref (config->service_names);
@@ -230,10 +230,12 @@ values_new (void)
 
 /* [service] --------------------------------------------------------------------- */
 
-static gboolean
-parse_listen (const char  *text,
-              char       **host,
-              guint16     *port)
+/* "127.0.0.1:8080", "[::1]:0", "localhost:80": an IP address (or
+ * localhost) and a port. */
+gboolean
+owld_config_parse_address (const char  *text,
+                           char       **host,
+                           guint16     *port)
 {
   const char *colon = strrchr (text, ':');
   guint64 n;
@@ -249,7 +251,10 @@ parse_listen (const char  *text,
   else
     *host = g_strndup (text, colon - text);
   *port = n;
-  return g_hostname_is_ip_address (*host) || g_str_equal (*host, "localhost");
+  if (g_hostname_is_ip_address (*host) || g_str_equal (*host, "localhost"))
+    return TRUE;
+  g_clear_pointer (host, g_free);
+  return FALSE;
 }
 
 static void
@@ -257,21 +262,24 @@ load_listen (Loader     *l,
              const char *group)
 {
   g_auto(GStrv) list = NULL;
-  gsize n = 0;
 
   if (!g_key_file_has_key (l->keyfile, group, "listen", NULL))
     {
-      l->config->listen_host = g_strdup ("127.0.0.1");
-      l->config->listen_port = 8080;
+      l->config->listen = g_strsplit ("127.0.0.1:8080", ";", -1);
       return;
     }
-  list = g_key_file_get_string_list (l->keyfile, group, "listen", &n, NULL);
-  if (n == 0)
-    return;   /* no address: sockets passed by systemd only */
-  if (n > 1)
-    ERR (l, group, "listen", "one address only in this release (got %zu)", n);
-  else if (!parse_listen (list[0], &l->config->listen_host, &l->config->listen_port))
-    ERR (l, group, "listen", "\"%s\" is not ADDRESS:PORT (127.0.0.1:8080, [::1]:0)", list[0]);
+  list = g_key_file_get_string_list (l->keyfile, group, "listen", NULL, NULL);
+  for (guint i = 0; list && list[i]; i++)
+    {
+      g_autofree char *host = NULL;
+      guint16 port;
+
+      g_strstrip (list[i]);
+      if (!owld_config_parse_address (list[i], &host, &port))
+        ERR (l, group, "listen", "\"%s\" is not ADDRESS:PORT (127.0.0.1:8080, [::1]:0)", list[i]);
+    }
+  /* Empty: only the sockets systemd passes. */
+  l->config->listen = list ? g_steal_pointer (&list) : g_new0 (char *, 1);
 }
 
 static void

@@ -60,8 +60,7 @@ typedef struct
 typedef struct
 {
   char       *path;
-  char       *listen_host;     /* NULL: socket adoption only */
-  guint16     listen_port;
+  char      **listen;          /* ADDRESS:PORT, checked; empty: socket adoption only */
   char       *tls_certificate;
   char       *tls_key;
   guint       exit_on_idle;    /* seconds; 0: never */
@@ -79,6 +78,9 @@ OwldModuleConfig *owld_config_find_module   (OwldConfig  *config,
                                              const char  *name);
 OwldGuardConfig  *owld_config_find_guard    (OwldConfig  *config,
                                              const char  *name);
+gboolean          owld_config_parse_address (const char  *text,
+                                             char       **host,
+                                             guint16     *port);
 void              owld_config_apply_service (OwldConfig        *config,
                                              OwldConfig        *before,
                                              OwlSocketService  *service);

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@ struct _OwldDaemon
   OwldConfig       *config;
   OwlSocketService *service;
   GHashTable       *modules;      /* name -> OwlModule, the live ones */
+  GPtrArray        *addresses;    /* char *: where clients connect */
   OwldBusHooks      hooks;
   gboolean          has_hooks;
   gint64            last_activity;
@@ -55,6 +57,7 @@ owld_daemon_finalize (GObject *object)
   OwldDaemon *self = OWLD_DAEMON (object);
 
   g_free (self->config_path);
+  g_ptr_array_unref (self->addresses);
   g_clear_pointer (&self->config, owld_config_free);
   G_OBJECT_CLASS (owld_daemon_parent_class)->finalize (object);
 }
@@ -82,6 +85,7 @@ static void
 owld_daemon_init (OwldDaemon *self)
 {
   self->modules = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->addresses = g_ptr_array_new_with_free_func (g_free);
   self->last_activity = g_get_monotonic_time ();
 }
 
@@ -272,55 +276,116 @@ apply (OwldDaemon  *self,
 /* sd_listen_fds(): the sockets systemd passed, from descriptor 3, when
  * LISTEN_PID names this process. The variables are unset either way, so
  * children do not take them for theirs. */
-static GSocket *
-adopt_socket (GError **error)
+static GPtrArray *
+adopt_sockets (GError **error)
 {
   const char *pid = g_getenv ("LISTEN_PID");
   const char *fds = g_getenv ("LISTEN_FDS");
+  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
   guint64 n = 0, owner = 0;
-  GSocket *socket = NULL;
 
   if (pid != NULL && fds != NULL &&
       g_ascii_string_to_unsigned (pid, 10, 1, G_MAXINT, &owner, NULL) && owner == (guint64) getpid () &&
-      g_ascii_string_to_unsigned (fds, 10, 1, 64, &n, NULL))
-    {
-      if (n > 1)
-        owld_log (G_LOG_LEVEL_WARNING, NULL, "%u sockets passed; serving the first only", (guint) n);
-      socket = g_socket_new_from_fd (3, error);
-    }
+      g_ascii_string_to_unsigned (fds, 10, 1, 1024, &n, NULL))
+    for (guint i = 0; i < n; i++)
+      {
+        GSocket *socket = g_socket_new_from_fd (3 + i, error);
+
+        if (socket == NULL)
+          return NULL;
+        g_ptr_array_add (sockets, socket);
+      }
   g_unsetenv ("LISTEN_PID");
   g_unsetenv ("LISTEN_FDS");
   g_unsetenv ("LISTEN_FDNAMES");
-  return socket;
+  return g_steal_pointer (&sockets);
+}
+
+/* A socket bound and listening on @text (checked by the configuration). */
+static GSocket *
+bind_address (const char  *text,
+              GError     **error)
+{
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GSocket) socket = NULL;
+
+  owld_config_parse_address (text, &host, &port);
+  address = g_str_equal (host, "localhost") ? g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4)
+                                            : g_inet_address_new_from_string (host);
+  socket_address = g_inet_socket_address_new (address, port);
+  socket = g_socket_new (g_inet_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return NULL;
+  g_socket_set_listen_backlog (socket, SOMAXCONN);
+  if (!g_socket_bind (socket, socket_address, TRUE, error) || !g_socket_listen (socket, error))
+    {
+      g_prefix_error (error, "%s: ", text);
+      return NULL;
+    }
+  return g_steal_pointer (&socket);
+}
+
+/* "ws://127.0.0.1:8080" for the Addresses property. */
+static void
+add_address (OwldDaemon *self,
+             GSocket    *socket)
+{
+  g_autoptr(GSocketAddress) local = g_socket_get_local_address (socket, NULL);
+  g_autofree char *host = NULL;
+  GInetAddress *address;
+
+  if (local == NULL || !G_IS_INET_SOCKET_ADDRESS (local))
+    return;
+  address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local));
+  host = g_inet_address_to_string (address);
+  g_ptr_array_add (self->addresses,
+                   g_strdup_printf ("%s://%s%s%s:%u", self->config->tls_certificate ? "wss" : "ws",
+                                    strchr (host, ':') ? "[" : "", host, strchr (host, ':') ? "]" : "",
+                                    g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local))));
 }
 
 static gboolean
 listen_now (OwldDaemon  *self,
             GError     **error)
 {
-  g_autoptr(GError) local = NULL;
-  g_autoptr(GSocket) socket = adopt_socket (&local);
+  g_autoptr(GPtrArray) sockets = adopt_sockets (error);
+  gboolean adopted = sockets != NULL && sockets->len > 0;
 
-  if (local != NULL)
+  if (sockets == NULL)
     {
-      g_propagate_prefixed_error (error, g_steal_pointer (&local), "LISTEN_FDS: ");
+      g_prefix_error (error, "LISTEN_FDS: ");
       return FALSE;
     }
   if (self->config->tls_certificate != NULL &&
       !owl_socket_service_load_tls_files (self->service, self->config->tls_certificate,
                                           self->config->tls_key, error))
     return FALSE;
-  if (socket != NULL)
-    return owl_socket_service_listen_socket (self->service, socket, error);
-  if (self->config->listen_host == NULL)
+  for (guint i = 0; !adopted && self->config->listen[i] != NULL; i++)
+    {
+      GSocket *socket = bind_address (self->config->listen[i], error);
+
+      if (socket == NULL)
+        return FALSE;
+      g_ptr_array_add (sockets, socket);
+    }
+  if (sockets->len == 0)
     {
       g_set_error (error, OWLD_CONFIG_ERROR, OWLD_CONFIG_ERROR_INVALID,
                    "%s: [service] listen is empty and no socket was passed (LISTEN_FDS)",
                    self->config_path);
       return FALSE;
     }
-  return owl_socket_service_listen (self->service, self->config->listen_host,
-                                    self->config->listen_port, error);
+  for (guint i = 0; i < sockets->len; i++)
+    {
+      if (!owl_socket_service_listen_socket (self->service, sockets->pdata[i], error))
+        return FALSE;
+      add_address (self, sockets->pdata[i]);
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -364,8 +429,7 @@ owld_daemon_reload (OwldDaemon  *self,
 
   if (config == NULL)
     return FALSE;
-  if (g_strcmp0 (config->listen_host, self->config->listen_host) != 0 ||
-      config->listen_port != self->config->listen_port)
+  if (!g_strv_equal ((const char * const *) config->listen, (const char * const *) self->config->listen))
     owld_log (G_LOG_LEVEL_WARNING, NULL, "listen changed: a restart applies it");
   if ((config->tls_certificate == NULL) != (self->config->tls_certificate == NULL))
     owld_log (G_LOG_LEVEL_WARNING, NULL, "TLS turned on or off: a restart applies it");
@@ -439,16 +503,9 @@ char **
 owld_daemon_dup_addresses (OwldDaemon *self)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  const char *host = self->config && self->config->listen_host ? self->config->listen_host : "0.0.0.0";
-  gboolean v6 = strchr (host, ':') != NULL;
 
-  g_autofree char *address = g_strdup_printf ("%s://%s%s%s:%u",
-                                              self->config && self->config->tls_certificate ? "wss" : "ws",
-                                              v6 ? "[" : "", host, v6 ? "]" : "",
-                                              owl_socket_service_get_port (self->service));
-
-  if (owl_socket_service_get_port (self->service) != 0)
-    g_strv_builder_add (builder, address);
+  for (guint i = 0; i < self->addresses->len; i++)
+    g_strv_builder_add (builder, self->addresses->pdata[i]);
   return g_strv_builder_end (builder);
 }
 

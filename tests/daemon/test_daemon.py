@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 
-from daemontest import (DaemonTestCase, GLib, OWLSOCKD, PYTHON, SOURCE_ROOT, TOKEN_TOOL, main,
+from daemontest import (Client, DaemonTestCase, GLib, OWLSOCKD, PYTHON, SOURCE_ROOT, TOKEN_TOOL, main,
                         run_for, wait_for)
 
 BASIC = '''
@@ -391,22 +391,43 @@ class Lifecycle(DaemonTestCase):
 
 
 class Adoption(DaemonTestCase):
-    def test_socket_passed_by_systemd(self):
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind(('127.0.0.1', 0))
-        listener.listen(16)
-        port = listener.getsockname()[1]
-        wrapper = ('import os, sys; fd = int(sys.argv[1]); os.dup2(fd, 3); os.close(fd); '
-                   'os.environ["LISTEN_PID"] = str(os.getpid()); os.environ["LISTEN_FDS"] = "1"; '
+    def test_sockets_passed_by_systemd(self):
+        listeners = []
+        for _ in range(2):
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.bind(('127.0.0.1', 0))
+            listener.listen(16)
+            listeners.append(listener)
+        ports = [listener.getsockname()[1] for listener in listeners]
+        fds = [str(listener.fileno()) for listener in listeners]
+        # As systemd does: the sockets from descriptor 3, LISTEN_PID the daemon's own pid.
+        wrapper = ('import os, sys; fds = [int(x) for x in sys.argv[1].split(",")]; '
+                   '[os.dup2(fd, 3 + i) for i, fd in enumerate(fds)]; '
+                   '[os.close(fd) for fd in fds if fd >= 3 + len(fds)]; '
+                   'os.environ["LISTEN_PID"] = str(os.getpid()); os.environ["LISTEN_FDS"] = str(len(fds)); '
                    'os.execv(sys.argv[2], sys.argv[2:])')
         config = self.write_config(BASIC.replace('listen=127.0.0.1:0', 'listen=127.0.0.1:1'))
-        self.start(config, argv_prefix=[PYTHON, '-c', wrapper, str(listener.fileno())],
-                   pass_fds=(listener.fileno(),))
-        listener.close()
-        self.assertEqual(self.prop('Port'), port)
-        client = self.connect('/ws/echo')
-        client.send({'type': 'adopted'})
-        self.assertEqual(client.wait_frames(1), {'type': 'adopted'})
+        self.start(config, argv_prefix=[PYTHON, '-c', wrapper, ','.join(fds)],
+                   pass_fds=[listener.fileno() for listener in listeners])
+        for listener in listeners:
+            listener.close()
+        self.assertEqual(self.prop('Port'), ports[0])
+        self.assertEqual(self.prop('Addresses'), [f'ws://127.0.0.1:{port}' for port in ports])
+        for port in ports:
+            client = Client(self.session, f'ws://127.0.0.1:{port}/ws/echo')
+            self.clients.append(client)
+            client.wait_open().send({'type': 'adopted', 'port': port})
+            self.assertEqual(client.wait_frames(1), {'type': 'adopted', 'port': port})
+
+    def test_several_listen_addresses(self):
+        self.start(self.write_config(BASIC.replace('listen=127.0.0.1:0', 'listen=127.0.0.1:0;localhost:0')))
+        addresses = self.prop('Addresses')
+        self.assertEqual(len(addresses), 2)
+        for address in addresses:
+            client = Client(self.session, address + '/ws/echo')
+            self.clients.append(client)
+            client.wait_open().send({'type': 'hi'})
+            self.assertEqual(client.wait_frames(1), {'type': 'hi'})
 
     def test_exit_on_idle(self):
         config = self.write_config(BASIC.replace('[service]\n', '[service]\nexit-on-idle=1\n'))
