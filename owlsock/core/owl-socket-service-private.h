@@ -38,7 +38,7 @@ struct _OwlSocketService
 
   SoupServer        *server;
   gboolean           owns_server;
-  OwlListener       *listener;        /* accepts for an owned server */
+  GPtrArray         *listeners;       /* OwlListener: accept for an owned server */
   guint16            port;
   GHashTable        *prefixes;        /* SoupServer handler path -> number of modules */
 
@@ -66,6 +66,10 @@ struct _OwlSocketService
 
 /* owl-socket-service.c */
 void owl_socket_service_update_admission (OwlSocketService *self);
+GInetAddress *owl_socket_service_resolve_host (const char  *host,
+                                               GError     **error);
+void owl_socket_service_set_port         (OwlSocketService *self,
+                                         guint16           port);
 void owl_socket_service_emit_stopped     (OwlSocketService *self);
 void owl_socket_service_release_server   (OwlSocketService *self);
 

@@ -77,7 +77,7 @@ owl_socket_service_release_server (OwlSocketService *self)
     {
       owl_metrics_attach (self->metrics, NULL);
       self->upgrades.listener = NULL;
-      g_clear_pointer (&self->listener, owl_listener_free);
+      g_ptr_array_set_size (self->listeners, 0);
       soup_server_disconnect (self->server);
     }
   else
@@ -146,6 +146,7 @@ owl_socket_service_finalize (GObject *object)
   g_clear_pointer (&self->alias, g_free);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->prefixes, g_hash_table_unref);
+  g_clear_pointer (&self->listeners, g_ptr_array_unref);
   g_clear_pointer (&self->modules, g_hash_table_unref);
   g_clear_pointer (&self->router, owl_router_free);
   g_clear_pointer (&self->chain, owl_auth_chain_unref);
@@ -406,6 +407,7 @@ owl_socket_service_init (OwlSocketService *self)
 {
   self->context = g_main_context_ref_thread_default ();
   self->prefixes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) owl_listener_free);
   self->chain = owl_auth_chain_new ();
   self->admission = owl_admission_new ();
   self->rooms = owl_rooms_new (self->context);
@@ -466,190 +468,14 @@ owl_socket_service_get_alias (OwlSocketService *self)
   return self->alias;
 }
 
-/* Listening ----------------------------------------------------------------- */
+/* Listening is in owl-socket-service-listen.c. */
 
-static GInetAddress *
-resolve_host (const char  *host,
-              GError     **error)
+void
+owl_socket_service_set_port (OwlSocketService *self,
+                             guint16           port)
 {
-  GInetAddress *address;
-  GList *addresses;
-
-  if (host == NULL || host[0] == '\0')
-    return g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
-
-  address = g_inet_address_new_from_string (host);
-  if (address != NULL)
-    return address;
-
-  addresses = g_resolver_lookup_by_name (g_resolver_get_default (), host, NULL, error);
-  if (addresses == NULL)
-    return NULL;
-
-  address = g_object_ref (addresses->data);
-  g_resolver_free_addresses (addresses);
-  return address;
-}
-
-/* A server holds a descriptor per connection: the soft limit (often 1024)
- * is raised to the hard one, as servers commonly do. */
-static void
-raise_descriptor_limit (void)
-{
-  struct rlimit rl;
-
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
-    }
-}
-
-/**
- * owl_socket_service_listen:
- * @self: a service
- * @host: (nullable): the address to listen on, such as `"127.0.0.1"`; %NULL
- *   for every IPv4 address
- * @port: the port; 0 for any free port (read it back with
- *   [method@Owlsock.SocketService.get_port])
- * @error: return location for an error
- *
- * Creates a `SoupServer` owned by the service and listens on @host and
- * @port, with the system's largest accept backlog.
- *
- * Returns: %TRUE on success
- *
- * Since: 0.1
- */
-gboolean
-owl_socket_service_listen (OwlSocketService  *self,
-                           const char        *host,
-                           guint16            port,
-                           GError           **error)
-{
-  g_autoptr(GInetAddress) address = NULL;
-  g_autoptr(GSocketAddress) socket_address = NULL;
-  g_autoptr(GSocketAddress) bound = NULL;
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(SoupServer) server = NULL;
-
-  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (self->server != NULL)
-    {
-      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_EXISTS, "The service already has a server");
-      return FALSE;
-    }
-
-  raise_descriptor_limit ();
-
-  address = resolve_host (host, error);
-  if (address == NULL)
-    return FALSE;
-
-  socket_address = g_inet_socket_address_new (address, port);
-  socket = g_socket_new (g_inet_address_get_family (address), G_SOCKET_TYPE_STREAM,
-                         G_SOCKET_PROTOCOL_TCP, error);
-  if (socket == NULL)
-    return FALSE;
-
-  /* GLib's default backlog of 10 drops bursts of connects. */
-  g_socket_set_listen_backlog (socket, SOMAXCONN);
-  if (!g_socket_bind (socket, socket_address, TRUE, error) ||
-      !g_socket_listen (socket, error))
-    return FALSE;
-
-  server = soup_server_new ("server-header", "owlsock ", NULL);
-#ifdef HAVE_ACCEPT4
-  self->listener = owl_listener_new (socket, server, self->poller, self->context,
-                                     &self->listener_limits);
-#else
-  if (!soup_server_listen_socket (server, socket, 0, error))
-    return FALSE;
-#endif
-
-  bound = g_socket_get_local_address (socket, error);
-  if (bound == NULL)
-    return FALSE;
-
-  self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  owl_socket_service_use_server (self, server, TRUE);
-  self->upgrades.listener = self->listener;
-  owl_metrics_attach (self->metrics, self->server);
+  self->port = port;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
-
-  return TRUE;
-}
-
-/**
- * owl_socket_service_get_port:
- * @self: a service
- *
- * Gets the port the service listens on.
- *
- * Returns: the port the service listens on, or 0
- *
- * Since: 0.1
- */
-guint16
-owl_socket_service_get_port (OwlSocketService *self)
-{
-  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), 0);
-
-  return self->port;
-}
-
-/**
- * owl_socket_service_attach:
- * @self: a service
- * @server: a server the application runs
- * @error: return location for an error
- *
- * Serves the service's modules inside @server, the seed's `update(api)`.
- * For each module, the service handles the path made of the pattern's
- * literal segments before its first param (`/ws/chat` for
- * `/ws/chat/:room`); the application's handlers keep every other path.
- *
- * Returns: %TRUE on success; %FALSE with %OWL_ERROR_EXISTS if the service
- *   already has a server
- *
- * Since: 0.1
- */
-gboolean
-owl_socket_service_attach (OwlSocketService  *self,
-                           SoupServer        *server,
-                           GError           **error)
-{
-  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
-  g_return_val_if_fail (SOUP_IS_SERVER (server), FALSE);
-
-  if (self->server != NULL)
-    {
-      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_EXISTS, "The service already has a server");
-      return FALSE;
-    }
-
-  owl_socket_service_use_server (self, server, FALSE);
-  return TRUE;
-}
-
-/**
- * owl_socket_service_get_server:
- * @self: a service
- *
- * Gets the `SoupServer` the service serves in, its own or the application's.
- *
- * Returns: (transfer none) (nullable): the server the service runs in
- *
- * Since: 0.1
- */
-SoupServer *
-owl_socket_service_get_server (OwlSocketService *self)
-{
-  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
-
-  return self->server;
 }
 
 /* Statistics ----------------------------------------------------------------- */
@@ -759,7 +585,7 @@ owl_socket_service_listen_metrics (OwlSocketService  *self,
       g_set_error_literal (error, OWL_ERROR, OWL_ERROR_EXISTS, "The metrics already have a listener");
       return FALSE;
     }
-  address = resolve_host (host, error);
+  address = owl_socket_service_resolve_host (host, error);
   if (address == NULL)
     return FALSE;
   socket_address = g_inet_socket_address_new (address, port);

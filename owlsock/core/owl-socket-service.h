@@ -45,6 +45,10 @@ gboolean          owl_socket_service_listen          (OwlSocketService  *self,
                                                       guint16            port,
                                                       GError           **error);
 OWL_AVAILABLE_IN_ALL
+gboolean          owl_socket_service_listen_socket   (OwlSocketService  *self,
+                                                      GSocket           *socket,
+                                                      GError           **error);
+OWL_AVAILABLE_IN_ALL
 guint16           owl_socket_service_get_port        (OwlSocketService  *self);
 OWL_AVAILABLE_IN_ALL
 gboolean          owl_socket_service_attach          (OwlSocketService  *self,

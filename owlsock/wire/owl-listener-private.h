@@ -31,6 +31,7 @@ OwlListener *owl_listener_new  (GSocket                 *socket,
                                 GMainContext            *context,
                                 const OwlListenerLimits *limits);
 void         owl_listener_free (OwlListener *self);
+GSocket     *owl_listener_get_socket (OwlListener *self);
 OwlFdHandle *owl_listener_hold (OwlListener    *self,
                                 GSocketAddress *remote);
 

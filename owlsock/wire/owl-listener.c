@@ -256,6 +256,12 @@ owl_listener_new (GSocket                 *socket,
   return self;
 }
 
+GSocket *
+owl_listener_get_socket (OwlListener *self)
+{
+  return self->socket;
+}
+
 void
 owl_listener_free (OwlListener *self)
 {

@@ -146,6 +146,97 @@ test_handshake_echo (OwlTestFixture *fixture,
   g_assert_cmpuint (owl_test_record_get (conn)->messages->len, ==, 2);
 }
 
+/* A socket bound and listening already (systemd's socket activation):
+ * clients that connected before the service took it are served too. */
+static void
+test_listen_socket (OwlTestFixture *fixture,
+                    gconstpointer   data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GSocket) udp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                         G_SOCKET_PROTOCOL_UDP, NULL);
+  OwlTestClient *client;
+  g_autoptr(JsonNode) echoed = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket, address, TRUE, &error));
+  g_assert_true (g_socket_listen (socket, &error));
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+
+  g_assert_false (owl_socket_service_listen_socket (fixture->service, udp, &error));
+  g_assert_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
+  g_assert_true (owl_socket_service_listen_socket (fixture->service, socket, &error));
+  g_assert_no_error (error);
+  fixture->port = owl_socket_service_get_port (fixture->service);
+  g_assert_cmpuint (fixture->port, ==, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+
+  g_assert_false (owl_socket_service_listen_socket (fixture->service, socket, &error));
+  g_assert_error (error, OWL_ERROR, OWL_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  client = owl_test_client_connect (fixture, "/ws/echo");
+  owl_test_client_send (client, "{\"type\":\"hello\"}");
+  echoed = owl_test_client_wait_json (client, 0);
+  owl_test_assert_json_equal (echoed, "{\"type\":\"hello\"}");
+}
+
+/* One service on several addresses: each serves the same modules, and the
+ * port is the first one's. */
+static void
+test_listen_twice (OwlTestFixture *fixture,
+                   gconstpointer   data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(SoupServer) other = soup_server_new (NULL, NULL);
+  g_autoptr(OwlSocketService) attached = owl_socket_service_new (NULL);
+  OwlTestClient *first, *second;
+  g_autoptr(JsonNode) one = NULL;
+  g_autoptr(JsonNode) two = NULL;
+  guint16 first_port;
+
+  owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
+  g_assert_true (owl_socket_service_listen (fixture->service, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  first_port = owl_socket_service_get_port (fixture->service);
+  g_assert_true (g_socket_bind (socket, address, TRUE, &error));
+  g_assert_true (g_socket_listen (socket, &error));
+  g_assert_true (owl_socket_service_listen_socket (fixture->service, socket, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (owl_socket_service_get_port (fixture->service), ==, first_port);
+  bound = g_socket_get_local_address (socket, &error);
+
+  fixture->port = first_port;
+  first = owl_test_client_connect (fixture, "/ws/echo");
+  fixture->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  second = owl_test_client_connect (fixture, "/ws/echo");
+  owl_test_client_send (first, "{\"n\":1}");
+  owl_test_client_send (second, "{\"n\":2}");
+  one = owl_test_client_wait_json (first, 0);
+  two = owl_test_client_wait_json (second, 0);
+  owl_test_assert_json_equal (one, "{\"n\":1}");
+  owl_test_assert_json_equal (two, "{\"n\":2}");
+  g_assert_cmpuint (owl_socket_service_get_n_connections (fixture->service), ==, 2);
+
+  /* An application's server is the application's to listen with. */
+  g_assert_true (owl_socket_service_attach (attached, other, &error));
+  g_assert_false (owl_socket_service_listen (attached, "127.0.0.1", 0, &error));
+  g_assert_error (error, OWL_ERROR, OWL_ERROR_EXISTS);
+}
+
 /* What goes in comes back the same, whatever JSON it holds. */
 static void
 test_echo_fidelity (OwlTestFixture *fixture,
@@ -481,6 +572,8 @@ main (int   argc,
   OWL_TEST ("/owl/service/add-module", test_add_module);
   OWL_TEST ("/owl/service/modules-while-listening", test_modules_while_listening);
   OWL_TEST ("/owl/service/handshake-echo", test_handshake_echo);
+  OWL_TEST ("/owl/service/listen-socket", test_listen_socket);
+  OWL_TEST ("/owl/service/listen-twice", test_listen_twice);
   OWL_TEST ("/owl/service/echo-fidelity", test_echo_fidelity);
   OWL_TEST ("/owl/service/not-found", test_not_found);
   OWL_TEST ("/owl/service/upgrade-required", test_upgrade_required);
