@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 
-from daemontest import (Client, DaemonTestCase, GLib, OWLSOCKD, PYTHON, SOURCE_ROOT, TOKEN_TOOL, main,
+from daemontest import (Client, DaemonTestCase, GLib, Soup, OWLSOCKD, PYTHON, SOURCE_ROOT, TOKEN_TOOL, main,
                         run_for, wait_for)
 
 BASIC = '''
@@ -358,6 +358,28 @@ class Lifecycle(DaemonTestCase):
         self.connect('/ws/echo')
         self.wait_connections(2)
         self.assertIsNone(first.close_code)
+
+    def test_reload_drops_the_handler_of_a_removed_module(self):
+        self.write_config(BUS)
+        self.call('Reload')
+        handler = self.handler('app').register()
+        client = self.connect('/ws/app/x')
+        handler.wait_event('Opened')
+        self.write_config(BASIC)
+        self.call('Reload')
+        self.assertEqual(client.wait_closed(), 1001)
+        self.write_config(BUS)
+        self.call('Reload')
+        self.handler('app').register()     # no HandlerExists: the old registration went with its module
+
+    def test_metrics(self):
+        self.write_config(BASIC.replace('[service]\n', '[service]\nmetrics=true\n'))
+        self.call('Reload')
+        self.connect('/ws/echo')
+        msg = Soup.Message.new('GET', self.url('/metrics').replace('ws://', 'http://'))
+        body = self.session.send_and_read(msg, None).get_data().decode()
+        self.assertEqual(msg.get_status(), 200)
+        self.assertIn('connections', body)
 
     def test_invalid_reload_is_refused_and_the_old_config_stays(self):
         echo = self.connect('/ws/echo')
