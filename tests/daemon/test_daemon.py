@@ -461,6 +461,32 @@ class Adoption(DaemonTestCase):
         self.assertEqual(self.wait_exit(timeout=5), 0)
 
 
+class Tls(DaemonTestCase):
+    def test_wss_from_the_configured_files(self):
+        cert, key = str(self.dir / 'cert.pem'), str(self.dir / 'key.pem')
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+                        '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext',
+                        'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+                       check=True, capture_output=True)
+        self.start(self.write_config(BASIC.replace('[service]\n',
+                                                   '[service]\ntls-certificate=cert.pem\ntls-key=key.pem\n')))
+        (address,) = self.prop('Addresses')
+        self.assertTrue(address.startswith('wss://127.0.0.1:'), address)
+        client = Client(self.session, address + '/ws/echo',
+                        accept_certificate=lambda *args: True)   # self-signed
+        self.clients.append(client)
+        client.wait_open().send({'type': 'secret'})
+        self.assertEqual(client.wait_frames(1), {'type': 'secret'})
+
+    def test_a_key_that_does_not_load_is_a_config_error(self):
+        self.write('cert.pem', 'not a certificate')
+        config = self.write_config('[service]\ntls-certificate=cert.pem\ntls-key=cert.pem\n'
+                                   '[module e]\npath=/e\nbehaviour=echo\n')
+        result = subprocess.run([OWLSOCKD, '--check-config', config], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('owlsockd.conf:2: [service] tls-certificate: ', result.stderr)
+
+
 class Config(DaemonTestCase):
     def check(self, text):
         path = self.write_config(text)
