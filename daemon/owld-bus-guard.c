@@ -24,23 +24,6 @@ struct _OwldBusGuard
 G_DEFINE_FINAL_TYPE (OwldBusGuard, owld_bus_guard, OWL_TYPE_GUARD)
 
 static GVariant *
-string_dict (GHashTable *table)
-{
-  GVariantBuilder builder;
-  GHashTableIter iter;
-  gpointer key, value;
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{ss}"));
-  if (table != NULL)
-    {
-      g_hash_table_iter_init (&iter, table);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        g_variant_builder_add (&builder, "{ss}", key, value ? value : "");
-    }
-  return g_variant_builder_end (&builder);
-}
-
-static GVariant *
 describe_request (OwldBusGuard *self,
                   OwlRequest   *request)
 {
@@ -59,8 +42,8 @@ describe_request (OwldBusGuard *self,
   g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&b, "{sv}", "module", g_variant_new_string (self->module));
   g_variant_builder_add (&b, "{sv}", "path", g_variant_new_string (owl_request_get_path (request)));
-  g_variant_builder_add (&b, "{sv}", "params", string_dict (owl_request_get_params (request)));
-  g_variant_builder_add (&b, "{sv}", "query", string_dict (owl_request_get_query (request)));
+  g_variant_builder_add (&b, "{sv}", "params", owld_bus_string_dict (owl_request_get_params (request)));
+  g_variant_builder_add (&b, "{sv}", "query", owld_bus_string_dict (owl_request_get_query (request)));
   g_variant_builder_add (&b, "{sv}", "headers", g_variant_builder_end (&h));
   if (owl_request_get_remote_host (request) != NULL)
     g_variant_builder_add (&b, "{sv}", "peer", g_variant_new_string (owl_request_get_remote_host (request)));

@@ -65,8 +65,9 @@ fail_in (GDBusMethodInvocation *invocation,
 
 /* Descriptions -------------------------------------------------------------------- */
 
-static GVariant *
-string_dict (GHashTable *table)
+/* A table of strings (params, query) as a{ss}. */
+GVariant *
+owld_bus_string_dict (GHashTable *table)
 {
   GVariantBuilder builder;
   GHashTableIter iter;
@@ -98,8 +99,8 @@ owld_bus_describe (OwlConnection *connection)
   if (module != NULL)
     g_variant_builder_add (&b, "{sv}", "module", g_variant_new_string (owl_module_get_alias (module)));
   g_variant_builder_add (&b, "{sv}", "path", g_variant_new_string (owl_request_get_path (request)));
-  g_variant_builder_add (&b, "{sv}", "params", string_dict (owl_request_get_params (request)));
-  g_variant_builder_add (&b, "{sv}", "query", string_dict (owl_request_get_query (request)));
+  g_variant_builder_add (&b, "{sv}", "params", owld_bus_string_dict (owl_request_get_params (request)));
+  g_variant_builder_add (&b, "{sv}", "query", owld_bus_string_dict (owl_request_get_query (request)));
   if (owl_request_get_remote_host (request) != NULL)
     g_variant_builder_add (&b, "{sv}", "peer", g_variant_new_string (owl_request_get_remote_host (request)));
   if (auth != NULL && owl_auth_get_user_id (auth) != NULL)
@@ -550,7 +551,6 @@ owld_bus_new (OwldDaemon       *daemon,
   g_autoptr(OwldBus) self = g_new0 (OwldBus, 1);
   OwlSocketService *service = owld_daemon_get_service (daemon);
 
-  (void) OWLD_BUS_ERROR;
   self->daemon = g_object_ref (daemon);
   self->connection = g_object_ref (connection);
   self->skeleton = owld_owlsock1_skeleton_new ();

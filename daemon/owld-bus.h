@@ -40,6 +40,7 @@ void      owld_bus_free     (OwldBus         *self);
 /* Sets the properties again (after the daemon started listening). */
 void      owld_bus_update   (OwldBus         *self);
 GVariant *owld_bus_describe (OwlConnection   *connection);
+GVariant *owld_bus_string_dict (GHashTable   *table);
 
 /* owld-handlers.c: the handlers of bus modules, and bus guards */
 typedef struct _OwldHandlers OwldHandlers;

@@ -373,6 +373,32 @@ owld_handlers_lookup (OwldHandlers     *self,
   return TRUE;
 }
 
+/* A reload removed a module, or made it other than behaviour=bus: its
+ * handler handles nothing any more (its connections were closed with the
+ * module). */
+static void
+on_modules_changed (OwldDaemon *daemon,
+                    gpointer    user_data)
+{
+  OwldHandlers *self = user_data;
+  g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer module;
+
+  g_hash_table_iter_init (&iter, self->handlers);
+  while (g_hash_table_iter_next (&iter, &module, NULL))
+    {
+      OwldModuleConfig *config = owld_daemon_lookup_module (daemon, module);
+
+      if (config == NULL || config->behaviour != OWLD_BEHAVIOUR_BUS)
+        g_ptr_array_add (gone, g_strdup (module));
+    }
+  for (guint i = 0; i < gone->len; i++)
+    g_hash_table_remove (self->handlers, gone->pdata[i]);
+  if (gone->len > 0)
+    count_handlers (self);
+}
+
 static OwlGuard *
 hook_new_guard (gpointer    data,
                 const char *module)
@@ -391,6 +417,7 @@ owld_handlers_new (OwldDaemon      *daemon,
   self->connection = g_object_ref (connection);
   self->handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, handler_free);
   owld_daemon_set_bus_hooks (daemon, &hooks);
+  g_signal_connect (daemon, "modules-changed", G_CALLBACK (on_modules_changed), self);
   return self;
 }
 
@@ -400,6 +427,7 @@ owld_handlers_free (OwldHandlers *self)
   OwldBusHooks none = { 0 };
 
   owld_daemon_set_bus_hooks (self->daemon, &none);
+  g_signal_handlers_disconnect_by_data (self->daemon, self);
   g_hash_table_unref (self->handlers);
   g_object_unref (self->connection);
   g_free (self);

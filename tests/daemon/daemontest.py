@@ -65,8 +65,10 @@ def remote_error(error):
 class Client:
     """A libsoup WebSocket client; texts holds every JSON frame received."""
 
-    def __init__(self, session, url, headers=None):
+    def __init__(self, session, url, headers=None, accept_certificate=None):
         self.msg = Soup.Message.new('GET', url)
+        if accept_certificate is not None:
+            self.msg.connect('accept-certificate', accept_certificate)
         for key, value in (headers or {}).items():
             self.msg.get_request_headers().append(key, value)
         self.ws = None

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 
-from daemontest import (Client, DaemonTestCase, GLib, OWLSOCKD, PYTHON, SOURCE_ROOT, TOKEN_TOOL, main,
+from daemontest import (Client, DaemonTestCase, GLib, Soup, OWLSOCKD, PYTHON, SOURCE_ROOT, TOKEN_TOOL, main,
                         run_for, wait_for)
 
 BASIC = '''
@@ -359,6 +359,28 @@ class Lifecycle(DaemonTestCase):
         self.wait_connections(2)
         self.assertIsNone(first.close_code)
 
+    def test_reload_drops_the_handler_of_a_removed_module(self):
+        self.write_config(BUS)
+        self.call('Reload')
+        handler = self.handler('app').register()
+        client = self.connect('/ws/app/x')
+        handler.wait_event('Opened')
+        self.write_config(BASIC)
+        self.call('Reload')
+        self.assertEqual(client.wait_closed(), 1001)
+        self.write_config(BUS)
+        self.call('Reload')
+        self.handler('app').register()     # no HandlerExists: the old registration went with its module
+
+    def test_metrics(self):
+        self.write_config(BASIC.replace('[service]\n', '[service]\nmetrics=true\n'))
+        self.call('Reload')
+        self.connect('/ws/echo')
+        msg = Soup.Message.new('GET', self.url('/metrics').replace('ws://', 'http://'))
+        body = self.session.send_and_read(msg, None).get_data().decode()
+        self.assertEqual(msg.get_status(), 200)
+        self.assertIn('connections', body)
+
     def test_invalid_reload_is_refused_and_the_old_config_stays(self):
         echo = self.connect('/ws/echo')
         self.write_config(BASIC + '\n[module broken]\npath=/ws/b\nbehaviour=teleport\n')
@@ -437,6 +459,32 @@ class Adoption(DaemonTestCase):
         self.assertIsNone(self.proc.poll())    # a connection keeps it
         client.close()
         self.assertEqual(self.wait_exit(timeout=5), 0)
+
+
+class Tls(DaemonTestCase):
+    def test_wss_from_the_configured_files(self):
+        cert, key = str(self.dir / 'cert.pem'), str(self.dir / 'key.pem')
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+                        '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext',
+                        'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+                       check=True, capture_output=True)
+        self.start(self.write_config(BASIC.replace('[service]\n',
+                                                   '[service]\ntls-certificate=cert.pem\ntls-key=key.pem\n')))
+        (address,) = self.prop('Addresses')
+        self.assertTrue(address.startswith('wss://127.0.0.1:'), address)
+        client = Client(self.session, address + '/ws/echo',
+                        accept_certificate=lambda *args: True)   # self-signed
+        self.clients.append(client)
+        client.wait_open().send({'type': 'secret'})
+        self.assertEqual(client.wait_frames(1), {'type': 'secret'})
+
+    def test_a_key_that_does_not_load_is_a_config_error(self):
+        self.write('cert.pem', 'not a certificate')
+        config = self.write_config('[service]\ntls-certificate=cert.pem\ntls-key=cert.pem\n'
+                                   '[module e]\npath=/e\nbehaviour=echo\n')
+        result = subprocess.run([OWLSOCKD, '--check-config', config], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('owlsockd.conf:2: [service] tls-certificate: ', result.stderr)
 
 
 class Config(DaemonTestCase):
