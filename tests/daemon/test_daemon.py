@@ -70,12 +70,18 @@ class EchoAndRoom(DaemonTestCase):
         self.assertIn(got['from']['connection'], ann_id)
         bob.send({'type': 'say', 'text': 'hello'})
         self.assertEqual(ann.wait_frames(1)['text'], 'hello')
-        self.assertEqual(ann.frames[0]['from']['connection'], got['from']['connection'] and
-                         ann.frames[0]['from']['connection'])
-        run_for(200)
-        self.assertEqual(eve.frames, [])
-        self.assertEqual(len(ann.frames), 1)   # not its own message back
-        self.assertEqual(len(bob.frames), 1)
+        # From bob: another connection than the one bob heard from.
+        self.assertNotEqual(ann.frames[0]['from']['connection'], got['from']['connection'])
+        # A marker to each, sent after both messages: a frame the relay sent wrongly
+        # (to the other room, or back to its sender) would arrive before it.
+        marker = {'type': 'marker'}
+        for member in self.ids(room='lobby') + self.ids(room='kitchen'):
+            self.call('Send', 'ssa{sv}', (member, json.dumps(marker), {}))
+        for client in (ann, bob, eve):
+            wait_for(lambda c=client: marker in c.frames, 'the marker')
+        self.assertEqual(eve.frames, [marker])
+        self.assertEqual(len(ann.frames), 2)   # not its own message back
+        self.assertEqual(len(bob.frames), 2)
 
 
 class BusMethods(DaemonTestCase):
@@ -108,8 +114,12 @@ class BusMethods(DaemonTestCase):
         self.call('Broadcast', 'ssa{sv}', ('lobby', '{"type":"news"}', {'exclude': GLib.Variant('s', lobby[0])}))
         self.call('Broadcast', 'ssa{sv}', ('nobody-here', '{"type":"news"}', {}))
         wait_for(lambda: len(a.frames) + len(b.frames) == 1, 'one broadcast delivery')
-        run_for(100)
-        self.assertEqual(len(a.frames) + len(b.frames), 1)   # the excluded one got nothing
+        # A marker to both, sent after the broadcasts: a delivery to the excluded one
+        # would arrive before it.
+        for member in lobby:
+            self.call('Send', 'ssa{sv}', (member, '{"type":"marker"}', {}))
+        wait_for(lambda: {'type': 'marker'} in a.frames and {'type': 'marker'} in b.frames, 'the markers')
+        self.assertEqual(len(a.frames) + len(b.frames), 3)   # the excluded one got nothing
 
         self.call('Join', 'ss', (echo_id, 'lobby'))
         self.assertIn(echo_id, self.ids(room='lobby'))
