@@ -157,6 +157,36 @@ max_message_size (OwldBus   *self,
   return size;
 }
 
+/* The JSON object in @json, at most @limit bytes (< 0: any). */
+static JsonNode *
+parse_json (const char  *json,
+            gint64       limit,
+            GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GError) local = NULL;
+  JsonNode *root;
+
+  if (limit >= 0 && (gint64) strlen (json) > limit)
+    {
+      g_set_error (error, OWLD_BUS_ERROR, OWLD_BUS_ERROR_TOO_LARGE,
+                   "The message is %zu bytes, over the limit of %" G_GINT64_FORMAT, strlen (json), limit);
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, json, -1, &local))
+    {
+      g_set_error (error, OWLD_BUS_ERROR, OWLD_BUS_ERROR_INVALID_JSON, "Not JSON: %s", local->message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error_literal (error, OWLD_BUS_ERROR, OWLD_BUS_ERROR_INVALID_JSON, "The JSON is not an object");
+      return NULL;
+    }
+  return json_node_ref (root);
+}
+
 /* The JSON object in @json, or NULL with the invocation answered. */
 static JsonNode *
 parse_object (OwldBus               *self,
@@ -164,32 +194,16 @@ parse_object (OwldBus               *self,
               const char            *json,
               gint64                 limit)
 {
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr(GError) error = NULL;
-  JsonNode *root;
+  GError *error = NULL;
+  JsonNode *root = parse_json (json, limit, &error);
 
-  if (limit >= 0 && (gint64) strlen (json) > limit)
-    {
-      FAIL (invocation, OWLD_BUS_ERROR_TOO_LARGE, "The message is %zu bytes, over the limit of %" G_GINT64_FORMAT,
-                 strlen (json), limit);
-      return NULL;
-    }
-  if (!json_parser_load_from_data (parser, json, -1, &error))
-    {
-      FAIL (invocation, OWLD_BUS_ERROR_INVALID_JSON, "Not JSON: %s", error->message);
-      return NULL;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      FAIL (invocation, OWLD_BUS_ERROR_INVALID_JSON, "The JSON is not an object");
-      return NULL;
-    }
-  return json_node_ref (root);
+  if (root == NULL)
+    g_dbus_method_invocation_take_error (invocation, error);
+  return root;
 }
 
-/* Refuses option keys other than @known (NULL-terminated), and a known
- * one of another type than @types' ("s" each). */
+/* Refuses option keys other than @known (NULL-terminated, each "key=TYPE",
+ * TYPE a GVariant type string), and a known one of another type. */
 static gboolean
 check_options (GDBusMethodInvocation *invocation,
                GVariant              *options,
@@ -202,15 +216,21 @@ check_options (GDBusMethodInvocation *invocation,
   g_variant_iter_init (&iter, options);
   while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
     {
-      if (!g_strv_contains (known, key))
+      const char *type = NULL;
+      gsize len = strlen (key);
+
+      for (guint i = 0; known[i] != NULL && type == NULL; i++)
+        if (strncmp (known[i], key, len) == 0 && known[i][len] == '=')
+          type = known[i] + len + 1;
+      if (type == NULL)
         {
           INVALID_ARGS (invocation, "Unknown option \"%s\"", key);
           g_variant_unref (value);
           return FALSE;
         }
-      if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+      if (!g_variant_is_of_type (value, G_VARIANT_TYPE (type)))
         {
-          INVALID_ARGS (invocation, "The option \"%s\" must be a string", key);
+          INVALID_ARGS (invocation, "The option \"%s\" must be of type %s", key, type);
           g_variant_unref (value);
           return FALSE;
         }
@@ -242,11 +262,60 @@ handle_send (OwldOwlsock1 *skeleton, GDBusMethodInvocation *invocation,
   return TRUE;
 }
 
+/* Many Sends in one call, for handlers that relay much: every message is
+ * checked before any is sent; a connection that closed meanwhile is
+ * skipped (the reply counts what was sent). */
+static gboolean
+handle_send_many (OwldOwlsock1 *skeleton, GDBusMethodInvocation *invocation,
+                  GVariant *messages, GVariant *options, gpointer user_data)
+{
+  static const char * const known[] = { NULL };
+  OwldBus *self = user_data;
+  OwlSocketService *service = owld_daemon_get_service (self->daemon);
+  gsize n = g_variant_n_children (messages);
+  g_autoptr(GPtrArray) nodes = g_ptr_array_new_full (n, (GDestroyNotify) json_node_unref);
+  guint sent = 0;
+
+  if (refuse_if_stopping (self, invocation) || !check_options (invocation, options, known))
+    return TRUE;
+  for (gsize i = 0; i < n; i++)
+    {
+      const char *id, *json;
+      OwlConnection *connection;
+      GError *error = NULL;
+      JsonNode *node;
+
+      g_variant_get_child (messages, i, "(&s&s)", &id, &json);
+      connection = owl_socket_service_lookup_connection (service, id);
+      node = parse_json (json, max_message_size (self, connection ? owl_connection_get_module (connection) : NULL),
+                         &error);
+      if (node == NULL)
+        {
+          g_prefix_error (&error, "Message %" G_GSIZE_FORMAT ": ", i);
+          g_dbus_method_invocation_take_error (invocation, error);
+          return TRUE;
+        }
+      g_ptr_array_add (nodes, node);
+    }
+  for (gsize i = 0; i < n; i++)
+    {
+      const char *id;
+      OwlConnection *connection;
+
+      g_variant_get_child (messages, i, "(&s&s)", &id, NULL);
+      connection = owl_socket_service_lookup_connection (service, id);
+      if (connection != NULL && owl_connection_send (connection, g_ptr_array_index (nodes, i), NULL))
+        sent++;
+    }
+  owld_owlsock1_complete_send_many (skeleton, invocation, sent);
+  return TRUE;
+}
+
 static gboolean
 handle_broadcast (OwldOwlsock1 *skeleton, GDBusMethodInvocation *invocation,
                   const char *room, const char *json, GVariant *options, gpointer user_data)
 {
-  static const char * const known[] = { "exclude", NULL };
+  static const char * const known[] = { "exclude=s", NULL };
   OwldBus *self = user_data;
   OwlSocketService *service = owld_daemon_get_service (self->daemon);
   OwlConnection *except = NULL;
@@ -341,7 +410,7 @@ static gboolean
 handle_list_connections (OwldOwlsock1 *skeleton, GDBusMethodInvocation *invocation,
                          GVariant *filter, gpointer user_data)
 {
-  static const char * const known[] = { "module", "user", "room", NULL };
+  static const char * const known[] = { "module=s", "user=s", "room=s", NULL };
   OwldBus *self = user_data;
   const char *module = NULL, *user = NULL, *room = NULL;
   g_autoptr(GStrvBuilder) ids = g_strv_builder_new ();
@@ -443,14 +512,16 @@ static gboolean
 handle_register_handler (OwldOwlsock1 *skeleton, GDBusMethodInvocation *invocation,
                          const char *module, const char *path, GVariant *options, gpointer user_data)
 {
-  static const char * const known[] = { NULL };
+  static const char * const known[] = { "batch=b", NULL };
   OwldBus *self = user_data;
   GError *error = NULL;
+  gboolean batch = FALSE;
 
   if (refuse_if_stopping (self, invocation) || !check_options (invocation, options, known))
     return TRUE;
+  g_variant_lookup (options, "batch", "b", &batch);
   if (!owld_handlers_register (self->handlers, module, g_dbus_method_invocation_get_sender (invocation),
-                               path, &error))
+                               path, batch, &error))
     g_dbus_method_invocation_take_error (invocation, error);
   else
     owld_owlsock1_complete_register_handler (skeleton, invocation);
@@ -524,6 +595,7 @@ connect_methods (OwldBus *self)
 {
   const struct { const char *name; GCallback callback; } methods[] = {
     { "handle-send", G_CALLBACK (handle_send) },
+    { "handle-send-many", G_CALLBACK (handle_send_many) },
     { "handle-broadcast", G_CALLBACK (handle_broadcast) },
     { "handle-close", G_CALLBACK (handle_close) },
     { "handle-join", G_CALLBACK (handle_join) },

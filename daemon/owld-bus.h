@@ -52,6 +52,7 @@ gboolean      owld_handlers_register   (OwldHandlers          *self,
                                         const char            *module,
                                         const char            *sender,
                                         const char            *path,
+                                        gboolean               batch,
                                         GError               **error);
 gboolean      owld_handlers_unregister (OwldHandlers          *self,
                                         const char            *module,

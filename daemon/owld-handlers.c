@@ -20,12 +20,23 @@
 #define HANDLER_INTERFACE "org.owlmeans.Owlsock1.Handler"
 #define ERROR_PREFIX      "org.owlmeans.Owlsock1.Error."
 
+/* What a batch handler is sent at once: every message one main-loop turn
+ * read for it, in order, up to these. */
+#define BATCH_MAX_MESSAGES 256
+#define BATCH_MAX_BYTES    (256 * 1024)
+
 typedef struct
 {
-  char  *module;
-  char  *owner;    /* unique name */
-  char  *path;
-  guint  watch_id;
+  OwldHandlers    *handlers;
+  char            *module;
+  char            *owner;    /* unique name */
+  char            *path;
+  guint            watch_id;
+  gboolean         batch;    /* Messages instead of Message */
+  GVariantBuilder *queued;   /* a(ss), while a batch waits for the turn's end */
+  guint            n_queued;
+  gsize            queued_bytes;
+  guint            flush_id;
 } Handler;
 
 struct _OwldHandlers
@@ -42,6 +53,9 @@ handler_free (gpointer data)
 
   if (handler->watch_id != 0)
     g_bus_unwatch_name (handler->watch_id);
+  /* A batch not sent yet goes the way of messages sent to a handler that left. */
+  g_clear_handle_id (&handler->flush_id, g_source_remove);
+  g_clear_pointer (&handler->queued, g_variant_builder_unref);
   g_free (handler->module);
   g_free (handler->owner);
   g_free (handler->path);
@@ -55,15 +69,64 @@ lookup (OwldHandlers *self,
   return g_hash_table_lookup (self->handlers, module);
 }
 
-/* Fire and forget: no reply is asked for. */
+static void flush (Handler *handler);
+
+/* Fire and forget: no reply is asked for. A batch waiting goes first, so
+ * each connection's messages and events arrive in order. */
 static void
 tell (OwldHandlers *self,
       Handler      *handler,
       const char   *method,
       GVariant     *args)
 {
+  if (!g_str_equal (method, "Messages"))
+    flush (handler);
   g_dbus_connection_call (self->connection, handler->owner, handler->path, HANDLER_INTERFACE,
                           method, args, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, NULL, NULL, NULL);
+}
+
+static void
+flush (Handler *handler)
+{
+  GVariant *batch;
+
+  if (handler->queued == NULL)
+    return;
+  g_clear_handle_id (&handler->flush_id, g_source_remove);
+  batch = g_variant_builder_end (handler->queued);
+  g_clear_pointer (&handler->queued, g_variant_builder_unref);
+  handler->n_queued = 0;
+  handler->queued_bytes = 0;
+  tell (handler->handlers, handler, "Messages", g_variant_new_tuple (&batch, 1));
+}
+
+static gboolean
+flush_at_turn_end (gpointer data)
+{
+  Handler *handler = data;
+
+  handler->flush_id = 0;
+  flush (handler);
+  return G_SOURCE_REMOVE;
+}
+
+/* A batch handler's message waits for the end of the main-loop turn (an
+ * idle source at default priority runs once the sockets ready now were
+ * read), or for the batch to be full. */
+static void
+queue_message (Handler    *handler,
+               const char *id,
+               const char *json)
+{
+  if (handler->queued == NULL)
+    handler->queued = g_variant_builder_new (G_VARIANT_TYPE ("a(ss)"));
+  g_variant_builder_add (handler->queued, "(ss)", id, json);
+  handler->n_queued++;
+  handler->queued_bytes += strlen (id) + strlen (json);
+  if (handler->n_queued >= BATCH_MAX_MESSAGES || handler->queued_bytes >= BATCH_MAX_BYTES)
+    flush (handler);
+  else if (handler->flush_id == 0)
+    handler->flush_id = g_idle_add_full (G_PRIORITY_DEFAULT, flush_at_turn_end, handler, NULL);
 }
 
 /* Connections of bus modules ------------------------------------------------------- */
@@ -101,7 +164,10 @@ on_message (OwlConnection *connection,
       return;
     }
   json = json_to_string (message, FALSE);
-  tell (self, handler, "Message", g_variant_new ("(ss)", owl_connection_get_id (connection), json));
+  if (handler->batch)
+    queue_message (handler, owl_connection_get_id (connection), json);
+  else
+    tell (self, handler, "Message", g_variant_new ("(ss)", owl_connection_get_id (connection), json));
 }
 
 static void
@@ -187,6 +253,7 @@ on_call (OwlConnection *connection,
       owl_call_return_error_literal (call, OWL_ERROR_UNAVAILABLE, "No handler serves this endpoint");
       return TRUE;
     }
+  flush (handler);
   g_dbus_connection_call (self->connection, handler->owner, handler->path, HANDLER_INTERFACE, "Call",
                           g_variant_new ("(sss)", owl_connection_get_id (connection),
                                          owl_call_is_request (call) ? "" : owl_call_get_method (call), json),
@@ -266,10 +333,13 @@ static Handler *
 handler_new (OwldHandlers *self,
              const char   *module,
              const char   *sender,
-             const char   *path)
+             const char   *path,
+             gboolean      batch)
 {
   Handler *handler = g_new0 (Handler, 1);
 
+  handler->handlers = self;
+  handler->batch = batch;
   handler->module = g_strdup (module);
   handler->path = g_strdup (path);
   handler->owner = g_strdup (sender);
@@ -298,6 +368,7 @@ owld_handlers_register (OwldHandlers  *self,
                         const char    *module,
                         const char    *sender,
                         const char    *path,
+                        gboolean       batch,
                         GError       **error)
 {
   OwldModuleConfig *config = owld_daemon_lookup_module (self->daemon, module);
@@ -317,14 +388,16 @@ owld_handlers_register (OwldHandlers  *self,
     }
   if (handler == NULL)
     {
-      handler = handler_new (self, module, sender, path);
+      handler = handler_new (self, module, sender, path, batch);
       g_hash_table_insert (self->handlers, g_strdup (module), handler);
       introduce (self, handler);
     }
   else
     {
+      flush (handler);
       g_free (handler->path);
       handler->path = g_strdup (path);
+      handler->batch = batch;
     }
   count_handlers (self);
   owld_log (G_LOG_LEVEL_INFO, NULL, "%s handles module %s", sender, module);

@@ -3,14 +3,16 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  *   bus-handler --address ADDR --xml data/org.owlmeans.Owlsock1.xml \
- *               [--echo MODULE] [--publish MODULE --room ROOM]
+ *               [--echo MODULE] [--publish MODULE --room ROOM] [--batch]
  *
  * Registers as the handler of the given modules (behaviour=bus) of the
  * owlsockd on the bus at ADDR. A message on the echo module is sent back to
  * its connection with `Send`; a message on the publish module goes to ROOM
  * with `Broadcast`. Both calls are made without waiting for their reply, as
  * an application relaying traffic would; the daemon keeps their order.
- * Prints "ready" once both registrations are answered.
+ * With --batch it registers with the "batch" option: it gets what one
+ * main-loop turn of owlsockd read in one `Messages` call, and echoes it in
+ * one `SendMany`. Prints "ready" once both registrations are answered.
  */
 
 #include <stdio.h>
@@ -28,6 +30,7 @@ typedef struct
   char            *echo;      /* module alias, or NULL */
   char            *publish;   /* module alias, or NULL */
   char            *room;
+  gboolean         batch;     /* Messages and SendMany instead of Message and Send */
   GHashTable      *modules;   /* connection id -> module alias (borrowed) */
   guint            pending;   /* registrations not answered yet */
   GMainLoop       *loop;
@@ -66,6 +69,36 @@ on_method (GDBusConnection       *bus,
         g_hash_table_insert (self->modules, g_strdup (id), self->echo);
       else if (g_strcmp0 (module, self->publish) == 0)
         g_hash_table_insert (self->modules, g_strdup (id), self->publish);
+    }
+  else if (g_str_equal (method, "Messages"))
+    {
+      g_autoptr(GVariant) messages = g_variant_get_child_value (args, 0);
+      GVariantBuilder echoes;
+      gboolean any = FALSE;
+      GVariantIter iter;
+      const char *id, *json;
+
+      /* Registered with "batch": what one turn read, echoed in one SendMany. */
+      g_variant_builder_init (&echoes, G_VARIANT_TYPE ("a(ss)"));
+      g_variant_iter_init (&iter, messages);
+      while (g_variant_iter_next (&iter, "(&s&s)", &id, &json))
+        {
+          const char *module = g_hash_table_lookup (self->modules, id);
+
+          if (module != NULL && module == self->echo)
+            {
+              g_variant_builder_add (&echoes, "(ss)", id, json);
+              any = TRUE;
+            }
+          else if (module != NULL && module == self->publish)
+            call_owlsock (self, "Broadcast", g_variant_new ("(ss@a{sv})", self->room, json,
+                                                            g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0)));
+        }
+      if (any)
+        call_owlsock (self, "SendMany", g_variant_new ("(a(ss)@a{sv})", &echoes,
+                                                       g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0)));
+      else
+        g_variant_builder_clear (&echoes);
     }
   else if (g_str_equal (method, "Message"))
     {
@@ -118,10 +151,14 @@ static void
 register_for (Handler    *self,
               const char *module)
 {
+  GVariantBuilder options;
+
+  g_variant_builder_init (&options, G_VARIANT_TYPE ("a{sv}"));
+  if (self->batch)
+    g_variant_builder_add (&options, "{sv}", "batch", g_variant_new_boolean (TRUE));
   self->pending++;
   g_dbus_connection_call (self->bus, OWLSOCK_NAME, OWLSOCK_PATH, OWLSOCK_IFACE, "RegisterHandler",
-                          g_variant_new ("(so@a{sv})", module, HANDLER_PATH,
-                                         g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0)),
+                          g_variant_new ("(soa{sv})", module, HANDLER_PATH, &options),
                           NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_registered, self);
 }
 
@@ -146,6 +183,7 @@ main (int    argc,
     { "echo", 0, 0, G_OPTION_ARG_STRING, &self.echo, "Echo this module's messages", "MODULE" },
     { "publish", 0, 0, G_OPTION_ARG_STRING, &self.publish, "Broadcast this module's messages", "MODULE" },
     { "room", 0, 0, G_OPTION_ARG_STRING, &self.room, "The room to broadcast to", "ROOM" },
+    { "batch", 0, 0, G_OPTION_ARG_NONE, &self.batch, "Register with \"batch\"; echo with SendMany", NULL },
     { NULL },
   };
   GDBusInterfaceVTable vtable = { on_method, NULL, NULL, { 0 } };
@@ -157,7 +195,7 @@ main (int    argc,
   if (!g_option_context_parse (context, &argc, &argv, &error) || address == NULL || xml_path == NULL ||
       (self.echo == NULL && self.publish == NULL) || (self.publish != NULL && self.room == NULL))
     {
-      g_printerr ("usage: bus-handler --address ADDR --xml FILE [--echo MODULE] [--publish MODULE --room ROOM]\n");
+      g_printerr ("usage: bus-handler --address ADDR --xml FILE [--echo MODULE] [--publish MODULE --room ROOM] [--batch]\n");
       return 2;
     }
   if (!g_file_get_contents (xml_path, &xml, NULL, &error) ||

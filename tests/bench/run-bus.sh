@@ -13,13 +13,15 @@
 #   /room/:room   behaviour=room: each message goes to the others in the room
 #   /pub          behaviour=bus: the handler broadcasts each message to the
 #                 room "lobby" with Broadcast
+#   /batch-echo, /batch-pub: the same through a handler registered with
+#                 "batch" (Messages in, SendMany out)
 #
 # Scenarios (3 s window after 1 s warm-up each, JSON envelope payloads):
 #   echo in-process   100 connections, 1 in flight, on /echo
-#   echo via bus      the same on /bus-echo
+#   echo via bus      the same on /bus-echo (and /batch-echo)
 #   fanout in-process 1000 subscribers on /room/lobby, a publisher in the same
 #                     room (8 messages not yet delivered to all)
-#   fanout via bus    the same subscribers, the publisher on /pub
+#   fanout via bus    the same subscribers, the publisher on /pub (and /batch-pub)
 # Prints msgs/s (fanout: deliveries/s) and p50/p99 for each. Environment:
 # ROUNDS (1), SERVER_CPU (1), LOAD_CPU (0).
 set -u -o pipefail
@@ -85,6 +87,14 @@ behaviour=room
 [module pub]
 path=/pub
 behaviour=bus
+
+[module batch-echo]
+path=/batch-echo
+behaviour=bus
+
+[module batch-pub]
+path=/batch-pub
+behaviour=bus
 EOF
 
 # wait_line FILE: the first line a helper process wrote to FILE (up to 10 s).
@@ -113,11 +123,17 @@ for _ in $(seq 100); do
 done
 [[ -n $port && $port != 0 ]] || die "owlsockd did not come up: $(cat "$tmp/owlsockd.log")"
 
+# One handler per way: one message per call, and batches (the "batch" option).
 taskset -c "$LOAD_CPU" "$HANDLER" --address "$address" --xml "$XML" \
   --echo bus-echo --publish pub --room lobby >"$tmp/handler" &
 pids+=($!)
 ready=$(wait_line "$tmp/handler")
 [[ $ready == ready ]] || die "bus-handler: $ready"
+taskset -c "$LOAD_CPU" "$HANDLER" --address "$address" --xml "$XML" --batch \
+  --echo batch-echo --publish batch-pub --room lobby >"$tmp/batch-handler" &
+pids+=($!)
+ready=$(wait_line "$tmp/batch-handler")
+[[ $ready == ready ]] || die "bus-handler --batch: $ready"
 
 url=ws://127.0.0.1:$port
 echo_payload='{"type":"echo","data":"{pad}"}'
@@ -146,8 +162,11 @@ for round in $(seq "$ROUNDS"); do
   echo "# round $round"
   measure "echo in-process" --mode echo --url "$url/echo" --conns 100 --payload "$echo_payload"
   measure "echo via bus" --mode echo --url "$url/bus-echo" --conns 100 --payload "$echo_payload"
+  measure "echo via bus, batch" --mode echo --url "$url/batch-echo" --conns 100 --payload "$echo_payload"
   measure "fanout in-process" --mode fanout --url "$url/room/lobby" --pub-url "$url/room/lobby" \
     --conns 1000 --payload "$tick_payload"
   measure "fanout via bus" --mode fanout --url "$url/room/lobby" --pub-url "$url/pub" \
+    --conns 1000 --payload "$tick_payload"
+  measure "fanout via bus, batch" --mode fanout --url "$url/room/lobby" --pub-url "$url/batch-pub" \
     --conns 1000 --payload "$tick_payload"
 done

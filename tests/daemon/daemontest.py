@@ -138,9 +138,10 @@ class Handler:
         self.module = module
         self.path = path
 
-    def register(self):
+    def register(self, **options):
         self.conn.call_sync(NAME, PATH, IFACE, 'RegisterHandler',
-                            GLib.Variant('(soa{sv})', (self.module, self.path, {})),
+                            GLib.Variant('(soa{sv})', (self.module, self.path,
+                                                       {k: GLib.Variant('b', v) for k, v in options.items()})),
                             None, Gio.DBusCallFlags.NONE, 5000, None)
         return self
 

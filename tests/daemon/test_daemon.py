@@ -232,6 +232,47 @@ class Handlers(DaemonTestCase):
         closed = handler.wait_event('Closed')
         self.assertEqual(closed[1:], (cid, 4100, 'later'))
 
+    def test_batch_handler_gets_messages_in_order_and_sends_many(self):
+        handler = self.handler('app').register(batch=True)
+        one = self.connect('/ws/app/one')
+        two = self.connect('/ws/app/two')
+        handler.wait_event('Opened', 2)
+        for n in range(50):
+            one.send({'type': 'note', 'n': n})
+            two.send({'type': 'note', 'n': n})
+        batches = lambda: [e[1] for e in handler.events if e[0] == 'Messages']
+        wait_for(lambda: sum(len(b) for b in batches()) == 100, 'the 100 messages')
+        self.assertFalse([e for e in handler.events if e[0] == 'Message'])
+        self.assertTrue(all(0 < len(b) <= 256 for b in batches()))
+        by_connection = {}
+        for conn_id, text in (m for b in batches() for m in b):
+            by_connection.setdefault(conn_id, []).append(json.loads(text)['n'])
+        self.assertEqual(sorted(by_connection.values()), [list(range(50))] * 2)
+
+        # Opened before a connection's first message, Closed after its last.
+        one.send({'type': 'note', 'n': 'last'})
+        one.ws.close(1000, None)
+        handler.wait_event('Closed')
+        kinds = [e[0] for e in handler.events]
+        self.assertEqual(kinds[:2], ['Opened', 'Opened'])
+        self.assertEqual(kinds[-1], 'Closed')
+        self.assertEqual(json.loads(batches()[-1][-1][1])['n'], 'last')
+
+        # SendMany: every JSON checked first; a closed connection skipped.
+        (two_id,) = self.ids(module='app')
+        error, message = self.call_error('SendMany', 'a(ss)a{sv}',
+                                         ([(two_id, '{"n":1}'), (two_id, '[1]')], {}))
+        self.assertEqual(error, 'org.owlmeans.Owlsock1.Error.InvalidJson')
+        self.assertIn('Message 1: ', message)
+        (sent,) = self.call('SendMany', 'a(ss)a{sv}',
+                            ([(two_id, '{"n":2}'), ('gone', '{"n":3}'), (two_id, '{"n":4}')], {}))
+        self.assertEqual(sent, 2)
+        self.assertEqual(two.wait_frames(2), {'n': 4})
+        self.assertEqual(two.frames, [{'n': 2}, {'n': 4}])   # nothing of the refused call
+        self.assertEqual(self.call_error('RegisterHandler', 'soa{sv}',
+                                         ('app', '/x', {'batch': GLib.Variant('s', 'yes')}))[0],
+                         'org.freedesktop.DBus.Error.InvalidArgs')
+
     def test_second_handler_and_unregister(self):
         first = self.handler('app').register()
         second = self.handler('app')
