@@ -231,6 +231,47 @@ add_module (OwldDaemon       *self,
   return TRUE;
 }
 
+/* The guard and gate aliases @config uses (type=bus guards: one per module). */
+static GHashTable *
+aliases_of (OwldConfig *config)
+{
+  GHashTable *aliases = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; config != NULL && i < config->guards->len; i++)
+    g_hash_table_add (aliases, ((OwldGuardConfig *) config->guards->pdata[i])->alias);
+  for (guint i = 0; config != NULL && i < config->gates->len; i++)
+    g_hash_table_add (aliases, ((OwldGateConfig *) config->gates->pdata[i])->alias);
+  for (guint i = 0; config != NULL && i < config->modules->len; i++)
+    {
+      OwldModuleConfig *module = config->modules->pdata[i];
+
+      for (guint j = 0; j < module->bus_guards->len; j++)
+        g_hash_table_add (aliases, module->bus_guards->pdata[j]);
+    }
+  return aliases;
+}
+
+/* Once @now runs, what only @before used is unregistered: a changed guard or
+ * gate is a new alias, and the old one would otherwise stay for good. */
+static void
+remove_unused_aliases (OwldDaemon *self,
+                       OwldConfig *before,
+                       OwldConfig *now)
+{
+  g_autoptr(GHashTable) old = aliases_of (before);
+  g_autoptr(GHashTable) used = aliases_of (now);
+  GHashTableIter iter;
+  gpointer alias;
+
+  g_hash_table_iter_init (&iter, old);
+  while (g_hash_table_iter_next (&iter, &alias, NULL))
+    if (!g_hash_table_contains (used, alias))
+      {
+        owl_socket_service_remove_guard (self->service, alias);
+        owl_socket_service_remove_gate (self->service, alias);
+      }
+}
+
 /* Replaces the running configuration with @config (taken): modules gone or
  * changed are removed (their connections get 1001), new or changed ones
  * added, the others stay as they are with their connections. */
@@ -265,6 +306,7 @@ apply (OwldDaemon  *self,
         return FALSE;
     }
   owld_config_apply_service (config, self->config, self->service);
+  remove_unused_aliases (self, self->config, config);
   g_clear_pointer (&self->config, owld_config_free);
   self->config = g_steal_pointer (&taken);
   g_signal_emit (self, signals[MODULES_CHANGED], 0);

@@ -45,6 +45,12 @@ gboolean      owl_auth_chain_add_gate      (OwlAuthChain        *self,
                                             const char          *alias,
                                             OwlGate             *gate,
                                             GError             **error);
+/* Modules that name a removed guard no longer match it (401); one that
+ * names a removed gate refuses everyone (403): never open by removal. */
+gboolean      owl_auth_chain_remove_guard  (OwlAuthChain        *self,
+                                            const char          *alias);
+gboolean      owl_auth_chain_remove_gate   (OwlAuthChain        *self,
+                                            const char          *alias);
 OwlGuard     *owl_auth_chain_lookup_guard  (OwlAuthChain        *self,
                                             const char          *alias);
 OwlGate      *owl_auth_chain_lookup_gate   (OwlAuthChain        *self,

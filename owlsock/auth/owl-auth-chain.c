@@ -18,6 +18,7 @@ struct _OwlAuthRun
   /* The gates, resolved at the start (not the chain: a guard that keeps
    * its attempt would keep the chain, and with it itself). */
   GPtrArray         *gates;
+  OwlGuard          *guard;       /* the one asked, kept till the end: it may be removed meanwhile */
   guint              next_gate;
   OwlRequest        *request;
   OwlAuth           *auth;
@@ -100,6 +101,20 @@ owl_auth_chain_add_gate (OwlAuthChain  *self,
   return add_alias (self->gates, "gate", alias, gate, error);
 }
 
+gboolean
+owl_auth_chain_remove_guard (OwlAuthChain *self,
+                             const char   *alias)
+{
+  return g_hash_table_remove (self->guards, alias);
+}
+
+gboolean
+owl_auth_chain_remove_gate (OwlAuthChain *self,
+                            const char   *alias)
+{
+  return g_hash_table_remove (self->gates, alias);
+}
+
 OwlGuard *
 owl_auth_chain_lookup_guard (OwlAuthChain *self,
                              const char   *alias)
@@ -167,6 +182,7 @@ run_unref (OwlAuthRun *run)
     return;
   g_assert (run->timeout == NULL);
   g_ptr_array_unref (run->gates);
+  g_clear_object (&run->guard);
   g_object_unref (run->request);
   g_clear_object (&run->auth);
   g_clear_object (&run->cancellable);
@@ -184,13 +200,14 @@ stop_timeout (OwlAuthRun *run)
     }
 }
 
-/* A finished run lets go of its gates: an attempt a gate keeps keeps the
- * run, which must not keep the gate in turn. */
+/* A finished run lets go of its guard and gates: an attempt one of them
+ * keeps keeps the run, which must not keep it in turn. */
 static void
 mark_finished (OwlAuthRun *run)
 {
   run->finished = TRUE;
   stop_timeout (run);
+  g_clear_object (&run->guard);
   g_ptr_array_set_size (run->gates, 0);
 }
 
@@ -326,6 +343,7 @@ owl_auth_chain_run (OwlAuthChain        *self,
 {
   OwlAuthRun *run = g_new0 (OwlAuthRun, 1);
   g_autoptr(OwlAttempt) attempt = NULL;
+  const char *missing_gate = NULL;
   OwlGuard *guard;
 
   run->ref_count = 1;
@@ -336,6 +354,8 @@ owl_auth_chain_run (OwlAuthChain        *self,
 
       if (gate != NULL)
         g_ptr_array_add (run->gates, g_object_ref (gate));
+      else if (missing_gate == NULL)
+        missing_gate = gates[i];
     }
   run->request = g_object_ref (request);
   run->context = g_main_context_ref (context);
@@ -343,6 +363,15 @@ owl_auth_chain_run (OwlAuthChain        *self,
   run->check = check;
   run->done = done;
   run->user_data = user_data;
+
+  /* A gate removed after its module was added: nobody may pass it. */
+  if (missing_gate != NULL)
+    {
+      g_autoptr(GError) error = g_error_new (OWL_ERROR, OWL_ERROR_FORBIDDEN, "The gate '%s' is gone", missing_gate);
+
+      finish (run, OWL_AUTH_GATE, error);
+      return run;
+    }
 
   /* No guard at all: nothing to decide (gates need a guard). */
   if (guards == NULL || guards[0] == NULL)
@@ -360,6 +389,7 @@ owl_auth_chain_run (OwlAuthChain        *self,
       return run;
     }
 
+  run->guard = g_object_ref (guard);
   run->cancellable = g_cancellable_new ();
   run->waiting = TRUE;
   run_ref (run);   /* for the duration of the synchronous part */

@@ -209,6 +209,53 @@ owl_socket_service_add_gate (OwlSocketService  *self,
 }
 
 /**
+ * owl_socket_service_remove_guard:
+ * @self: a service
+ * @alias: a guard alias
+ *
+ * Unregisters the guard with @alias, as a reload does when a guard's
+ * configuration changed. A module that still names it no longer matches it:
+ * a request only that guard would take is refused with 401. An
+ * authentication already under way with it finishes.
+ *
+ * Returns: %TRUE if a guard had @alias
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_remove_guard (OwlSocketService *self,
+                                 const char       *alias)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+  g_return_val_if_fail (alias != NULL, FALSE);
+
+  return owl_auth_chain_remove_guard (self->chain, alias);
+}
+
+/**
+ * owl_socket_service_remove_gate:
+ * @self: a service
+ * @alias: a gate alias
+ *
+ * Unregisters the gate with @alias. A module that still names it refuses
+ * every upgrade and token refresh with 403 (`forbidden`) until it is
+ * replaced: removing a gate never opens what it guarded.
+ *
+ * Returns: %TRUE if a gate had @alias
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_remove_gate (OwlSocketService *self,
+                                const char       *alias)
+{
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+  g_return_val_if_fail (alias != NULL, FALSE);
+
+  return owl_auth_chain_remove_gate (self->chain, alias);
+}
+
+/**
  * owl_socket_service_lookup_guard:
  * @self: a service
  * @alias: a guard alias

@@ -75,6 +75,12 @@ gboolean          owl_socket_service_add_gate        (OwlSocketService  *self,
                                                       OwlGate           *gate,
                                                       GError           **error);
 OWL_AVAILABLE_IN_ALL
+gboolean          owl_socket_service_remove_guard    (OwlSocketService  *self,
+                                                      const char        *alias);
+OWL_AVAILABLE_IN_ALL
+gboolean          owl_socket_service_remove_gate     (OwlSocketService  *self,
+                                                      const char        *alias);
+OWL_AVAILABLE_IN_ALL
 OwlGuard         *owl_socket_service_lookup_guard    (OwlSocketService  *self,
                                                       const char        *alias);
 OWL_AVAILABLE_IN_ALL

@@ -625,6 +625,39 @@ test_auth_client_gone (OwlTestFixture *fixture,
 
 /* Gates --------------------------------------------------------------------- */
 
+/* Removing a guard or a gate never opens what it guarded: the module that
+ * still names them refuses (401 without the guard, 403 without the gate),
+ * and connections already open keep working. */
+static void
+test_auth_removed (OwlTestFixture *fixture,
+                   gconstpointer   data)
+{
+  g_autoptr(OwlGate) admin = owl_scope_gate_new ((const char *[]) { "admin", NULL });
+  const char *guards[] = { "jwt", NULL };
+  const char *gates[] = { "admin", NULL };
+  g_autofree char *alice_admin = mint ("alice", 300, "\"scope\":\"admin\"");
+  OwlTestClient *client;
+
+  add_jwt_guard (fixture, "jwt");
+  owl_socket_service_add_gate (fixture->service, "admin", admin, NULL);
+  owl_test_fixture_add_echo_module_with (fixture, "monitor", "/ws/monitor", "guards", guards, "gates", gates, NULL);
+  owl_test_fixture_listen (fixture);
+
+  client = connect_with_header (fixture, "/ws/monitor", alice_admin);
+  g_assert_cmpuint (client->status, ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
+
+  g_assert_true (owl_socket_service_remove_guard (fixture->service, "jwt"));
+  g_assert_false (owl_socket_service_remove_guard (fixture->service, "jwt"));
+  g_assert_null (owl_socket_service_lookup_guard (fixture->service, "jwt"));
+  assert_refused (fixture, "/ws/monitor", alice_admin, 401, "auth-failed", NULL);
+
+  /* A missing gate refuses before any guard is asked. */
+  g_assert_true (owl_socket_service_remove_gate (fixture->service, "admin"));
+  g_assert_false (owl_socket_service_remove_gate (fixture->service, "admin"));
+  assert_refused (fixture, "/ws/monitor", alice_admin, 403, "forbidden", "The gate 'admin' is gone");
+  assert_echoes (client);
+}
+
 static void
 test_auth_gates (OwlTestFixture *fixture,
                  gconstpointer   data)
@@ -1105,6 +1138,7 @@ main (int    argc,
   OWL_TEST ("/owl/auth/custom-guard", test_auth_custom_guard);
   OWL_TEST ("/owl/auth/client-gone", test_auth_client_gone);
   OWL_TEST ("/owl/auth/gates", test_auth_gates);
+  OWL_TEST ("/owl/auth/removed", test_auth_removed);
   OWL_TEST ("/owl/auth/per-user-limit", test_auth_per_user_limit);
   OWL_TEST ("/owl/auth/refresh", test_auth_refresh);
   OWL_TEST ("/owl/auth/refresh-entity", test_auth_refresh_entity);

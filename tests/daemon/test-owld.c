@@ -131,6 +131,7 @@ test_reload_keeps_unchanged_modules (void)
   g_autoptr(OwldDaemon) daemon = NULL;
   OwlSocketService *service;
   OwlModule *open_before, *chat_before;
+  g_autofree char *old_alias = NULL;
   gboolean stopped = FALSE;
 
   files_setup (&files);
@@ -144,10 +145,15 @@ test_reload_keeps_unchanged_modules (void)
   g_assert_cmpuint (owl_socket_service_get_port (service), >, 0);
   open_before = owl_socket_service_lookup_module (service, "open");
   chat_before = owl_socket_service_lookup_module (service, "chat");
+  old_alias = g_strdup (owld_config_find_guard (owld_daemon_get_config (daemon), "users")->alias);
+  g_assert_nonnull (owl_socket_service_lookup_guard (service, old_alias));
 
   files_write (&files, "owlsockd.conf", config_text ("b.secret"));
   g_assert_true (owld_daemon_reload (daemon, &error));
   g_assert_no_error (error);
+  /* The changed guard is a new alias; the old one is gone, not kept. */
+  g_assert_null (owl_socket_service_lookup_guard (service, old_alias));
+  g_assert_nonnull (owl_socket_service_lookup_guard (service, owld_config_find_guard (owld_daemon_get_config (daemon), "users")->alias));
   g_assert_true (owl_socket_service_lookup_module (service, "open") == open_before);
   g_assert_true (owl_socket_service_lookup_module (service, "chat") != chat_before);
   g_assert_nonnull (owl_socket_service_lookup_module (service, "chat"));
