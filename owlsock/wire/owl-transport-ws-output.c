@@ -23,6 +23,11 @@
 #define OWL_WS_IOV_MAX       32
 /* Frames up to this size are copied into the write-coalescing buffer. */
 #define OWL_WS_CORK_MAX      (16 * 1024)
+/* What one connection's cork holds at most outside a dispatch: past it, the
+ * cork is written at once (the socket's buffer takes it, as it would each
+ * frame), so a burst of sends between turns does not count against
+ * max-buffered-amount more than it used to. */
+#define OWL_WS_CORK_OUTSIDE_MAX (64 * 1024)
 
 /* writev() with errno, through TLS when there is a stream. */
 static ssize_t
@@ -120,6 +125,9 @@ ws_cork_free (gpointer data)
 {
   WsCork *cork = data;
 
+  if (cork->turn_end != NULL)
+    g_source_destroy (cork->turn_end);
+  g_clear_pointer (&cork->turn_end, g_source_unref);
   g_ptr_array_unref (cork->dirty);
   g_free (cork);
 }
@@ -230,9 +238,12 @@ owl_transport_ws_uncork (OwlTransportWs *self)
     }
 
   {
-    g_autoptr(GBytes) rest = g_bytes_new (buf->data + written, buf->len - written);
+    /* Queued whole with its offset: a chunk that starts inside a frame
+     * already partly on the wire must never look droppable (offset 0) to
+     * ws_end_unread. */
+    g_autoptr(GBytes) rest = g_byte_array_free_to_bytes (g_steal_pointer (&buf));
 
-    ws_enqueue (self, rest, 0);
+    ws_enqueue (self, rest, written);
   }
   ws_update_events (self);
 }
@@ -283,8 +294,44 @@ ws_refuse (OwlTransportWs *self,
   return FALSE;
 }
 
-/* Inside a dispatch, appends a small frame to the cork, which the end of the
- * dispatch sends. FALSE when the frame has to go out now instead. */
+/* The end of a main loop turn in which frames were written outside any
+ * dispatch: they go now, unless a carrier keeps the corks (it sends them
+ * within OWL_WS_CORK_CARRY_MAX_US). */
+static gboolean
+ws_cork_turn_end (gpointer data)
+{
+  WsCork *cork = data;
+
+  g_clear_pointer (&cork->turn_end, g_source_unref);
+  cork->turn_end_context = NULL;
+  if (cork->depth == 0 && cork->carrier == NULL)
+    ws_cork_flush (cork);
+  return G_SOURCE_REMOVE;
+}
+
+/* Outside a dispatch: whether @self's frame may wait for the turn's end. */
+static gboolean
+ws_cork_outside (WsCork         *cork,
+                 OwlTransportWs *self,
+                 gsize           total)
+{
+  if ((self->cork ? self->cork->len : 0) + total > OWL_WS_CORK_OUTSIDE_MAX)
+    return FALSE;
+  if (cork->turn_end == NULL)
+    {
+      cork->turn_end = g_idle_source_new ();
+      g_source_set_priority (cork->turn_end, G_PRIORITY_DEFAULT);
+      g_source_set_callback (cork->turn_end, ws_cork_turn_end, cork, NULL);
+      g_source_set_static_name (cork->turn_end, "[owlsock] writes of this turn");
+      g_source_attach (cork->turn_end, self->context);
+      cork->turn_end_context = self->context;
+    }
+  return cork->turn_end_context == self->context;
+}
+
+/* Appends a small frame to the cork, which the end of the dispatch (or,
+ * outside one, of the main loop turn) sends. FALSE when the frame has to go
+ * out now instead. */
 static gboolean
 ws_cork_append (OwlTransportWs *self,
                 const guint8   *header,
@@ -295,7 +342,9 @@ ws_cork_append (OwlTransportWs *self,
   gsize total = header_len + len;
   WsCork *cork = ws_cork_get ();
 
-  if (cork->depth == 0 || total > OWL_WS_CORK_MAX)
+  if (total > OWL_WS_CORK_MAX)
+    return FALSE;
+  if (cork->depth == 0 && (self->fd < 0 || !ws_cork_outside (cork, self, total)))
     return FALSE;
 
   if (self->cork == NULL)

@@ -103,7 +103,11 @@ ws_chunk_free (gpointer data)
 
 /* Write coalescing. While a socket's input is being handled, every frame
  * written to any connection is appended to that connection's cork buffer;
- * when the handling ends, each corked connection gets one write. A pipelined
+ * when the handling ends, each corked connection gets one write. Frames
+ * written outside any dispatch are corked until the end of the main loop
+ * turn (up to OWL_WS_CORK_OUTSIDE_MAX per connection), so that many
+ * broadcasts made from a timer or a D-Bus call still leave in one write per
+ * member. A pipelined
  * client's 16 answers leave in one segment, and a subscriber gets all the
  * broadcasts of one read of the publisher in one write, instead of a
  * syscall (and, with TCP_NODELAY, a packet) per frame. */
@@ -113,6 +117,11 @@ typedef struct
   GPtrArray      *dirty;       /* OwlTransportWs with a non-empty cork */
   OwlTransportWs *carrier;     /* ended its dispatch by its turn budget */
   gint64          carry_since; /* when the corks were first kept, or 0 */
+  /* Frames written outside any dispatch (a broadcast from a timer, a bus
+   * call, another thread's send handed over) wait for the end of the main
+   * loop turn: this idle source, in the context of the first of them. */
+  GSource        *turn_end;
+  GMainContext   *turn_end_context;
 } WsCork;
 
 /* A connection that stops reading because its turn budget ran out (its
