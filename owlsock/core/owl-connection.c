@@ -347,7 +347,10 @@ owl_connection_class_init (OwlConnectionClass *klass)
    * `call::sum` to handle the method `sum`. Return %TRUE to take the call and
    * answer it, now or later, with [method@Owlsock.Call.return_value] or
    * [method@Owlsock.Call.return_error]. If no handler takes it the client
-   * gets an `unknown-method` error.
+   * gets an `unknown-method` error; if a handler connected for exactly this
+   * method neither takes nor answers it (it failed: an exception in Python
+   * or GJS, a wrong return value), the client gets `internal` ("Internal
+   * error", nothing of the failure).
    *
    * Returns: %TRUE if the call was taken
    *
@@ -363,7 +366,9 @@ owl_connection_class_init (OwlConnectionClass *klass)
    * @self: the connection
    * @call: the request; its answer is sent as a `response`
    *
-   * A `request` arrived. Handle it as [signal@Owlsock.Connection::call].
+   * A `request` arrived. Handle it as [signal@Owlsock.Connection::call]:
+   * with no handler connected the client gets `unknown-method`; with one
+   * that neither takes nor answers it, `internal`.
    *
    * Returns: %TRUE if the request was taken
    *
@@ -410,12 +415,28 @@ gboolean
 owl_connection_emit_call (OwlConnection *self,
                           OwlCall       *call)
 {
+  gboolean request = owl_call_is_request (call);
+  guint signal_id = request ? signals[REQUEST] : signals[CALL];
+  GQuark detail = request ? 0 : g_quark_try_string (owl_call_get_method (call));
   gboolean handled = FALSE;
+  gboolean has_handler;
 
-  if (owl_call_is_request (call))
-    g_signal_emit (self, signals[REQUEST], 0, call, &handled);
-  else
-    g_signal_emit (self, signals[CALL], g_quark_try_string (owl_call_get_method (call)), call, &handled);
+  /* A handler for exactly this method (or, for requests, any): one that
+   * fails (a Python or GJS exception, a wrong return value) returns FALSE
+   * without answering. Asked before the emission, which may disconnect it. */
+  has_handler = (request || detail != 0) &&
+                g_signal_handler_find (self, G_SIGNAL_MATCH_ID | G_SIGNAL_MATCH_DETAIL | G_SIGNAL_MATCH_UNBLOCKED,
+                                       signal_id, detail, NULL, NULL, NULL) != 0;
+  g_signal_emit (self, signal_id, detail, call, &handled);
+  if (!handled && has_handler && !owl_call_is_answered (call))
+    {
+      /* It has a handler, which did not answer: nothing of why reaches the
+       * client; only a method nobody handles is `unknown-method`. */
+      OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "The %s handler did not answer",
+                    request ? "request" : owl_call_get_method (call));
+      owl_call_return_error_literal (call, OWL_ERROR_INTERNAL, "Internal error");
+      return TRUE;
+    }
   return handled;
 }
 

@@ -400,10 +400,14 @@ test_call_unknown (OwlTestFixture *fixture,
   first = owl_test_client_wait_json (client, 0);
   owl_test_assert_error_frame (first, "3", "unknown-method", "UnknownMethodError|||");
 
-  /* A handler that returns FALSE did not take the call. */
+  /* A method with a handler that neither takes nor answers the call (it
+   * failed): `internal`, nothing of why; only nobody's method is unknown. */
   send_call (client, "4", "declines", "[]");
   second = owl_test_client_wait_json (client, 1);
-  owl_test_assert_error_frame (second, "4", "unknown-method", "UnknownMethodError|||");
+  owl_test_assert_frame (second, "error", "4");
+  g_assert_cmpstr (owl_test_json_get_string (second, "code"), ==, "internal");
+  g_assert_cmpstr (owl_test_json_get_string (second, "payload"), ==, "InternalError|||Internal error");
+  g_assert_false (owl_test_json_get_bool (second, "recoverable"));
   g_assert_cmpuint (seen.n_declined, ==, 1);
 
   assert_still_serving (client, 2);

@@ -114,6 +114,20 @@ class GuardTests(AuthTestCase):
         client = await self.connect('/ws/echo?api_key=key-alice')
         self.assertEqual((await self.whoami(client))['userId'], 'alice')
 
+    async def test_failing_call_handler_is_internal(self):
+        """A call::METHOD handler that raises, or returns what is not a boolean, gets the
+        client `internal` with nothing of the failure; a method nobody handles stays
+        `unknown-method`; the connection goes on."""
+        client = await self.connect('/ws/echo', extra_headers={'X-Api-Key': 'key-alice'})
+        for method in ('boom', 'wrong-type'):
+            id_ = await client.call(method)
+            msg = await client.expect('error', id=id_, code='internal')
+            self.assertEqual(msg['payload'], 'InternalError|||Internal error', msg)
+            self.assertNotIn('detail', str(msg))
+        id_ = await client.call('nobody-has-this')
+        await client.expect('error', id=id_, code='unknown-method')
+        self.assertEqual((await self.whoami(client))['userId'], 'alice')
+
     async def test_unknown_key_refused(self):
         await self.assert_refused('/ws/echo', {'X-Api-Key': 'key-mallory'},
                                   401, 'auth-failed', 'Unknown key')

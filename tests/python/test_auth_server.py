@@ -119,8 +119,16 @@ def on_echo_connection(module, conn):
         call.return_value(node(auth_json(conn.get_auth())))
         return True
 
+    def on_boom(conn, call):
+        raise RuntimeError('a detail the client must not see')
+
+    def on_wrong_type(conn, call):
+        return {'not': 'a boolean'}    # PyGObject cannot return this: the handler fails
+
     conn.connect('message', lambda conn, message: conn.send(message))
     conn.connect('call::whoami', on_whoami)
+    conn.connect('call::boom', on_boom)
+    conn.connect('call::wrong-type', on_wrong_type)
     conn.join('echo')
 
 
