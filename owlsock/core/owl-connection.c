@@ -296,12 +296,15 @@ owl_connection_class_init (OwlConnectionClass *klass)
    * @message: the JSON object the client sent
    *
    * An application message arrived: a JSON object whose `type` is not one of
-   * the envelope protocol's own.
+   * the envelope protocol's own. The signal is detailed by that `type` when
+   * it is a string: connect to `message::subscribe` for the messages of type
+   * `subscribe` only; handlers without a detail get every message, those
+   * without a `type` too.
    *
    * Since: 0.1
    */
   signals[MESSAGE] =
-    g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+    g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, JSON_TYPE_NODE);
 
@@ -406,7 +409,14 @@ void
 owl_connection_emit_message (OwlConnection *self,
                              JsonNode      *message)
 {
-  g_signal_emit (self, signals[MESSAGE], 0, message);
+  JsonObject *object = JSON_NODE_HOLDS_OBJECT (message) ? json_node_get_object (message) : NULL;
+  JsonNode *type = object ? json_object_get_member (object, "type") : NULL;
+  GQuark detail = 0;
+
+  /* g_quark_try_string: a type nobody connected to makes no quark. */
+  if (type != NULL && JSON_NODE_HOLDS_VALUE (type) && json_node_get_value_type (type) == G_TYPE_STRING)
+    detail = g_quark_try_string (json_node_get_string (type));
+  g_signal_emit (self, signals[MESSAGE], detail, message);
 }
 
 /* g_quark_try_string: a method or event nobody connected to has no quark,

@@ -15,6 +15,8 @@ typedef struct
   JsonNode  *typing_payload;
   guint      n_other_events;
   guint      n_declined;
+  guint      n_subscribe;    /* message::subscribe */
+  guint      n_messages;     /* message, every one */
 } Seen;
 
 static Seen seen;
@@ -145,6 +147,23 @@ event_other_cb (OwlConnection *conn,
 }
 
 static void
+message_subscribe_cb (OwlConnection *conn,
+                      JsonNode      *message,
+                      gpointer       user_data)
+{
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (message), "type"), ==, "subscribe");
+  seen.n_subscribe++;
+}
+
+static void
+message_cb (OwlConnection *conn,
+            JsonNode      *message,
+            gpointer       user_data)
+{
+  seen.n_messages++;
+}
+
+static void
 protocol_connection_cb (OwlModule     *module,
                         OwlConnection *conn,
                         gpointer       user_data)
@@ -158,6 +177,8 @@ protocol_connection_cb (OwlModule     *module,
   g_signal_connect (conn, "request", G_CALLBACK (request_cb), NULL);
   g_signal_connect (conn, "event::typing", G_CALLBACK (event_typing_cb), NULL);
   g_signal_connect (conn, "event::unheard", G_CALLBACK (event_other_cb), NULL);
+  g_signal_connect (conn, "message::subscribe", G_CALLBACK (message_subscribe_cb), NULL);
+  g_signal_connect (conn, "message", G_CALLBACK (message_cb), NULL);
 }
 
 static void
@@ -217,6 +238,26 @@ assert_still_serving (OwlTestClient *client,
   owl_test_client_send (client, "{\"type\":\"ping\",\"id\":\"alive\"}");
   pong = owl_test_client_wait_json (client, index);
   owl_test_assert_frame (pong, "pong", "alive");
+}
+
+/* Application messages are detailed by their string `type`:
+ * `message::subscribe` gets those of type subscribe only, `message` all. */
+static void
+test_message_types (OwlTestFixture *fixture,
+                    gconstpointer   data)
+{
+  OwlTestClient *client;
+
+  connect_proto (fixture, &client);
+  owl_test_client_send (client, "{\"type\":\"subscribe\",\"room\":\"a\"}");
+  owl_test_client_send (client, "{\"type\":\"other\"}");
+  owl_test_client_send (client, "{\"no\":\"type\"}");
+  owl_test_client_send (client, "{\"type\":5}");
+  owl_test_client_send (client, "{\"type\":\"subscribe\"}");
+  /* Messages are handled in order: the pong comes after all of them. */
+  assert_still_serving (client, 0);
+  g_assert_cmpuint (seen.n_subscribe, ==, 2);
+  g_assert_cmpuint (seen.n_messages, ==, 5);
 }
 
 static void
@@ -800,6 +841,7 @@ main (int   argc,
   owl_test_init (&argc, &argv);
 
   PROTOCOL_TEST ("/owl/protocol/ping", test_ping);
+  PROTOCOL_TEST ("/owl/protocol/message-types", test_message_types);
   PROTOCOL_TEST ("/owl/protocol/call/result", test_call_result);
   PROTOCOL_TEST ("/owl/protocol/call/async", test_call_async);
   PROTOCOL_TEST ("/owl/protocol/call/unanswered", test_call_unanswered);

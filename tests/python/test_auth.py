@@ -128,6 +128,16 @@ class GuardTests(AuthTestCase):
         await client.expect('error', id=id_, code='unknown-method')
         self.assertEqual((await self.whoami(client))['userId'], 'alice')
 
+    async def test_message_handler_by_type(self):
+        """message::hello gets the messages of type hello only; plain message gets all."""
+        client = await self.connect('/ws/echo', extra_headers={'X-Api-Key': 'key-alice'})
+        await client.send({'type': 'other'})
+        await client.expect('other')
+        await client.send({'type': 'hello'})
+        await client.expect('hello')
+        await client.expect('hello-back')
+        await client.ping()
+
     async def test_unknown_key_refused(self):
         await self.assert_refused('/ws/echo', {'X-Api-Key': 'key-mallory'},
                                   401, 'auth-failed', 'Unknown key')

@@ -129,6 +129,8 @@ def on_echo_connection(module, conn):
     conn.connect('call::whoami', on_whoami)
     conn.connect('call::boom', on_boom)
     conn.connect('call::wrong-type', on_wrong_type)
+    # Only messages of type "hello": answered besides the plain echo above.
+    conn.connect('message::hello', lambda conn, message: conn.send(node({'type': 'hello-back'})))
     conn.join('echo')
 
 
