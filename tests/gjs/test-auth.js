@@ -8,7 +8,7 @@
 imports.gi.versions.Owlsock = '1';
 imports.gi.versions.Json = '1.0';
 imports.gi.versions.Soup = '3.0';
-const {GLib, GObject, Owlsock, Soup} = imports.gi;
+const {GLib, GObject, Json, Owlsock, Soup} = imports.gi;
 
 imports.searchPath.unshift(GLib.path_get_dirname(imports.system.programPath));
 const {assertEqual, assert, runUntil, runTests} = imports.owltest;
@@ -66,6 +66,11 @@ function serve() {
         module.connect('connection', (_module, conn) => {
             accepted.push(conn);
             conn.connect('message', (c, message) => c.send(message));
+            // Only messages of type "hello", answered besides the plain echo.
+            conn.connect('message::hello', c => c.send(Json.from_string('{"type":"hello-back"}')));
+            conn.connect('call::boom', () => {
+                throw new Error('a detail the client must not see');
+            });
         });
         service.add_module(module);
     }
@@ -166,6 +171,30 @@ const tests = {
         assertEqual(server.accepted[0].get_auth().get_user_id(), 'ben', 'user on /ws/admin');
         assertEchoes(admin.ws);
         closeClient(admin.ws);
+        stop(server);
+    },
+
+    'a throwing call handler answers internal; message::TYPE gets its type only'() {
+        const server = serve();
+        const client = connect(server, '/ws/echo', 'ann');
+        const frames = [];
+        client.ws.connect('message', (_ws, _type, bytes) => {
+            frames.push(JSON.parse(new TextDecoder().decode(bytes.get_data())));
+        });
+        // GJS reports the exception as a critical: expected here, fatal anywhere else.
+        GLib.test_expect_message('Gjs', GLib.LogLevelFlags.LEVEL_CRITICAL, '*a detail the client must not see*');
+        client.ws.send_text('{"type":"call","id":"b","method":"boom","payload":[]}');
+        client.ws.send_text('{"type":"other"}');
+        client.ws.send_text('{"type":"hello"}');
+        client.ws.send_text('{"type":"ping","id":"p"}');
+        // Handled in order: the pong comes after everything else.
+        runUntil(() => frames.some(f => f.type === 'pong'), 'the pong');
+        GLib.test_assert_expected_messages_internal('Gjs', 'test-auth.js', 0, 'the exception');
+        const error = frames.find(f => f.id === 'b');
+        assertEqual(error.code, 'internal', 'the code of a throwing handler');
+        assertEqual(error.payload, 'InternalError|||Internal error', 'nothing of the exception');
+        assertEqual(frames.map(f => f.type), ['error', 'other', 'hello', 'hello-back', 'pong'], 'frames');
+        closeClient(client.ws);
         stop(server);
     },
 };
