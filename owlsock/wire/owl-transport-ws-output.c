@@ -139,12 +139,14 @@ GPrivate owl_transport_ws_cork_key = G_PRIVATE_INIT (ws_cork_free);
 static void
 ws_enqueue (OwlTransportWs *self,
             GBytes         *bytes,
-            gsize           offset)
+            gsize           offset,
+            gboolean        continues)
 {
   WsChunk *chunk = g_new (WsChunk, 1);
 
   chunk->bytes = g_bytes_ref (bytes);
   chunk->offset = offset;
+  chunk->continues = continues;
   g_queue_push_tail (&self->queue, chunk);
   self->queued += g_bytes_get_size (bytes) - offset;
   self->pushed_back = TRUE;
@@ -238,12 +240,9 @@ owl_transport_ws_uncork (OwlTransportWs *self)
     }
 
   {
-    /* Queued whole with its offset: a chunk that starts inside a frame
-     * already partly on the wire must never look droppable (offset 0) to
-     * ws_end_unread. */
     g_autoptr(GBytes) rest = g_byte_array_free_to_bytes (g_steal_pointer (&buf));
 
-    ws_enqueue (self, rest, written);
+    ws_enqueue (self, rest, written, written > 0);
   }
   ws_update_events (self);
 }
@@ -255,12 +254,16 @@ owl_transport_ws_uncork (OwlTransportWs *self)
 static void
 ws_end_unread (OwlTransportWs *self)
 {
-  while (self->queue.length > 1 ||
-         (self->queue.length == 1 && ((WsChunk *) self->queue.head->data)->offset == 0 &&
-          !self->head_pending))
+  /* From the tail: whole frames none of which was sent. */
+  while (self->queue.length > 0)
     {
-      WsChunk *chunk = g_queue_pop_tail (&self->queue);
+      WsChunk *chunk = g_queue_peek_tail (&self->queue);
 
+      /* Sent in part (its offset moved), continuing a frame sent in part,
+       * or held by TLS: the frame on the wire goes out whole. */
+      if (chunk->continues || chunk->offset > 0 || (self->queue.length == 1 && self->head_pending))
+        break;
+      g_queue_pop_tail (&self->queue);
       self->queued -= g_bytes_get_size (chunk->bytes) - chunk->offset;
       ws_chunk_free (chunk);
     }
@@ -395,11 +398,14 @@ ws_enqueue_rest (OwlTransportWs *self,
                  gsize           len,
                  gsize           written)
 {
+  /* Part of this frame is on the wire: its rest must follow. */
+  gboolean started = written > 0;
+
   if (written < header_len)
     {
       g_autoptr(GBytes) rest = g_bytes_new (header + written, header_len - written);
 
-      ws_enqueue (self, rest, 0);
+      ws_enqueue (self, rest, 0, started);
       written = header_len;
     }
   if (len > 0)
@@ -407,12 +413,12 @@ ws_enqueue_rest (OwlTransportWs *self,
       gsize offset = written - header_len;
 
       if (bytes != NULL)
-        ws_enqueue (self, bytes, offset);
+        ws_enqueue (self, bytes, offset, started);
       else
         {
           g_autoptr(GBytes) copy = g_bytes_new (data + offset, len - offset);
 
-          ws_enqueue (self, copy, 0);
+          ws_enqueue (self, copy, 0, started);
         }
     }
 

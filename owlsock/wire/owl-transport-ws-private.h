@@ -38,8 +38,11 @@ typedef enum
 
 typedef struct
 {
-  GBytes *bytes;
-  gsize   offset;
+  GBytes  *bytes;
+  gsize    offset;
+  /* Continues a frame part of which went out before it was queued:
+   * dropping it would cut that frame. */
+  gboolean continues;
 } WsChunk;
 
 typedef struct

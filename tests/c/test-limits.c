@@ -670,7 +670,12 @@ typedef struct
   guint64         stop_at_dropped;
   gboolean        stop;
   gboolean        running;
+  gboolean        direct;       /* sends to the connection, not broadcasts */
 } Flood;
+
+/* The flood of the next test sends to the connection (its frames copied,
+ * not shared) instead of broadcasting. */
+static gboolean flood_direct;
 
 static void
 join_flood_room (OwlModule     *module,
@@ -691,7 +696,10 @@ flood_cb (gpointer user_data)
                                                flood->sent, flood->message);
       guint64 buffered;
 
-      owl_socket_service_broadcast_text (flood->fixture->service, FLOOD_ROOM, text, NULL);
+      if (flood->direct)
+        owl_connection_send_text (flood->conn, text, NULL);
+      else
+        owl_socket_service_broadcast_text (flood->fixture->service, FLOOD_ROOM, text, NULL);
       flood->sent++;
       buffered = owl_connection_get_buffered_amount (flood->conn);
       flood->max_buffered = MAX (flood->max_buffered, buffered);
@@ -732,6 +740,7 @@ flood_setup (OwlTestFixture  *fixture,
   memset (flood, 0, sizeof *flood);
   flood->fixture = fixture;
   flood->conn = owl_test_fixture_wait_accepted (fixture, 0);
+  flood->direct = flood_direct;
   g_assert_true (owl_connection_in_room (flood->conn, FLOOD_ROOM));
   flood->message = g_strnfill (KIB - 40, 'f');
   return raw;
@@ -743,6 +752,20 @@ flood_run (Flood *flood)
   flood->running = TRUE;
   g_idle_add (flood_cb, flood);
   OWL_TEST_WAIT_FOR (!flood->running);
+}
+
+static void test_flood_close (OwlTestFixture *fixture,
+                              gconstpointer   data);
+
+/* The same with frames sent to the connection: a frame the socket took
+ * only part of is never cut when the rest is dropped. */
+static void
+test_flood_close_direct (OwlTestFixture *fixture,
+                         gconstpointer   data)
+{
+  flood_direct = TRUE;
+  test_flood_close (fixture, data);
+  flood_direct = FALSE;
 }
 
 /* CLOSE: the non-reader is closed with 1013 once its queue would pass the
@@ -981,6 +1004,7 @@ main (int    argc,
   OWL_TEST ("/owl/limits/depth/boundary", test_depth_boundary);
   OWL_TEST_TRANSPORTS ("/owl/limits/echo", test_echo);
   OWL_TEST_TRANSPORTS ("/owl/limits/backpressure/close", test_flood_close);
+  OWL_TEST_TRANSPORTS ("/owl/limits/backpressure/close-direct", test_flood_close_direct);
   OWL_TEST_TRANSPORTS ("/owl/limits/backpressure/drop", test_flood_drop);
   OWL_TEST_TRANSPORTS ("/owl/limits/drain", test_drain);
 
