@@ -4,8 +4,8 @@
  *
  * In: the transport's messages wait until the connection handler returned,
  * then pass the rate limit and go to the channel, which dispatches the
- * envelope; what is the application's passes the module's schema and is
- * emitted. Out: sends and closes from any thread go through the channel.
+ * envelope; what is the application's passes the module's schemas (as
+ * they were when the connection was admitted) and is emitted. Out: sends and closes from any thread go through the channel.
  */
 
 #include <string.h>
@@ -16,7 +16,6 @@
 #include "owl-json-private.h"
 #include "owl-log-private.h"
 #include "owl-module-private.h"
-#include "owl-schema-private.h"
 
 /* RFC 6455: a close frame's payload is at most 125 bytes, 2 of them the code. */
 #define OWL_CLOSE_REASON_MAX OWL_FRAME_MAX_CLOSE_REASON
@@ -170,32 +169,30 @@ on_channel_admit (gpointer owner)
     }
 }
 
-/* The module's message schema: a failing message is answered with a
- * `validation` error naming the JSON pointer and keyword, and dropped. */
+/* The module's message schemas: a failing message is answered with a
+ * `validation` error naming the type (when its own schema failed), the
+ * JSON pointer and keyword, and dropped. */
 static void
 on_channel_message (gpointer  owner,
                     JsonNode *root,
                     gsize     size)
 {
   OwlConnection *self = owner;
-  OwlSchema *schema = owl_module_get_message_schema (self->module);
-  g_autofree char *pointer = NULL;
-  g_autofree char *message = NULL;
+  g_auto(OwlMessageFailure) failure = { NULL, NULL, NULL, NULL };
   g_autofree char *frame = NULL;
-  const char *keyword = NULL;
   JsonNode *id;
   char buf[32];
   gsize len;
 
-  if (schema == NULL ||
-      owl_schema_check (schema, root, owl_schema_budget_for_size (size), &pointer, &keyword, &message))
+  if (owl_message_schemas_check (self->host->schemas, root, size, &failure))
     {
       owl_connection_emit_message (self, root);
       return;
     }
 
   owl_json_object_get_id (json_node_get_object (root), buf, &id);
-  frame = owl_envelope_validation_error (id, pointer, keyword, message, &len);
+  frame = owl_envelope_validation_error (id, failure.type, failure.pointer, failure.keyword,
+                                         failure.message, &len);
   owl_channel_send_take (self->channel, g_steal_pointer (&frame), len, NULL);
 }
 

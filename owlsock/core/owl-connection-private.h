@@ -12,6 +12,7 @@
 #include "owl-connection.h"
 #include "owl-deflate-private.h"
 #include "owl-limits-private.h"
+#include "owl-message-schemas-private.h"
 #include "owl-rooms-private.h"
 #include "owl-transport-private.h"
 
@@ -32,6 +33,7 @@ typedef struct
   OwlCounters  *counters;            /* (ref) */
   OwlRooms     *rooms;               /* (ref) */
   OwlAuthChain *chain;               /* (ref) */
+  OwlMessageSchemas *schemas;        /* (ref) (nullable): the module's, when admitted */
 } OwlConnectionHost;
 
 /* A shared copy of @value, its members referenced. */

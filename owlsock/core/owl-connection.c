@@ -77,6 +77,8 @@ owl_connection_host_new (const OwlConnectionHost *value)
   owl_counters_ref (host->counters);
   owl_rooms_ref (host->rooms);
   owl_auth_chain_ref (host->chain);
+  if (host->schemas != NULL)
+    owl_message_schemas_ref (host->schemas);
   return host;
 }
 
@@ -95,6 +97,7 @@ host_clear (gpointer data)
   owl_counters_unref (host->counters);
   owl_rooms_unref (host->rooms);
   owl_auth_chain_unref (host->chain);
+  owl_message_schemas_unref (host->schemas);
 }
 
 void
@@ -115,7 +118,8 @@ owl_connection_host_equal (const OwlConnectionHost *host,
          host->auth_timeout == value->auth_timeout &&
          host->counters == value->counters &&
          host->rooms == value->rooms &&
-         host->chain == value->chain;
+         host->chain == value->chain &&
+         host->schemas == value->schemas;
 }
 
 static void

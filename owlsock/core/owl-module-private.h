@@ -8,6 +8,7 @@
 #include "owl-module.h"
 #include "owl-schema.h"
 #include "owl-limits-private.h"
+#include "owl-message-schemas-private.h"
 #include "owl-route-private.h"
 
 G_BEGIN_DECLS
@@ -23,7 +24,8 @@ GStrv             owl_module_get_allowed_origins (OwlModule    *self);
 const char * const *owl_module_get_guards    (OwlModule        *self);
 const char * const *owl_module_get_gates     (OwlModule        *self);
 const char * const *owl_module_get_protocols (OwlModule        *self);
-OwlSchema        *owl_module_get_message_schema (OwlModule     *self);
+/* What an application message is checked against; NULL: nothing. */
+OwlMessageSchemas *owl_module_get_message_schemas (OwlModule    *self);
 OwlSchema        *owl_module_get_query_schema   (OwlModule     *self);
 OwlSchema        *owl_module_get_params_schema  (OwlModule     *self);
 void              owl_module_set_service     (OwlModule        *self,

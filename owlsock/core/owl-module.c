@@ -4,6 +4,7 @@
  */
 
 #include "owl-connection-private.h"
+#include "owl-envelope-private.h"
 #include "owl-enums.h"
 #include "owl-limits-private.h"
 #include "owl-module-private.h"
@@ -41,6 +42,9 @@ struct _OwlModule
   OwlSchema            *message_schema;
   OwlSchema            *query_schema;
   OwlSchema            *params_schema;
+  GHashTable           *type_schemas;     /* NULL or not empty; replaced, never changed */
+  gboolean              strict_types;
+  OwlMessageSchemas    *frozen;           /* the three above, made on demand */
 
   OwlConnectionHandler  handler;
   gpointer              handler_data;
@@ -59,6 +63,7 @@ enum {
   PROP_MESSAGE_SCHEMA,
   PROP_QUERY_SCHEMA,
   PROP_PARAMS_SCHEMA,
+  PROP_STRICT_TYPES,
   N_PROPS,
   /* Then the per-module limits, from owl-limits.c's table. */
   PROP_FIRST_LIMIT = N_PROPS
@@ -109,6 +114,8 @@ owl_module_finalize (GObject *object)
   g_clear_object (&self->message_schema);
   g_clear_object (&self->query_schema);
   g_clear_object (&self->params_schema);
+  g_clear_pointer (&self->type_schemas, g_hash_table_unref);
+  g_clear_pointer (&self->frozen, owl_message_schemas_unref);
 
   G_OBJECT_CLASS (owl_module_parent_class)->finalize (object);
 }
@@ -152,6 +159,9 @@ owl_module_get_property (GObject    *object,
       break;
     case PROP_PARAMS_SCHEMA:
       g_value_set_object (value, self->params_schema);
+      break;
+    case PROP_STRICT_TYPES:
+      g_value_set_boolean (value, self->strict_types);
       break;
     default:
       if (!owl_limits_get_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value))
@@ -224,9 +234,20 @@ owl_module_set_property (GObject      *object,
                           : prop_id == PROP_QUERY_SCHEMA ? &self->query_schema
                           : &self->params_schema;
 
-        if (g_set_object (field, g_value_get_object (value)))
-          g_object_notify_by_pspec (object, pspec);
+        if (!g_set_object (field, g_value_get_object (value)))
+          break;
+        if (prop_id == PROP_MESSAGE_SCHEMA)
+          g_clear_pointer (&self->frozen, owl_message_schemas_unref);
+        g_object_notify_by_pspec (object, pspec);
       }
+      break;
+    case PROP_STRICT_TYPES:
+      if (self->strict_types != g_value_get_boolean (value))
+        {
+          self->strict_types = g_value_get_boolean (value);
+          g_clear_pointer (&self->frozen, owl_message_schemas_unref);
+          g_object_notify_by_pspec (object, pspec);
+        }
       break;
     default:
       {
@@ -365,6 +386,10 @@ owl_module_class_init (OwlModuleClass *klass)
    * whose `details` name the JSON pointer and the keyword; the handler never
    * sees it and the connection stays open.
    *
+   * A message whose string `type` has a schema of its own
+   * ([method@Owlsock.Module.set_type_schema]) must pass both, this one
+   * first. A connection keeps the schemas it was admitted with.
+   *
    * Since: 0.1
    */
   properties[PROP_MESSAGE_SCHEMA] =
@@ -396,6 +421,24 @@ owl_module_class_init (OwlModuleClass *klass)
   properties[PROP_PARAMS_SCHEMA] =
     g_param_spec_object ("params-schema", NULL, NULL, OWL_TYPE_SCHEMA,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * OwlModule:strict-types:
+   *
+   * Whether only the message types that have a schema of their own
+   * ([method@Owlsock.Module.set_type_schema]) are accepted. When %TRUE, an
+   * application message without a `type` is refused with a `validation`
+   * error whose `details` are `{pointer: "", keyword: "required"}`, and one
+   * whose `type` is not a string or has no schema with `{pointer: "/type",
+   * keyword: "enum"}`; the handler never sees it and the connection stays
+   * open. %FALSE (the default) lets them through after
+   * [property@Owlsock.Module:message-schema].
+   *
+   * Since: 0.1
+   */
+  properties[PROP_STRICT_TYPES] =
+    g_param_spec_boolean ("strict-types", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
   /* Documented beside their rows in owl-limits.c. */
@@ -512,6 +555,149 @@ owl_module_set_handler (OwlModule            *self,
   self->handler_destroy = destroy;
 }
 
+/* Per-type schemas ---------------------------------------------------------- */
+
+/* Whether messages of @type reach the application: the protocol's own
+ * types (`call`, `ping`, ...) never do. */
+static gboolean
+is_app_type (const char *type)
+{
+  g_autoptr(JsonObject) probe = json_object_new ();
+
+  if (type == NULL || type[0] == '\0')
+    return FALSE;
+  json_object_set_string_member (probe, "type", type);
+  return owl_envelope_classify (probe) == OWL_ENVELOPE_APP;
+}
+
+/* The table is shared with the connections' frozen sets: a change
+ * replaces it. */
+static GHashTable *
+copy_types (GHashTable *types)
+{
+  GHashTable *copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (types == NULL)
+    return copy;
+  g_hash_table_iter_init (&iter, types);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (copy, g_strdup (key), g_object_ref (value));
+  return copy;
+}
+
+static void
+replace_types (OwlModule  *self,
+               GHashTable *types)
+{
+  if (types != NULL && g_hash_table_size (types) == 0)
+    g_clear_pointer (&types, g_hash_table_unref);
+  g_clear_pointer (&self->type_schemas, g_hash_table_unref);
+  self->type_schemas = types;
+  g_clear_pointer (&self->frozen, owl_message_schemas_unref);
+}
+
+/**
+ * owl_module_set_type_schema:
+ * @self: a module
+ * @type: a message type, such as `"subscribe"`; not one the protocol owns
+ *   (`call`, `result`, `error`, `request`, `response`, `event`, `auth`,
+ *   `ping`, `pong`)
+ * @schema: (nullable): the JSON Schema for messages of @type, or %NULL to
+ *   remove it
+ *
+ * Sets the schema that checks the application's messages whose string
+ * `type` is @type. A message that fails it is answered with an `error`
+ * frame of code `validation` whose `details` name the `type`, the JSON
+ * `pointer` and the `keyword`; the handler never sees it and the connection
+ * stays open. [property@Owlsock.Module:message-schema], if set, checks the
+ * message first. Types without a schema pass, unless
+ * [property@Owlsock.Module:strict-types] is set.
+ *
+ * Applies from the next upgrade on: a connection keeps the schemas it was
+ * admitted with.
+ *
+ * Since: 0.1
+ */
+void
+owl_module_set_type_schema (OwlModule  *self,
+                            const char *type,
+                            OwlSchema  *schema)
+{
+  GHashTable *types;
+
+  g_return_if_fail (OWL_IS_MODULE (self));
+  g_return_if_fail (is_app_type (type));
+  g_return_if_fail (schema == NULL || OWL_IS_SCHEMA (schema));
+
+  if (owl_module_get_type_schema (self, type) == schema)
+    return;
+  types = copy_types (self->type_schemas);
+  if (schema != NULL)
+    g_hash_table_insert (types, g_strdup (type), g_object_ref (schema));
+  else
+    g_hash_table_remove (types, type);
+  replace_types (self, types);
+}
+
+/**
+ * owl_module_get_type_schema:
+ * @self: a module
+ * @type: a message type
+ *
+ * Gets the schema set for messages of @type with
+ * [method@Owlsock.Module.set_type_schema].
+ *
+ * Returns: (transfer none) (nullable): the schema, or %NULL if @type has
+ *   none
+ *
+ * Since: 0.1
+ */
+OwlSchema *
+owl_module_get_type_schema (OwlModule  *self,
+                            const char *type)
+{
+  g_return_val_if_fail (OWL_IS_MODULE (self), NULL);
+  g_return_val_if_fail (type != NULL, NULL);
+
+  return self->type_schemas ? g_hash_table_lookup (self->type_schemas, type) : NULL;
+}
+
+/**
+ * owl_module_set_type_schemas:
+ * @self: a module
+ * @schemas: (nullable) (element-type utf8 Owlsock.Schema): a schema per
+ *   message type (a `dict` in Python, an object in GJS), or %NULL to remove
+ *   them all
+ *
+ * Replaces every per-type schema with @schemas, as
+ * [method@Owlsock.Module.set_type_schema] would set each. When a key is a
+ * type the protocol owns, nothing changes.
+ *
+ * Since: 0.1
+ */
+void
+owl_module_set_type_schemas (OwlModule  *self,
+                             GHashTable *schemas)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_return_if_fail (OWL_IS_MODULE (self));
+
+  if (schemas != NULL)
+    {
+      g_hash_table_iter_init (&iter, schemas);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          g_return_if_fail (is_app_type (key));
+          g_return_if_fail (OWL_IS_SCHEMA (value));
+        }
+    }
+  replace_types (self, schemas ? copy_types (schemas) : NULL);
+}
+
 OwlRoute *
 owl_module_get_route (OwlModule *self)
 {
@@ -583,10 +769,13 @@ owl_module_get_protocols (OwlModule *self)
   return (const char * const *) self->protocols;
 }
 
-OwlSchema *
-owl_module_get_message_schema (OwlModule *self)
+OwlMessageSchemas *
+owl_module_get_message_schemas (OwlModule *self)
 {
-  return self->message_schema;
+  if (self->frozen == NULL &&
+      (self->message_schema != NULL || self->type_schemas != NULL || self->strict_types))
+    self->frozen = owl_message_schemas_new (self->message_schema, self->type_schemas, self->strict_types);
+  return self->frozen;
 }
 
 OwlSchema *

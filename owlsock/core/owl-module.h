@@ -13,6 +13,7 @@
 
 #include "owl-version-macros.h"
 #include "owl-connection.h"
+#include "owl-schema.h"
 
 G_BEGIN_DECLS
 
@@ -69,5 +70,15 @@ void        owl_module_set_handler  (OwlModule            *self,
                                      OwlConnectionHandler  handler,
                                      gpointer              user_data,
                                      GDestroyNotify        destroy);
+OWL_AVAILABLE_IN_ALL
+void        owl_module_set_type_schema  (OwlModule        *self,
+                                         const char       *type,
+                                         OwlSchema        *schema);
+OWL_AVAILABLE_IN_ALL
+OwlSchema  *owl_module_get_type_schema  (OwlModule        *self,
+                                         const char       *type);
+OWL_AVAILABLE_IN_ALL
+void        owl_module_set_type_schemas (OwlModule        *self,
+                                         GHashTable       *schemas);
 
 G_END_DECLS

@@ -173,7 +173,8 @@ on_closed_after (OwlConnection *connection,
 }
 
 /* The host for @module's next connection: the one its last connection got
- * while nothing in it changed (a limit, the expiry notice), else a new one.
+ * while nothing in it changed (a limit, the expiry notice, the message
+ * schemas), else a new one.
  * Kept on the module, so its connections share one. */
 static OwlConnectionHost *
 host_for (OwlSocketService *self,
@@ -194,6 +195,7 @@ host_for (OwlSocketService *self,
   value.counters = owl_stats_get_counters (self->stats);
   value.rooms = self->rooms;
   value.chain = self->chain;
+  value.schemas = owl_module_get_message_schemas (module);
 
   host = g_object_get_qdata (G_OBJECT (module), quark);
   if (host == NULL || !owl_connection_host_equal (host, &value))

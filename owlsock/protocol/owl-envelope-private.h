@@ -68,9 +68,11 @@ char *owl_envelope_error           (JsonNode      *id,
 char *owl_envelope_error_for       (JsonNode      *id,
                                     const GError  *error,
                                     gsize         *len);
-/* `validation` with `details: {pointer, keyword}`; the message reads
+/* `validation` with `details: {type?, pointer, keyword}` (@type: the
+ * message type whose own schema failed, or NULL); the message reads
  * "pointer: keyword: what" ("(root)" for the empty pointer). */
 char *owl_envelope_validation_error (JsonNode     *id,
+                                     const char   *type,
                                      const char   *pointer,
                                      const char   *keyword,
                                      const char   *what,

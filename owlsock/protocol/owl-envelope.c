@@ -250,6 +250,7 @@ owl_envelope_error_for (JsonNode     *id,
 
 char *
 owl_envelope_validation_error (JsonNode   *id,
+                               const char *type,
                                const char *pointer,
                                const char *keyword,
                                const char *what,
@@ -258,6 +259,8 @@ owl_envelope_validation_error (JsonNode   *id,
   JsonObject *details = json_object_new ();
   g_autofree char *text = g_strdup_printf ("%s: %s: %s", pointer[0] ? pointer : "(root)", keyword, what);
 
+  if (type != NULL)
+    json_object_set_string_member (details, "type", type);
   json_object_set_string_member (details, "pointer", pointer);
   json_object_set_string_member (details, "keyword", keyword);
   return error_frame (id, OWL_ERROR_VALIDATION, text, details, len);
