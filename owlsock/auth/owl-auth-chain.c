@@ -373,10 +373,15 @@ owl_auth_chain_run (OwlAuthChain        *self,
       return run;
     }
 
-  /* No guard at all: nothing to decide (gates need a guard). */
+  /* No guard at all: nothing to decide. Gates need a guard, which adding
+   * the module checks; gates named later without one let nobody in. */
   if (guards == NULL || guards[0] == NULL)
     {
-      finish (run, OWL_AUTH_ACCEPTED, NULL);
+      g_autoptr(GError) error = NULL;
+
+      if (run->gates->len > 0)
+        error = g_error_new_literal (OWL_ERROR, OWL_ERROR_FORBIDDEN, "The gates have no guard");
+      finish (run, error ? OWL_AUTH_GATE : OWL_AUTH_ACCEPTED, error);
       return run;
     }
 

@@ -128,7 +128,9 @@ owl_connection_refresh (OwlConnection *self,
                                       "Expected {type: \"auth\", stage: \"authenticate\", payload: {token}}");
       return;
     }
-  if (owl_request_get_auth (self->request) == NULL)
+  /* Admitted without a guard, or the module has none now. */
+  if (owl_request_get_auth (self->request) == NULL || owl_module_get_guards (self->module) == NULL ||
+      owl_module_get_guards (self->module)[0] == NULL)
     {
       owl_channel_send_error_literal (self->channel, id, OWL_ERROR_UNSUPPORTED, "This endpoint has no guards");
       return;

@@ -22,6 +22,13 @@
  * [method@Owlsock.Module.set_handler], then to
  * [signal@Owlsock.Module::connection].
  *
+ * The admission properties (guards, gates, origins, subprotocols, schemas,
+ * limits) may change after the module was added, on the service's main
+ * context like everything else: a change applies from the next upgrade on.
+ * Connections already open keep the message schemas, limits and
+ * subprotocol they were admitted with; a token refresh runs the guards and
+ * gates the module names at that time.
+ *
  * Since: 0.1
  */
 struct _OwlModule
@@ -214,14 +221,10 @@ owl_module_set_property (GObject      *object,
       self->allowed_origins = g_value_dup_boxed (value);
       break;
     case PROP_GUARDS:
+      set_strv (&self->guards, object, pspec, value);
+      break;
     case PROP_GATES:
-      /* The aliases are checked against the service when it adds the module. */
-      if (self->service != NULL)
-        {
-          g_critical ("Set %s of module %s before adding it to a service", pspec->name, self->alias);
-          break;
-        }
-      set_strv (prop_id == PROP_GUARDS ? &self->guards : &self->gates, object, pspec, value);
+      set_strv (&self->gates, object, pspec, value);
       break;
     case PROP_PROTOCOLS:
       set_strv (&self->protocols, object, pspec, value);
@@ -340,7 +343,10 @@ owl_module_class_init (OwlModuleClass *klass)
    * the first whose [vfunc@Owlsock.Guard.match] is true authenticates the
    * request. %NULL (the default) leaves the module open to anyone. An alias
    * the service does not have makes [method@Owlsock.SocketService.add_module]
-   * fail. Set before the module is added.
+   * fail. Set after the module was added, the list applies from the next
+   * upgrade on; an alias the service does not have then matches nothing, so
+   * a request only it would take is refused with 401, as after
+   * [method@Owlsock.SocketService.remove_guard].
    *
    * Since: 0.1
    */
@@ -353,8 +359,12 @@ owl_module_class_init (OwlModuleClass *klass)
    *
    * Aliases of gates registered on the service
    * ([method@Owlsock.SocketService.add_gate]); every one must let an
-   * authenticated request through. A module with gates needs guards. Set
-   * before the module is added.
+   * authenticated request through. A module with gates needs guards:
+   * [method@Owlsock.SocketService.add_module] fails without, and once the
+   * module is added, gates without guards refuse every upgrade with 403. Set
+   * after the module was added, the list applies from the next upgrade on;
+   * an alias the service does not have refuses every upgrade with 403 (`The
+   * gate 'x' is gone`), as after [method@Owlsock.SocketService.remove_gate].
    *
    * Since: 0.1
    */

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "owl-test-util.h"
+#include "owl-test-checks.h"
 
 static OwlSchema *
 schema (const char *text)
@@ -148,20 +148,6 @@ test_validation_costly (OwlTestFixture *fixture,
   }
 }
 
-static void
-assert_status (OwlTestFixture *fixture,
-               const char     *path,
-               guint           status,
-               const char     *needle)
-{
-  g_autofree char *body = NULL;
-  guint got = owl_test_http_get (fixture->session, fixture->port, path, TRUE, &body);
-
-  g_assert_cmpuint (got, ==, status);
-  if (needle != NULL)
-    g_assert_nonnull (strstr (body, needle));
-}
-
 /* Query and params schemas answer 400 before the upgrade. */
 static void
 test_validation_upgrade (OwlTestFixture *fixture,
@@ -178,11 +164,11 @@ test_validation_upgrade (OwlTestFixture *fixture,
                                          "params-schema", params, "query-schema", query, NULL);
   owl_test_fixture_listen (fixture);
 
-  assert_status (fixture, "/ws/game/abc?room=a", 400, "\"validation\"");
-  assert_status (fixture, "/ws/game/abc?room=a", 400, "/id: pattern");
-  assert_status (fixture, "/ws/game/42", 400, "required");
-  assert_status (fixture, "/ws/game/42?room=much-too-long", 400, "/room: maxLength");
-  assert_status (fixture, "/ws/game/42?room=a&extra=1", 400, "additionalProperties");
+  owl_test_assert_upgrade_refused (fixture, "/ws/game/abc?room=a", 400, "\"validation\"");
+  owl_test_assert_upgrade_refused (fixture, "/ws/game/abc?room=a", 400, "/id: pattern");
+  owl_test_assert_upgrade_refused (fixture, "/ws/game/42", 400, "required");
+  owl_test_assert_upgrade_refused (fixture, "/ws/game/42?room=much-too-long", 400, "/room: maxLength");
+  owl_test_assert_upgrade_refused (fixture, "/ws/game/42?room=a&extra=1", 400, "additionalProperties");
 
   client = owl_test_client_connect (fixture, "/ws/game/42?room=lobby");
   g_assert_cmpuint (client->status, ==, SOUP_STATUS_SWITCHING_PROTOCOLS);
