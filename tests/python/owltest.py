@@ -220,8 +220,12 @@ class ServerTestCase(unittest.IsolatedAsyncioTestCase):
     server_args = ()    # more arguments for the example
     server_env = None   # its environment, if not ours
 
+    def server_argv(self):
+        """The server's argv; a test of its own server overrides this."""
+        return server_command(self.example, args=self.server_args)
+
     async def asyncSetUp(self):
-        self.server = Server(server_command(self.example, args=self.server_args), env=self.server_env)
+        self.server = Server(self.server_argv(), env=self.server_env)
         self.clients = []
         self.addAsyncCleanup(self.server.kill)
         await self.server.start()

@@ -9,8 +9,6 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
-import argparse
-import signal
 import sys
 
 sys.dont_write_bytecode = True
@@ -18,7 +16,9 @@ sys.dont_write_bytecode = True
 import gi
 gi.require_version('Json', '1.0')
 gi.require_version('Owlsock', '1')
-from gi.repository import GLib, Owlsock
+from gi.repository import Owlsock
+
+import owlserve
 
 MODULES = [
     # alias, path, properties
@@ -37,11 +37,6 @@ def on_connection(module, conn):
 
 
 def main():
-    parser = argparse.ArgumentParser(description='frame-layer test server')
-    parser.add_argument('--host', default='127.0.0.1')
-    parser.add_argument('--port', type=int, default=0)
-    args = parser.parse_args()
-
     service = Owlsock.SocketService.new(None)
     for alias, path, properties in MODULES:
         module = Owlsock.Module.new(alias, path)
@@ -49,14 +44,7 @@ def main():
             module.set_property(name, value)
         module.connect('connection', on_connection)
         service.add_module(module)
-    service.listen(args.host, args.port)
-    print(f'listening on {service.get_port()}', flush=True)
-
-    loop = GLib.MainLoop()
-    service.connect('stopped', lambda service: loop.quit())
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, service.stop)
-    loop.run()
+    owlserve.serve(service, 'frame-layer test server')
 
 
 if __name__ == '__main__':
