@@ -93,7 +93,7 @@ CHAT_MESSAGE_SCHEMA = '''{"type": "object", "required": ["type", "content"],
 
 def setup(args):
     guard = Owlsock.JwtGuard.new()
-    guard.add_secret(None, load_secret(args.secret_file))   # refuses a secret under 32 bytes
+    guard.add_secret(load_secret(args.secret_file))   # refuses a secret under 32 bytes
     if args.stats_interval < 1:
         raise ValueError('--stats-interval must be at least 1')
     service.add_guard('jwt', guard)

@@ -143,7 +143,7 @@ def on_room_connection(module, conn):
 def main():
     secret = os.environ['OWLSOCK_TEST_JWT_SECRET'].encode()
     jwt_guard = Owlsock.JwtGuard.new()
-    jwt_guard.add_secret(None, secret)
+    jwt_guard.add_secret(secret)
     jwt_guard.props.leeway = 0   # expiresAt is the token's exp
 
     service.props.handshake_timeout = 1   # how long key-slow waits
