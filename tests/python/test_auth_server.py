@@ -21,7 +21,6 @@
 
 import json
 import os
-import signal
 import sys
 
 sys.dont_write_bytecode = True
@@ -30,6 +29,8 @@ import gi
 gi.require_version('Json', '1.0')
 gi.require_version('Owlsock', '1')
 from gi.repository import GLib, GObject, Json, Owlsock
+
+import owlserver
 
 LOOKUP_MS = 20   # what the "database" takes to answer
 
@@ -159,13 +160,7 @@ def main():
     service.add_module(echo)
     service.add_module(room)
 
-    service.listen('127.0.0.1', 0)
-    print(f'listening on {service.get_port()}', flush=True)
-
-    loop = GLib.MainLoop()
-    service.connect('stopped', lambda service: loop.quit())
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, service.stop)
-    loop.run()
+    owlserver.serve(service)
 
 
 if __name__ == '__main__':
