@@ -425,7 +425,7 @@ owl_auth_get_claim_string (OwlAuth    *self,
  * string or a number. Unlike [method@Owlsock.Auth.get_claim_string], `sub`
  * does not fall back to the user id: only the token's claims are looked at.
  *
- * From Python, `auth.get_claim_value (name)` gives the claim as Python
+ * From Python, `auth.get_claim_value(name)` gives the claim as Python
  * values and `auth.claims` all of them as a dict.
  *
  * Returns: (transfer none) (nullable): the claim, or %NULL if the auth has
