@@ -102,25 +102,49 @@ resolve_path (Loader     *l,
   return g_path_is_absolute (path) ? g_strdup (path) : g_build_filename (l->dir, path, NULL);
 }
 
+/* The file @key names, resolved; NULL (and an error) when it names none. */
 static char *
-read_file (Loader     *l,
+file_path (Loader     *l,
            const char *group,
-           const char *key,
-           gsize      *len)
+           const char *key)
 {
   g_autofree char *value = g_key_file_get_string (l->keyfile, group, key, NULL);
-  g_autofree char *path = NULL;
-  g_autoptr(GError) error = NULL;
-  char *data = NULL;
 
   if (value == NULL || value[0] == '\0')
     {
       ERR (l, group, key, "a file name is required");
       return NULL;
     }
-  path = resolve_path (l, value);
-  if (!g_file_get_contents (path, &data, len, &error))
+  return resolve_path (l, value);
+}
+
+/* Reports @error, met reading the file @key names. */
+static void
+file_error (Loader       *l,
+            const char   *group,
+            const char   *key,
+            const GError *error)
+{
+  g_autofree char *value = g_key_file_get_string (l->keyfile, group, key, NULL);
+
+  if (error->domain == G_FILE_ERROR)
     ERR (l, group, key, "cannot read \"%s\": %s", value, error->message);
+  else
+    ERR (l, group, key, "%s", error->message);
+}
+
+static char *
+read_file (Loader     *l,
+           const char *group,
+           const char *key,
+           gsize      *len)
+{
+  g_autofree char *path = file_path (l, group, key);
+  g_autoptr(GError) error = NULL;
+  char *data = NULL;
+
+  if (path != NULL && !g_file_get_contents (path, &data, len, &error))
+    file_error (l, group, key, error);
   return data;
 }
 
@@ -387,17 +411,13 @@ load_jwt_guard (Loader     *l,
     }
   if (secret)
     {
-      gsize len = 0;
-      g_autofree char *data = read_file (l, group, "secret-file", &len);
+      g_autofree char *path = file_path (l, group, "secret-file");
 
-      if (data == NULL)
+      if (path == NULL)
         return NULL;
-      /* One trailing newline dropped, as owlsock-token does. */
-      if (len > 0 && data[len - 1] == '\n')
-        len--;
-      if (!owl_jwt_guard_add_secret (OWL_JWT_GUARD (guard), NULL, (guint8 *) data, len, &error))
-        ERR (l, group, "secret-file", "%s", error->message);
-      memset (data, 0, len);
+      /* Read as owlsock-token reads it: one trailing newline dropped. */
+      if (!owl_jwt_guard_load_secret_file (OWL_JWT_GUARD (guard), NULL, path, &error))
+        file_error (l, group, "secret-file", error);
     }
   else
     {

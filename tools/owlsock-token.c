@@ -128,7 +128,7 @@ generate_key_files (const Options  *o,
 /* Minting */
 
 /* The signing key's bytes: the secret, or the private key's PEM. A secret
- * file loses one trailing newline, which editors and `echo` add. */
+ * file loses one trailing newline, as owlsockd reads it. */
 static GBytes *
 load_key (const Options  *o,
           GError        **error)
@@ -147,8 +147,8 @@ load_key (const Options  *o,
                             &data, &len, error))
     return NULL;
 
-  if (o->secret_file != NULL && len > 0 && data[len - 1] == '\n')
-    len -= (len > 1 && data[len - 2] == '\r') ? 2 : 1;
+  if (o->secret_file != NULL)
+    len = owl_jwt_secret_file_length (data, len);
   return g_bytes_new_take (data, len);
 }
 

@@ -171,32 +171,25 @@ on_monitor_connection (OwlModule     *module,
 
 /* Setup, once the options are known -------------------------------------------- */
 
-/* --secret-file (one trailing newline dropped, as owlsock-token does), or
- * OWLSOCK_JWT_SECRET. */
-static GBytes *
-load_secret (const Options  *options,
-             GError        **error)
+/* --secret-file (read as owlsockd and owlsock-token read it: one trailing
+ * newline dropped), or OWLSOCK_JWT_SECRET. The guard refuses a secret under
+ * 32 bytes: then so does the example. */
+static gboolean
+add_secret (OwlJwtGuard    *guard,
+            const Options  *options,
+            GError        **error)
 {
   const char *env = g_getenv ("OWLSOCK_JWT_SECRET");
-  char *data;
-  gsize len;
 
-  if (options->secret_file == NULL)
+  if (options->secret_file != NULL)
+    return owl_jwt_guard_load_secret_file (guard, NULL, options->secret_file, error);
+  if (env == NULL)
     {
-      if (env == NULL)
-        {
-          g_set_error_literal (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
-                               "Set OWLSOCK_JWT_SECRET or pass --secret-file");
-          return NULL;
-        }
-      return g_bytes_new (env, strlen (env));
+      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+                           "Set OWLSOCK_JWT_SECRET or pass --secret-file");
+      return FALSE;
     }
-
-  if (!g_file_get_contents (options->secret_file, &data, &len, error))
-    return NULL;
-  if (len > 0 && data[len - 1] == '\n')
-    len--;
-  return g_bytes_new_take (data, len);
+  return owl_jwt_guard_add_secret (guard, NULL, (const guint8 *) env, strlen (env), error);
 }
 
 static gboolean
@@ -228,12 +221,8 @@ setup (OwlSocketService  *service,
   Options *options = user_data;
   g_autoptr(OwlGuard) guard = owl_jwt_guard_new ();
   g_autoptr(OwlGate) admin = owl_scope_gate_new ((const char *[]) { "admin", NULL });
-  g_autoptr(GBytes) secret = load_secret (options, error);
 
-  /* The guard refuses a secret under 32 bytes: then so does the example. */
-  if (secret == NULL ||
-      !owl_jwt_guard_add_secret (OWL_JWT_GUARD (guard), NULL,
-                                 g_bytes_get_data (secret, NULL), g_bytes_get_size (secret), error))
+  if (!add_secret (OWL_JWT_GUARD (guard), options, error))
     return FALSE;
   if (options->stats_interval < 1)
     {

@@ -73,15 +73,15 @@ def push_stats():                          # {"type": "event", "event": "stats",
     return GLib.SOURCE_CONTINUE
 
 
-def load_secret(secret_file):
-    """--secret-file (one trailing newline dropped, as owlsock-token does), or OWLSOCK_JWT_SECRET."""
-    if secret_file is None:
-        if 'OWLSOCK_JWT_SECRET' not in os.environ:
-            raise ValueError('Set OWLSOCK_JWT_SECRET or pass --secret-file')
-        return os.environb[b'OWLSOCK_JWT_SECRET']
-    with open(secret_file, 'rb') as f:
-        secret = f.read()
-    return secret[:-1] if secret.endswith(b'\n') else secret
+def add_secret(guard, secret_file):
+    """--secret-file (read as owlsockd and owlsock-token read it: one trailing newline
+    dropped), or OWLSOCK_JWT_SECRET. The guard refuses a secret under 32 bytes."""
+    if secret_file is not None:
+        guard.load_secret_file(None, secret_file)
+    elif 'OWLSOCK_JWT_SECRET' in os.environ:
+        guard.add_secret(os.environb[b'OWLSOCK_JWT_SECRET'])
+    else:
+        raise ValueError('Set OWLSOCK_JWT_SECRET or pass --secret-file')
 
 
 # What a chat client may send (the seed's filter(body(schema))); anything else
@@ -93,7 +93,7 @@ CHAT_MESSAGE_SCHEMA = '''{"type": "object", "required": ["type", "content"],
 
 def setup(args):
     guard = Owlsock.JwtGuard.new()
-    guard.add_secret(None, load_secret(args.secret_file))   # refuses a secret under 32 bytes
+    add_secret(guard, args.secret_file)
     if args.stats_interval < 1:
         raise ValueError('--stats-interval must be at least 1')
     service.add_guard('jwt', guard)

@@ -415,3 +415,64 @@ owl_auth_get_claim_string (OwlAuth    *self,
     return owl_json_object_get_string (self->claims, name);
   return g_str_equal (name, "sub") ? self->user_id : NULL;
 }
+
+/**
+ * owl_auth_get_claim:
+ * @self: an auth
+ * @name: a claim name
+ *
+ * Gets a claim of any JSON type: a nested object or an array as well as a
+ * string or a number. Unlike [method@Owlsock.Auth.get_claim_string], `sub`
+ * does not fall back to the user id: only the token's claims are looked at.
+ *
+ * From Python, `auth.get_claim_value(name)` gives the claim as Python
+ * values and `auth.claims` all of them as a dict.
+ *
+ * Returns: (transfer none) (nullable): the claim, or %NULL if the auth has
+ *   no claim @name
+ *
+ * Since: 0.1
+ */
+JsonNode *
+owl_auth_get_claim (OwlAuth    *self,
+                    const char *name)
+{
+  g_return_val_if_fail (OWL_IS_AUTH (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  if (self->claims == NULL)
+    return NULL;
+  return json_object_get_member (self->claims, name);
+}
+
+/**
+ * owl_auth_dup_claims_json:
+ * @self: an auth
+ *
+ * Gets the claims as JSON text, for languages that parse JSON natively:
+ *
+ * ```js
+ * const claims = JSON.parse(auth.dup_claims_json());
+ * ```
+ *
+ * `JSON.parse(null)` is `null`, so an auth without claims needs no special
+ * case there.
+ *
+ * Returns: (transfer full) (nullable): the claims as a JSON object, or %NULL
+ *   if the auth has none
+ *
+ * Since: 0.1
+ */
+char *
+owl_auth_dup_claims_json (OwlAuth *self)
+{
+  g_autoptr(JsonNode) node = NULL;
+  gsize len;
+
+  g_return_val_if_fail (OWL_IS_AUTH (self), NULL);
+
+  if (self->claims == NULL)
+    return NULL;
+  node = json_node_init_object (json_node_alloc (), self->claims);
+  return owl_json_to_data (node, &len);
+}

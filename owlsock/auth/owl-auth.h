@@ -39,6 +39,11 @@ OWL_AVAILABLE_IN_ALL
 const char         *owl_auth_get_claim_string (OwlAuth          *self,
                                                const char       *name);
 OWL_AVAILABLE_IN_ALL
+JsonNode           *owl_auth_get_claim      (OwlAuth            *self,
+                                             const char         *name);
+OWL_AVAILABLE_IN_ALL
+char               *owl_auth_dup_claims_json (OwlAuth           *self);
+OWL_AVAILABLE_IN_ALL
 const char         *owl_auth_get_token_id   (OwlAuth            *self);
 
 G_END_DECLS

@@ -310,6 +310,12 @@ owl_jwt_guard_new (void)
  *
  * Accepts HS256 tokens signed with @secret.
  *
+ * Bindings see [method@Owlsock.JwtGuard.add_secret_without_kid] under this
+ * name, so the usual call takes just the secret: `guard.add_secret(secret)`
+ * from Python (a `str` or `bytes`) and GJS (a string or a `Uint8Array`);
+ * with a key id, they call [method@Owlsock.JwtGuard.add_secret_with_kid]
+ * (Python's override also takes `guard.add_secret(secret, kid=...)`).
+ *
  * Returns: %TRUE if the secret was added
  *
  * Since: 0.1
@@ -325,6 +331,110 @@ owl_jwt_guard_add_secret (OwlJwtGuard   *self,
   g_return_val_if_fail (secret != NULL || len == 0, FALSE);
 
   return owl_jwt_keys_add_secret (self->keys, kid, secret, len, error);
+}
+
+/**
+ * owl_jwt_guard_add_secret_without_kid: (rename-to owl_jwt_guard_add_secret)
+ * @self: a JWT guard
+ * @secret: (array length=len): the HS256 secret; from GJS a string (its
+ *   UTF-8 bytes) or a `Uint8Array`, from Python `bytes` or a `str`
+ * @len: its length in bytes, at least 32
+ * @error: return location for an error
+ *
+ * Accepts HS256 tokens signed with @secret, whatever `kid` they name (see
+ * the key ids of [class@Owlsock.JwtGuard]). Bindings call it `add_secret`:
+ *
+ * ```js
+ * guard.add_secret(GLib.getenv('JWT_SECRET'));
+ * ```
+ *
+ * Returns: %TRUE if the secret was added
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_jwt_guard_add_secret_without_kid (OwlJwtGuard   *self,
+                                      const guint8  *secret,
+                                      gsize          len,
+                                      GError       **error)
+{
+  return owl_jwt_guard_add_secret (self, NULL, secret, len, error);
+}
+
+/**
+ * owl_jwt_guard_add_secret_with_kid:
+ * @self: a JWT guard
+ * @kid: the key id tokens name in their `kid`
+ * @secret: (array length=len): the HS256 secret
+ * @len: its length in bytes, at least 32
+ * @error: return location for an error
+ *
+ * Accepts HS256 tokens signed with @secret that name @kid, or no kid. The
+ * same as [method@Owlsock.JwtGuard.add_secret] with a key id, for bindings,
+ * where `add_secret` takes only the secret.
+ *
+ * Returns: %TRUE if the secret was added
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_jwt_guard_add_secret_with_kid (OwlJwtGuard   *self,
+                                   const char    *kid,
+                                   const guint8  *secret,
+                                   gsize          len,
+                                   GError       **error)
+{
+  g_return_val_if_fail (kid != NULL, FALSE);
+
+  return owl_jwt_guard_add_secret (self, kid, secret, len, error);
+}
+
+gsize
+owl_jwt_secret_file_length (const char *data,
+                            gsize       len)
+{
+  if (len > 0 && data[len - 1] == '\n')
+    len -= (len > 1 && data[len - 2] == '\r') ? 2 : 1;
+  return len;
+}
+
+/**
+ * owl_jwt_guard_load_secret_file:
+ * @self: a JWT guard
+ * @kid: (nullable): the key id tokens name in their `kid`, if any
+ * @path: (type filename): a file holding the HS256 secret
+ * @error: return location for an error
+ *
+ * Like [method@Owlsock.JwtGuard.add_secret], from a file. The secret is the
+ * file's bytes with one trailing newline (`\n`, or `\r\n`) dropped, the one
+ * editors and `echo` add; nothing else is trimmed. owlsockd's `secret-file`
+ * and `owlsock-token --secret-file` read secret files the same way, so a
+ * token minted from a file verifies against a guard loaded from it.
+ *
+ * Returns: %TRUE if the secret was added
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_jwt_guard_load_secret_file (OwlJwtGuard  *self,
+                                const char   *kid,
+                                const char   *path,
+                                GError      **error)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  gboolean added;
+
+  g_return_val_if_fail (OWL_IS_JWT_GUARD (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (!g_file_get_contents (path, &data, &len, error))
+    return FALSE;
+  added = owl_jwt_keys_add_secret (self->keys, kid, (const guint8 *) data,
+                                   owl_jwt_secret_file_length (data, len), error);
+  /* The keys keep their own copy; this one leaves no trace. */
+  memset (data, 0, len);
+  return added;
 }
 
 /**

@@ -28,6 +28,22 @@ gboolean    owl_jwt_guard_add_secret           (OwlJwtGuard   *self,
                                                 gsize          len,
                                                 GError       **error);
 OWL_AVAILABLE_IN_ALL
+gboolean    owl_jwt_guard_add_secret_without_kid (OwlJwtGuard  *self,
+                                                const guint8  *secret,
+                                                gsize          len,
+                                                GError       **error);
+OWL_AVAILABLE_IN_ALL
+gboolean    owl_jwt_guard_add_secret_with_kid  (OwlJwtGuard   *self,
+                                                const char    *kid,
+                                                const guint8  *secret,
+                                                gsize          len,
+                                                GError       **error);
+OWL_AVAILABLE_IN_ALL
+gboolean    owl_jwt_guard_load_secret_file     (OwlJwtGuard   *self,
+                                                const char    *kid,
+                                                const char    *path,
+                                                GError       **error);
+OWL_AVAILABLE_IN_ALL
 gboolean    owl_jwt_guard_add_public_key       (OwlJwtGuard   *self,
                                                 const char    *kid,
                                                 const char    *pem,

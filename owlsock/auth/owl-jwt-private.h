@@ -51,6 +51,13 @@ gboolean    owl_jwt_keys_add_public_pem (OwlJwtKeys    *keys,
                                          GError       **error);
 guint       owl_jwt_keys_get_n_keys     (OwlJwtKeys    *keys);
 
+/* The length of the secret a secret file holding @len bytes of @data
+ * gives: its bytes, one trailing newline ("\n" or "\r\n", which editors
+ * and `echo` add) dropped. owlsock-token, owlsockd and
+ * owl_jwt_guard_load_secret_file() all read secret files with it. */
+gsize       owl_jwt_secret_file_length  (const char    *data,
+                                         gsize          len);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlJwtKeys, owl_jwt_keys_free)
 
 typedef struct

@@ -634,6 +634,20 @@ class Config(DaemonTestCase):
         self.assertEqual(got['content'], 'hi')
 
 
+    def test_secret_file_loses_one_trailing_newline(self):
+        # Saved by a CRLF editor: the secret is what precedes the "\r\n", as for owlsock-token.
+        secret = self.write('secret', 'a-test-secret-of-at-least-32-bytes-long\r\n')
+        self.start(self.write_config('[service]\nlisten=127.0.0.1:0\n'
+                                     f'[guard users]\ntype=jwt\nsecret-file={secret}\n'
+                                     '[module chat]\npath=/ws/chat\nbehaviour=echo\nguards=users\n'))
+        def token(key):
+            return subprocess.run([TOKEN_TOOL, '--secret', key, '--sub', 'ann', '--ttl', '600'],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+        self.assertEqual(self.connect_refused('/ws/chat?token=' + token('a-test-secret-of-at-least-32-bytes-long\r')), 401)
+        ann = self.connect('/ws/chat?token=' + token('a-test-secret-of-at-least-32-bytes-long'))
+        ann.send({'type': 'hello'})
+        self.assertEqual(ann.wait_frames(1), {'type': 'hello'})
+
 class HandlerProcess(DaemonTestCase):
     CONFIG = BUS
 

@@ -45,6 +45,26 @@ function runUntil(predicate, what) {
     assert(predicate(), `timed out waiting for ${what}`);
 }
 
+// Stops an Owlsock.SocketService and waits for its `stopped`.
+function stopService(service) {
+    let stopped = false;
+    service.connect('stopped', () => {
+        stopped = true;
+    });
+    service.stop();
+    runUntil(() => stopped, 'the service to stop');
+}
+
+// Closes a Soup.WebsocketConnection with 1000 and waits for `closed`.
+function closeClient(ws) {
+    let closed = false;
+    ws.connect('closed', () => {
+        closed = true;
+    });
+    ws.close(1000, null);
+    runUntil(() => closed, 'the client to close');
+}
+
 // Runs each test of `tests` (name -> function), prints TAP, and exits.
 function runTests(tests) {
     const names = Object.keys(tests);

@@ -11,7 +11,7 @@ imports.gi.versions.Soup = '3.0';
 const {GLib, GObject, Json, Owlsock, Soup} = imports.gi;
 
 imports.searchPath.unshift(GLib.path_get_dirname(imports.system.programPath));
-const {assertEqual, assert, runUntil, runTests} = imports.owltest;
+const {assertEqual, assert, runUntil, stopService, closeClient, runTests} = imports.owltest;
 
 // The users an X-User header may name, and their scopes; found "later".
 const USERS = {ann: ['chat'], ben: ['chat', 'admin']};
@@ -79,12 +79,7 @@ function serve() {
 }
 
 function stop(server) {
-    let stopped = false;
-    server.service.connect('stopped', () => {
-        stopped = true;
-    });
-    server.service.stop();
-    runUntil(() => stopped, 'the service to stop');
+    stopService(server.service);
 }
 
 // A WebSocket handshake by libsoup's client: {ws, status, error}.
@@ -116,15 +111,6 @@ function assertEchoes(ws) {
     runUntil(() => reply !== null, 'the echo');
     ws.disconnect(id);
     assertEqual(JSON.parse(reply), {type: 'echo', n: 1}, 'the echo');
-}
-
-function closeClient(ws) {
-    let closed = false;
-    ws.connect('closed', () => {
-        closed = true;
-    });
-    ws.close(Soup.WebsocketCloseCode.NORMAL, null);
-    runUntil(() => closed, 'the client to close');
 }
 
 const tests = {

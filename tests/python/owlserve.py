@@ -8,7 +8,7 @@ import signal
 from gi.repository import GLib
 
 
-def serve(service, description):
+def serve(service, description=None):
     """Listens where --host and --port say (127.0.0.1, a free port), prints 'listening on
     PORT' for owltest.Server, and runs until SIGTERM or SIGINT stopped the service."""
     parser = argparse.ArgumentParser(description=description)

@@ -21,7 +21,6 @@
 
 import json
 import os
-import signal
 import sys
 
 sys.dont_write_bytecode = True
@@ -30,6 +29,8 @@ import gi
 gi.require_version('Json', '1.0')
 gi.require_version('Owlsock', '1')
 from gi.repository import GLib, GObject, Json, Owlsock
+
+import owlserve
 
 LOOKUP_MS = 20   # what the "database" takes to answer
 
@@ -143,7 +144,7 @@ def on_room_connection(module, conn):
 def main():
     secret = os.environ['OWLSOCK_TEST_JWT_SECRET'].encode()
     jwt_guard = Owlsock.JwtGuard.new()
-    jwt_guard.add_secret(None, secret)
+    jwt_guard.add_secret(secret)
     jwt_guard.props.leeway = 0   # expiresAt is the token's exp
 
     service.props.handshake_timeout = 1   # how long key-slow waits
@@ -159,13 +160,7 @@ def main():
     service.add_module(echo)
     service.add_module(room)
 
-    service.listen('127.0.0.1', 0)
-    print(f'listening on {service.get_port()}', flush=True)
-
-    loop = GLib.MainLoop()
-    service.connect('stopped', lambda service: loop.quit())
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, service.stop)
-    loop.run()
+    owlserve.serve(service)
 
 
 if __name__ == '__main__':

@@ -381,7 +381,8 @@ class SecureChatStartTests(unittest.IsolatedAsyncioTestCase):
 
     async def test_secret_file(self):
         secret = secrets.token_urlsafe(32)
-        path = self.secret_file(secret.encode() + b'\n')
+        # Saved by a CRLF editor: one newline, dropped as owlsockd and owlsock-token drop it.
+        path = self.secret_file(secret.encode() + b'\r\n')
         server = owltest.Server(owltest.server_command('secure-chat', args=['--secret-file', path]),
                                 env=self.env)
         self.addAsyncCleanup(server.kill)
