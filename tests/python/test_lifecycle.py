@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# test_lifecycle.py: `closing`, the timer pattern and run() from Python or GJS
+# test_lifecycle.py: `closing`, the timer pattern, `joined`/`left` and run() from Python or GJS
 #
 #   /usr/bin/python3 tests/python/test_lifecycle.py --runtime python   # tests/python/lifecycle_server.py
 #   /usr/bin/python3 tests/python/test_lifecycle.py --runtime gjs      # tests/gjs/lifecycle-server.js
@@ -185,6 +185,33 @@ class LifecycleTests(unittest.IsolatedAsyncioTestCase):
             await shutdown_then_1001(self, client, skip=None)
         self.assertEqual(stderr.decode(errors='replace'), '')
         self.assertEqual(status, 0)
+
+    async def test_joined_and_left_for_presence(self):
+        server = await self.start(lifecycle_command())
+        ann, bob, cat = [await server.connect('/ws/rooms') for _ in range(3)]
+        ids = [(await client.expect('welcome'))['id'] for client in (ann, bob, cat)]
+
+        await ann.send({'type': 'join', 'room': 'lobby'})
+        await ann.send({'type': 'join', 'room': 'lobby'})   # in it already: no second joined
+        await ann.expect('presence', event='joined', room='lobby', id=ids[0])
+        await ann.ping()
+        for client, id_ in ((bob, ids[1]), (cat, ids[2])):
+            await client.send({'type': 'join', 'room': 'lobby'})
+            await ann.expect('presence', event='joined', room='lobby', id=id_)
+        await bob.expect('presence', event='joined', room='lobby', id=ids[1])
+        await bob.expect('presence', event='joined', room='lobby', id=ids[2])
+
+        await bob.send({'type': 'leave', 'room': 'lobby'})
+        await bob.send({'type': 'leave', 'room': 'lobby'})   # not in it: no second left
+        await ann.expect('presence', event='left', room='lobby', id=ids[1])
+        await bob.ping()                                     # out of the room: told nothing
+        await cat.close()                                    # the end leaves every room
+        await ann.expect('presence', event='left', room='lobby', id=ids[2])
+        await ann.ping()
+        await bob.ping()
+
+        status, _stdout, stderr = await server.end_with(signal.SIGTERM)
+        self.assertEqual((status, stderr), (0, b''))
 
 
 if __name__ == '__main__':
