@@ -43,58 +43,68 @@ frame_new (const char *type)
   return frame;
 }
 
-/* Sends @frame (consumed) to everyone in the room of @from but @from. */
+/* Sends @frame (consumed) to everyone in @room but @from. */
 static void
 tell_room (OwlSocketService *service,
+           const char       *room,
            OwlConnection    *from,
            JsonObject       *frame)
 {
   g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
 
   json_node_take_object (node, frame);
-  owl_socket_service_broadcast (service, room_of (from), node, from);
+  owl_socket_service_broadcast (service, room, node, from);
 }
 
+/* "joined" and "left": the others in @room hear who came and went. "left"
+ * comes for leave() and when the connection closes, once it is out of the
+ * room. */
 static void
-announce (OwlSocketService *service,
-          OwlConnection    *connection,
-          const char       *event)
+announce (OwlConnection *connection,
+          const char    *room,
+          gpointer       service,
+          const char    *event)
 {
   JsonObject *frame = frame_new ("presence");
 
   json_object_set_string_member (frame, "event", event);
   json_object_set_string_member (frame, "sender", name_of (connection));
-  tell_room (service, connection, frame);
+  tell_room (service, room, connection, frame);
 }
 
-static gboolean
-has_type (JsonObject *message,
-          const char *type)
-{
-  JsonNode *node = json_object_get_member (message, "type");
-
-  return node != NULL && json_node_get_value_type (node) == G_TYPE_STRING &&
-         g_str_equal (json_node_get_string (node), type);
-}
-
-/* @message is always a JSON object: owlsock answers anything else with an error frame. */
 static void
-on_message (OwlConnection *connection,
-            JsonNode      *message,
-            gpointer       service)
+on_joined (OwlConnection *connection,
+           const char    *room,
+           gpointer       service)
 {
-  JsonObject *in = json_node_get_object (message);
-  JsonNode *content = json_object_get_member (in, "content");
+  announce (connection, room, service, "join");
+}
+
+static void
+on_left (OwlConnection *connection,
+         const char    *room,
+         gpointer       service)
+{
+  announce (connection, room, service, "leave");
+}
+
+/* Connected as "message::chat-message": only messages of that type come
+ * here, always JSON objects (owlsock answers anything else with an error
+ * frame). */
+static void
+on_chat_message (OwlConnection *connection,
+                 JsonNode      *message,
+                 gpointer       service)
+{
+  JsonNode *content = json_object_get_member (json_node_get_object (message), "content");
   JsonObject *frame;
 
-  if (!has_type (in, "chat-message"))
-    return;
   frame = frame_new ("room-message");
   json_object_set_string_member (frame, "room", room_of (connection));
   json_object_set_string_member (frame, "sender", name_of (connection));
   json_object_set_member (frame, "content",
                           content != NULL ? json_node_copy (content) : json_node_new (JSON_NODE_NULL));
-  tell_room (service, connection, frame);
+  tell_room (service, room_of (connection), connection, frame);
 }
 
 /* {"type":"event","event":"typing"}, connected as "event::typing" */
@@ -110,7 +120,7 @@ on_typing (OwlConnection *connection,
   json_object_set_string_member (who, "sender", name_of (connection));
   json_object_set_string_member (frame, "event", "typing");
   json_object_set_object_member (frame, "payload", who);
-  tell_room (service, connection, frame);
+  tell_room (service, room_of (connection), connection, frame);
 }
 
 static int
@@ -140,16 +150,6 @@ on_call_members (OwlConnection *connection,
   return TRUE;
 }
 
-/* By now the connection has left its room; the others hear it went. */
-static void
-on_closed (OwlConnection *connection,
-           guint          code,
-           const char    *reason,
-           gpointer       service)
-{
-  announce (service, connection, "leave");
-}
-
 static void
 on_connection (OwlModule     *module,
                OwlConnection *connection,
@@ -158,17 +158,17 @@ on_connection (OwlModule     *module,
   g_autoptr(JsonNode) welcome = json_node_new (JSON_NODE_OBJECT);
   JsonObject *frame = frame_new ("welcome");
 
-  g_signal_connect (connection, "message", G_CALLBACK (on_message), service);
+  g_signal_connect (connection, "message::chat-message", G_CALLBACK (on_chat_message), service);
   g_signal_connect (connection, "event::typing", G_CALLBACK (on_typing), service);
   g_signal_connect (connection, "call::members", G_CALLBACK (on_call_members), service);
-  g_signal_connect (connection, "closed", G_CALLBACK (on_closed), service);
+  g_signal_connect (connection, "joined", G_CALLBACK (on_joined), service);
+  g_signal_connect (connection, "left", G_CALLBACK (on_left), service);
 
-  owl_connection_join (connection, room_of (connection));
   json_object_set_string_member (frame, "room", room_of (connection));
   json_object_set_string_member (frame, "name", name_of (connection));
   json_node_take_object (welcome, frame);
   owl_connection_send (connection, welcome, NULL);
-  announce (service, connection, "join");
+  owl_connection_join (connection, room_of (connection));
 }
 
 int

@@ -3,26 +3,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#include <glib-unix.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "common.h"
-
-static gboolean
-on_unix_signal (gpointer user_data)
-{
-  /* Closes every connection with 1001; the service emits "stopped" when done. */
-  owl_socket_service_stop (OWL_SOCKET_SERVICE (user_data));
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-on_stopped (OwlSocketService *service,
-            gpointer          user_data)
-{
-  g_main_loop_quit (user_data);
-}
 
 /**
  * example_main:
@@ -69,14 +53,11 @@ example_main_full (OwlSocketService   *service,
                    char              **argv)
 {
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GError) error = NULL;
   g_autofree char *host = NULL;
   g_autofree char *tls_cert = NULL;
   g_autofree char *tls_key = NULL;
   int port = 8080;
-  int status = EXIT_SUCCESS;
-  guint sigint_id, sigterm_id;
   const GOptionEntry entries[] = {
     { "host", 0, 0, G_OPTION_ARG_STRING, &host,
       "Address to listen on (default 127.0.0.1)", "HOST" },
@@ -124,27 +105,18 @@ example_main_full (OwlSocketService   *service,
       return EXIT_FAILURE;
     }
 
-  /* Handlers first: whoever sees the port open may send SIGTERM at once. */
-  g_signal_connect (service, "stopped", G_CALLBACK (on_stopped), loop);
-  sigint_id = g_unix_signal_add (SIGINT, on_unix_signal, service);
-  sigterm_id = g_unix_signal_add (SIGTERM, on_unix_signal, service);
-
-  if (owl_socket_service_listen (service, host != NULL ? host : "127.0.0.1",
-                                 (guint16) port, &error))
-    {
-      /* Scripts and tests wait for this line to know the port. */
-      g_print ("listening on %u\n", owl_socket_service_get_port (service));
-      fflush (stdout);
-      g_main_loop_run (loop);
-    }
-  else
+  if (!owl_socket_service_listen (service, host != NULL ? host : "127.0.0.1",
+                                  (guint16) port, &error))
     {
       g_printerr ("%s: %s\n", g_get_prgname (), error->message);
-      status = EXIT_FAILURE;
+      return EXIT_FAILURE;
     }
 
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
-  g_signal_handlers_disconnect_by_func (service, on_stopped, loop);
-  return status;
+  /* Scripts and tests wait for this line to know the port. */
+  g_print ("listening on %u\n", owl_socket_service_get_port (service));
+  fflush (stdout);
+  /* Until SIGINT or SIGTERM: every connection gets the shutdown notice
+   * and 1001, and it returns once they all closed. */
+  owl_socket_service_run (service, NULL, NULL);
+  return EXIT_SUCCESS;
 }

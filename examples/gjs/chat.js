@@ -8,7 +8,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
 imports.gi.versions.Owlsock = '1';
-const {GLib, Json, Owlsock} = imports.gi;
+const {Json, Owlsock} = imports.gi;
 
 function option(name, fallback) {
     const i = ARGV.indexOf(`--${name}`);
@@ -23,12 +23,10 @@ function onConnection(module, conn) {
     const room = conn.get_request().get_param('room');
     const name = nameOf(conn);
 
-    conn.connect('message', (c, message) => {
+    conn.connect('message::chat-message', (c, message) => {  // only {"type": "chat-message"}
         const msg = JSON.parse(Json.to_string(message, false));
-        if (msg.type === 'chat-message') {
-            service.broadcast(room, node({type: 'room-message', room, sender: name,
-                content: msg.content}), c);
-        }
+        service.broadcast(room, node({type: 'room-message', room, sender: name,
+            content: msg.content}), c);
     });
     conn.connect('event::typing', c => {                  // {"type": "event", "event": "typing"}
         service.broadcast(room, node({type: 'event', event: 'typing', payload: {sender: name}}), c);
@@ -37,13 +35,15 @@ function onConnection(module, conn) {
         call.return_value(node(service.list_room_members(room).map(nameOf).sort()));
         return true;
     });
-    conn.connect('closed', () => {                        // by now conn has left its rooms
-        service.broadcast(room, node({type: 'presence', event: 'leave', sender: name}), null);
+    conn.connect('joined', (c, joined) => {               // the others hear who came ...
+        service.broadcast(joined, node({type: 'presence', event: 'join', sender: name}), c);
+    });
+    conn.connect('left', (c, left) => {                   // ... and who went (leave() or the end)
+        service.broadcast(left, node({type: 'presence', event: 'leave', sender: name}), c);
     });
 
-    conn.join(room);
     conn.send(node({type: 'welcome', room, name}));
-    service.broadcast(room, node({type: 'presence', event: 'join', sender: name}), conn);
+    conn.join(room);
 }
 
 const module = Owlsock.Module.new('chat', '/ws/chat/:room');
@@ -51,13 +51,4 @@ module.connect('connection', onConnection);
 service.add_module(module);
 service.listen(option('host', '127.0.0.1'), Number(option('port', 8080)));
 print(`listening on ${service.get_port()}`);
-
-const loop = new GLib.MainLoop(null, false);
-service.connect('stopped', () => loop.quit());
-for (const signum of [15 /* SIGTERM */, 2 /* SIGINT */]) {  // clients get close code 1001
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, () => {
-        service.stop();
-        return GLib.SOURCE_REMOVE;
-    });
-}
-loop.run();
+service.run(null);  // until Ctrl-C or SIGTERM; clients get the shutdown notice and 1001

@@ -44,13 +44,4 @@ module.connect('connection', onConnection);
 service.add_module(module);
 service.listen(option('host', '127.0.0.1'), Number(option('port', 8080)));
 print(`listening on ${service.get_port()}`);
-
-const loop = new GLib.MainLoop(null, false);
-service.connect('stopped', () => loop.quit());
-for (const signum of [15 /* SIGTERM */, 2 /* SIGINT */]) {  // clients get close code 1001
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, () => {
-        service.stop();
-        return GLib.SOURCE_REMOVE;
-    });
-}
-loop.run();
+service.run(null);  // until Ctrl-C or SIGTERM; clients get the shutdown notice and 1001

@@ -9,12 +9,11 @@
 
 import argparse
 import json
-import signal
 
 import gi
 gi.require_version('Json', '1.0')
 gi.require_version('Owlsock', '1')
-from gi.repository import GLib, Json, Owlsock
+from gi.repository import Json, Owlsock
 
 service = Owlsock.SocketService.new(None)
 
@@ -31,11 +30,10 @@ def on_connection(module, conn):
     room = conn.get_request().get_param('room')
     name = name_of(conn)
 
-    def on_message(conn, message):
+    def on_chat_message(conn, message):    # only {"type": "chat-message", ...}
         msg = json.loads(Json.to_string(message, False))
-        if msg.get('type') == 'chat-message':
-            service.broadcast(room, node({'type': 'room-message', 'room': room,
-                                          'sender': name, 'content': msg.get('content')}), conn)
+        service.broadcast(room, node({'type': 'room-message', 'room': room,
+                                      'sender': name, 'content': msg.get('content')}), conn)
 
     def on_typing(conn, event, payload):   # {"type": "event", "event": "typing"}
         service.broadcast(room, node({'type': 'event', 'event': 'typing',
@@ -45,16 +43,21 @@ def on_connection(module, conn):
         call.return_value(node(sorted(name_of(c) for c in service.list_room_members(room))))
         return True
 
-    def on_closed(conn, code, reason):     # by now conn has left its rooms
-        service.broadcast(room, node({'type': 'presence', 'event': 'leave', 'sender': name}), None)
+    def on_joined(conn, joined_room):      # the others hear who came ...
+        service.broadcast(joined_room, node({'type': 'presence', 'event': 'join',
+                                             'sender': name}), conn)
 
-    conn.connect('message', on_message)
+    def on_left(conn, left_room):          # ... and who went (leave() or the end)
+        service.broadcast(left_room, node({'type': 'presence', 'event': 'leave',
+                                           'sender': name}), conn)
+
+    conn.connect('message::chat-message', on_chat_message)
     conn.connect('event::typing', on_typing)
     conn.connect('call::members', on_members)
-    conn.connect('closed', on_closed)
-    conn.join(room)
+    conn.connect('joined', on_joined)
+    conn.connect('left', on_left)
     conn.send(node({'type': 'welcome', 'room': room, 'name': name}))
-    service.broadcast(room, node({'type': 'presence', 'event': 'join', 'sender': name}), conn)
+    conn.join(room)
 
 
 def main():
@@ -68,12 +71,7 @@ def main():
     service.add_module(module)
     service.listen(args.host, args.port)
     print(f'listening on {service.get_port()}', flush=True)
-
-    loop = GLib.MainLoop()
-    service.connect('stopped', lambda service: loop.quit())
-    for signum in (signal.SIGTERM, signal.SIGINT):   # clients get close code 1001
-        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, service.stop)
-    loop.run()
+    service.run(None)   # until Ctrl-C or SIGTERM; clients get the shutdown notice and 1001
 
 
 if __name__ == '__main__':

@@ -9,7 +9,6 @@
 
 import argparse
 import json
-import signal
 
 import gi
 gi.require_version('Json', '1.0')
@@ -62,12 +61,7 @@ def main():
     service.add_module(module)
     service.listen(args.host, args.port)
     print(f'listening on {service.get_port()}', flush=True)
-
-    loop = GLib.MainLoop()
-    service.connect('stopped', lambda service: loop.quit())
-    for signum in (signal.SIGTERM, signal.SIGINT):   # clients get close code 1001
-        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, service.stop)
-    loop.run()
+    service.run(None)   # until Ctrl-C or SIGTERM; clients get the shutdown notice and 1001
 
 
 if __name__ == '__main__':

@@ -19,7 +19,6 @@
 import argparse
 import json
 import os
-import signal
 import sys
 
 import gi
@@ -125,12 +124,7 @@ def main():
         sys.exit(f'secure_chat.py: {e.message if isinstance(e, GLib.Error) else e}')
     service.listen(args.host, args.port)
     print(f'listening on {service.get_port()}', flush=True)
-
-    loop = GLib.MainLoop()
-    service.connect('stopped', lambda service: loop.quit())
-    for signum in (signal.SIGTERM, signal.SIGINT):   # clients get close code 1001
-        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, service.stop)
-    loop.run()
+    service.run(None)   # until Ctrl-C or SIGTERM; clients get the shutdown notice and 1001
 
 
 if __name__ == '__main__':

@@ -102,11 +102,27 @@ on_transport_drain (gpointer user_data)
   owl_connection_emit_drain (user_data);
 }
 
+/* The pong or idle timeout sent a close frame: closing from now on. */
+static void
+on_transport_closing (gpointer    user_data,
+                      guint16     code,
+                      const char *reason)
+{
+  OwlConnection *self = user_data;
+
+  if (owl_channel_begin_close (self->channel))
+    {
+      OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Closing with %u", code);
+      owl_connection_emit_closing (self, code, reason);
+    }
+}
+
 const OwlTransportCallbacks owl_connection_transport_callbacks = {
   .message = on_transport_message,
   .error = on_transport_error,
   .closed = on_transport_closed,
   .drain = on_transport_drain,
+  .closing = on_transport_closing,
 };
 
 /* Called once the connection handlers returned: delivers what arrived while
@@ -284,6 +300,8 @@ owl_connection_send_text (OwlConnection  *self,
   g_return_val_if_fail (OWL_IS_CONNECTION (self), FALSE);
   g_return_val_if_fail (text != NULL, FALSE);
 
+  if (!owl_channel_check_open (self->channel, error))
+    return FALSE;
   len = strlen (text);
   if (!g_utf8_validate_len (text, len, NULL))
     {
@@ -327,7 +345,8 @@ owl_connection_send_binary (OwlConnection  *self,
  * Sends `{"type": "event", "event": event, "payload": payload}`. Safe from
  * any thread.
  *
- * Returns: %TRUE if sent or queued
+ * Returns: %TRUE if sent or queued, %FALSE with %OWL_ERROR_CLOSED if the
+ *   connection is closing or closed
  *
  * Since: 0.1
  */
@@ -379,7 +398,8 @@ truncate_reason (const char *reason)
   return g_strndup (reason, len);
 }
 
-/* On the context: the close handshake starts, once. */
+/* On the context: the close handshake starts, once; the close frame is
+ * on its way before the handlers of `closing` run. */
 void
 owl_connection_close_now (OwlConnection *self,
                           guint16        code,
@@ -388,9 +408,9 @@ owl_connection_close_now (OwlConnection *self,
   if (!owl_channel_begin_close (self->channel))
     return;
 
-  owl_connection_notify_state (self);
   OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Closing with %u", code);
   owl_transport_close (self->transport, code, reason);
+  owl_connection_emit_closing (self, code, reason);
 }
 
 typedef struct
@@ -425,9 +445,10 @@ close_op_free (gpointer data)
  * @reason: (nullable): a short reason, cut to 123 bytes on a character
  *   boundary
  *
- * Starts the close handshake. [signal@Owlsock.Connection::closed] follows
- * when it completes. Safe from any thread; does nothing if the connection
- * is already closing.
+ * Starts the close handshake: [signal@Owlsock.Connection::closing] is
+ * emitted at once (on the service's main context), and
+ * [signal@Owlsock.Connection::closed] follows when the handshake completes.
+ * Safe from any thread; does nothing if the connection is already closing.
  *
  * Since: 0.1
  */
@@ -459,7 +480,9 @@ owl_connection_close (OwlConnection *self,
  * @user_data: (closure): data for @callback
  *
  * Sends a `call` to the client and waits for its `result` or `error`. Call
- * it on the service's main context.
+ * it on the service's main context. On a connection that is closing or
+ * closed it fails at once with %OWL_ERROR_CLOSED; a call still waiting when
+ * the connection ends fails with it too.
  *
  * Since: 0.1
  */
@@ -515,7 +538,8 @@ owl_connection_call_finish (OwlConnection  *self,
  * @user_data: (closure): data for @callback
  *
  * Sends a `request` to the client and waits for its `response`. Call it on
- * the service's main context.
+ * the service's main context. Fails with %OWL_ERROR_CLOSED as
+ * [method@Owlsock.Connection.call_async] does.
  *
  * Since: 0.1
  */

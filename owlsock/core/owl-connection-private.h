@@ -62,9 +62,10 @@ OwlChannel    *owl_connection_get_channel    (OwlConnection           *self);
 /* How many messages wait for the connection handler to return (tests). */
 guint          owl_connection_get_n_early    (OwlConnection           *self);
 
-/* The object, shared by its three files: owl-connection.c (the object,
- * its signals and life), owl-connection-io.c (what goes in and out) and
- * owl-connection-auth.c (token refresh and expiry). */
+/* The object, shared by its four files: owl-connection.c (the object,
+ * its signals and life), owl-connection-io.c (what goes in and out),
+ * owl-connection-rooms.c (its rooms) and owl-connection-auth.c (token
+ * refresh and expiry). */
 /* What arrived before the connection handlers returned; made when the
  * first of it does (most connections get nothing that early). */
 typedef struct
@@ -118,7 +119,15 @@ void           owl_connection_emit_event     (OwlConnection           *self,
                                               const char              *event,
                                               JsonNode                *payload);
 void           owl_connection_notify_auth    (OwlConnection           *self);
-void           owl_connection_notify_state   (OwlConnection           *self);
+/* Once the channel went from open to closing: the state's notify, then
+ * `closing`. */
+void           owl_connection_emit_closing   (OwlConnection           *self,
+                                              guint16                  code,
+                                              const char              *reason);
+/* `joined` (@joined) or `left`. */
+void           owl_connection_emit_room      (OwlConnection           *self,
+                                              const char              *room,
+                                              gboolean                 joined);
 void           owl_connection_emit_error     (OwlConnection           *self,
                                               const GError            *error);
 void           owl_connection_emit_drain     (OwlConnection           *self);
@@ -133,6 +142,9 @@ extern const OwlChannelHandlers owl_connection_channel_handlers;
 void           owl_connection_close_now      (OwlConnection           *self,
                                               guint16                  code,
                                               const char              *reason);
+
+/* owl-connection-rooms.c */
+void           owl_connection_leave_all      (OwlConnection           *self);
 
 /* owl-connection-auth.c */
 void           owl_connection_refresh_free   (OwlRefresh              *refresh);

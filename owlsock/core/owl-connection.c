@@ -32,8 +32,23 @@
  * may be called from any thread: they hop to the service's main context.
  * Everything else belongs to that context.
  *
- * [signal@Owlsock.Connection::closed] is emitted exactly once, however the
- * connection ends.
+ * A connection ends in two steps, each told once, however it ends (the
+ * peer's close frame, [method@Owlsock.Connection.close], a token that
+ * expired, [method@Owlsock.SocketService.stop], a limit, a lost socket):
+ *
+ * 1. [property@Owlsock.Connection:state] becomes
+ *    %OWL_CONNECTION_CLOSING (notified), then
+ *    [signal@Owlsock.Connection::closing] is emitted: from now on sends,
+ *    calls and requests fail with %OWL_ERROR_CLOSED and nothing more is
+ *    received. The place to stop timers and producers.
+ * 2. The connection leaves its rooms ([signal@Owlsock.Connection::left]
+ *    for each), [property@Owlsock.Connection:state] becomes
+ *    %OWL_CONNECTION_CLOSED (notified), then
+ *    [signal@Owlsock.Connection::closed] is emitted.
+ *
+ * A close the server starts emits `closing` at once and `closed` when the
+ * peer answered (at most 5 s later); one the peer starts, or a socket that
+ * was lost (1006), emits both in one go.
  *
  * Since: 0.1
  */
@@ -52,7 +67,10 @@ enum {
 
 enum {
   MESSAGE,
+  CLOSING,
   CLOSED,
+  JOINED,
+  LEFT,
   ERROR,
   CALL,
   REQUEST,
@@ -232,7 +250,10 @@ owl_connection_class_init (OwlConnectionClass *klass)
   /**
    * OwlConnection:state:
    *
-   * Where the connection is in its life.
+   * Where the connection is in its life. Notified once on becoming
+   * %OWL_CONNECTION_CLOSING, just before
+   * [signal@Owlsock.Connection::closing], and once on becoming
+   * %OWL_CONNECTION_CLOSED, just before [signal@Owlsock.Connection::closed].
    *
    * Since: 0.1
    */
@@ -313,6 +334,30 @@ owl_connection_class_init (OwlConnectionClass *klass)
                   G_TYPE_NONE, 1, JSON_TYPE_NODE);
 
   /**
+   * OwlConnection::closing:
+   * @self: the connection
+   * @code: the close code, as [signal@Owlsock.Connection::closed] will
+   *   report it when the peer ends the connection; when the server does,
+   *   the code it sent
+   * @reason: the close reason, possibly empty
+   *
+   * The connection started closing, for any reason: the peer's close
+   * frame, [method@Owlsock.Connection.close], token expiry, a stop of the
+   * service, a limit, the pong or idle timeout, or the socket lost (1006).
+   * Emitted exactly once, always before [signal@Owlsock.Connection::closed],
+   * after [property@Owlsock.Connection:state] was notified as
+   * %OWL_CONNECTION_CLOSING. From here on every send, call and request on
+   * the connection fails with %OWL_ERROR_CLOSED: stop the connection's
+   * timers and producers here.
+   *
+   * Since: 0.1
+   */
+  signals[CLOSING] =
+    g_signal_new ("closing", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+
+  /**
    * OwlConnection::closed:
    * @self: the connection
    * @code: the close code: the peer's, the one given to
@@ -320,8 +365,10 @@ owl_connection_class_init (OwlConnectionClass *klass)
    *   when the TCP connection ended without a close frame
    * @reason: the close reason, possibly empty
    *
-   * The connection ended. Emitted exactly once. By then the connection has
-   * left its rooms and the service's registry.
+   * The connection ended. Emitted exactly once, after
+   * [signal@Owlsock.Connection::closing]. By then the connection has left
+   * its rooms (each with [signal@Owlsock.Connection::left]) and, for every
+   * handler but the service's own, the service's registry.
    *
    * Since: 0.1
    */
@@ -329,6 +376,40 @@ owl_connection_class_init (OwlConnectionClass *klass)
     g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_STRING);
+
+  /**
+   * OwlConnection::joined:
+   * @self: the connection
+   * @room: the room
+   *
+   * The connection joined @room ([method@Owlsock.Connection.join] of a
+   * room it was not in). Broadcasts to @room reach it from now on.
+   *
+   * Since: 0.1
+   */
+  signals[JOINED] =
+    g_signal_new ("joined", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * OwlConnection::left:
+   * @self: the connection
+   * @room: the room
+   *
+   * The connection left @room: [method@Owlsock.Connection.leave], or the
+   * end of the connection, which leaves every room after
+   * [signal@Owlsock.Connection::closing] and before
+   * [signal@Owlsock.Connection::closed]. By then the connection is no longer
+   * among the room's members, so a broadcast to @room from a handler
+   * reaches the others only.
+   *
+   * Since: 0.1
+   */
+  signals[LEFT] =
+    g_signal_new ("left", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
 
   /**
    * OwlConnection::error:
@@ -482,15 +563,30 @@ owl_connection_emit_drain (OwlConnection *self)
   g_signal_emit (self, signals[DRAIN], 0);
 }
 
+/* Once the channel went from open to closing: state, then `closing`. */
 void
-owl_connection_notify_state (OwlConnection *self)
+owl_connection_emit_closing (OwlConnection *self,
+                             guint16        code,
+                             const char    *reason)
 {
+  g_object_ref (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  g_signal_emit (self, signals[CLOSING], 0, (guint) code, reason ? reason : "");
+  g_object_unref (self);
 }
 
-/* The end, once: calls to the client fail, the connection leaves its rooms,
- * then `closed`. Whoever accepted the connection listens to `closed` first
- * (it connected before anyone else could). */
+void
+owl_connection_emit_room (OwlConnection *self,
+                          const char    *room,
+                          gboolean       joined)
+{
+  g_signal_emit (self, signals[joined ? JOINED : LEFT], 0, room);
+}
+
+/* The end, once: `closing` if nobody told it yet (the peer closed, the
+ * socket was lost), calls to the client fail, the connection leaves its
+ * rooms, then `closed`. Whoever accepted the connection listens to
+ * `closed` first (it connected before anyone else could). */
 void
 owl_connection_handle_closed (OwlConnection *self,
                               guint16        code,
@@ -500,16 +596,18 @@ owl_connection_handle_closed (OwlConnection *self,
     return;
 
   g_object_ref (self);
+  if (owl_channel_begin_close (self->channel))
+    owl_connection_emit_closing (self, code, reason);
   self->close_code = code;
   self->close_reason = g_strdup (reason ? reason : "");
   owl_channel_set_closed (self->channel);
   /* A refresh under way is cancelled: its guard or gate sees its
    * cancellable fire and nobody waits for the answer. */
   g_clear_pointer (&self->refresh, owl_connection_refresh_free);
-  owl_rooms_leave_all (self->host->rooms, G_OBJECT (self));
+  owl_connection_leave_all (self);
 
   OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, self->id, "Closed with %u", code);
-  owl_connection_notify_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
   g_signal_emit (self, signals[CLOSED], 0, (guint) code, self->close_reason);
   g_object_unref (self);
 }
@@ -774,87 +872,4 @@ owl_connection_get_close_reason (OwlConnection *self)
   g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
 
   return self->close_reason;
-}
-
-/* Rooms -------------------------------------------------------------------- */
-
-/**
- * owl_connection_join:
- * @self: a connection
- * @room: a room name
- *
- * Adds the connection to @room, so that broadcasts to @room reach it. A
- * closed connection leaves every room. Call on the service's main context.
- *
- * Since: 0.1
- */
-void
-owl_connection_join (OwlConnection *self,
-                     const char    *room)
-{
-  g_return_if_fail (OWL_IS_CONNECTION (self));
-  g_return_if_fail (room != NULL);
-
-  if (owl_connection_get_state (self) == OWL_CONNECTION_CLOSED)
-    return;
-  owl_rooms_join (self->host->rooms, room, G_OBJECT (self), self->channel, self->id);
-}
-
-/**
- * owl_connection_leave:
- * @self: a connection
- * @room: a room name
- *
- * Removes the connection from @room.
- *
- * Since: 0.1
- */
-void
-owl_connection_leave (OwlConnection *self,
-                      const char    *room)
-{
-  g_return_if_fail (OWL_IS_CONNECTION (self));
-  g_return_if_fail (room != NULL);
-
-  owl_rooms_leave (self->host->rooms, room, G_OBJECT (self));
-}
-
-/**
- * owl_connection_in_room:
- * @self: a connection
- * @room: a room name
- *
- * Tells whether the connection is a member of @room.
- *
- * Returns: whether the connection is in @room
- *
- * Since: 0.1
- */
-gboolean
-owl_connection_in_room (OwlConnection *self,
-                        const char    *room)
-{
-  g_return_val_if_fail (OWL_IS_CONNECTION (self), FALSE);
-  g_return_val_if_fail (room != NULL, FALSE);
-
-  return owl_rooms_has_member (self->host->rooms, room, G_OBJECT (self));
-}
-
-/**
- * owl_connection_dup_rooms:
- * @self: a connection
- *
- * Lists the rooms the connection is a member of.
- *
- * Returns: (transfer full) (array zero-terminated=1): the rooms the
- *   connection is in
- *
- * Since: 0.1
- */
-char **
-owl_connection_dup_rooms (OwlConnection *self)
-{
-  g_return_val_if_fail (OWL_IS_CONNECTION (self), NULL);
-
-  return owl_rooms_dup_rooms_of (self->host->rooms, G_OBJECT (self));
 }

@@ -29,10 +29,15 @@ typedef struct _OwlModule OwlModule;
 /**
  * OwlConnectionState:
  * @OWL_CONNECTION_OPEN: messages flow both ways
- * @OWL_CONNECTION_CLOSING: a close was started; nothing more is sent
- * @OWL_CONNECTION_CLOSED: the connection ended and [signal@Owlsock.Connection::closed] was emitted
+ * @OWL_CONNECTION_CLOSING: a close was started (by either side, or the
+ *   socket was lost) and [signal@Owlsock.Connection::closing] is being or
+ *   was emitted; nothing more is sent or received
+ * @OWL_CONNECTION_CLOSED: the connection ended and [signal@Owlsock.Connection::closed] is being or was emitted
  *
- * The life of an [class@Owlsock.Connection].
+ * The life of an [class@Owlsock.Connection]: open, closing, closed, each
+ * state reached once and in this order, and notified through
+ * [property@Owlsock.Connection:state] just before the signal of the same
+ * name.
  *
  * Since: 0.1
  */

@@ -127,6 +127,10 @@ gboolean          owl_socket_service_stop_finish     (OwlSocketService  *self,
                                                       GError           **error);
 OWL_AVAILABLE_IN_ALL
 gboolean          owl_socket_service_is_stopping     (OwlSocketService  *self);
+OWL_AVAILABLE_IN_ALL
+gboolean          owl_socket_service_run             (OwlSocketService  *self,
+                                                      GCancellable      *cancellable,
+                                                      GError           **error);
 
 OWL_AVAILABLE_IN_ALL
 void              owl_socket_service_set_tls_certificate (OwlSocketService *self,

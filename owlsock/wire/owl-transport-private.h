@@ -46,6 +46,14 @@ typedef struct
                    const char   *reason);
   /* The outgoing queue emptied after the socket pushed back. */
   void (*drain)   (gpointer      user_data);
+  /* The transport started a close of its own from owl_transport_tick()
+   * (pong or idle timeout): @code went to the peer and `closed` follows
+   * once it answers. May be NULL. A close that ends the connection at once
+   * (the peer's close frame, a protocol error, a full queue, a lost
+   * socket) is reported by `closed` only. */
+  void (*closing) (gpointer      user_data,
+                   guint16       code,
+                   const char   *reason);
 } OwlTransportCallbacks;
 
 /* What happens to a message that would push the queued bytes past the limit. */
@@ -174,7 +182,19 @@ owl_transport_get_dropped (OwlTransport *self)
   return self->klass->get_dropped (self);
 }
 
-/* About once a second, for keepalive and timeouts. */
+/* For implementations: a close the transport starts from its tick, told
+ * to the owner now rather than when the peer answers. */
+static inline void
+owl_transport_close_on_tick (OwlTransport *self,
+                             guint16       code,
+                             const char   *reason)
+{
+  self->klass->close (self, code, reason);
+  if (self->callbacks->closing != NULL)
+    self->callbacks->closing (self->user_data, code, reason);
+}
+
+/* About once a second, for keepalive and timeouts; may call `closing`. */
 static inline void
 owl_transport_tick (OwlTransport *self,
                     gint64        now_us)

@@ -398,9 +398,9 @@ soup_tick (OwlTransport *transport,
 
   now += OWL_SOUP_TICK_SLACK;
   if (self->ping_sent != 0 && now - self->ping_sent >= (gint64) limits->pong_timeout_s * G_USEC_PER_SEC)
-    soup_close (transport, OWL_CLOSE_PONG_TIMEOUT, "Pong timeout");
+    owl_transport_close_on_tick (transport, OWL_CLOSE_PONG_TIMEOUT, "Pong timeout");
   else if (limits->idle_timeout_s > 0 && now - last_rx >= (gint64) limits->idle_timeout_s * G_USEC_PER_SEC)
-    soup_close (transport, OWL_CLOSE_GOING_AWAY, "Idle timeout");
+    owl_transport_close_on_tick (transport, OWL_CLOSE_GOING_AWAY, "Idle timeout");
   else if (limits->ping_interval_s > 0 && self->ping_sent == 0 && now >= self->next_ping)
     {
       static const guint8 ping[] = { 0x80 | OWL_FRAME_PING, 0 };

@@ -453,13 +453,13 @@ ws_tick (OwlTransport *transport,
     case WS_OPEN:
       if (self->ping_sent != 0 && now - self->ping_sent >= (gint64) limits->pong_timeout_s * G_USEC_PER_SEC)
         {
-          ws_close (transport, OWL_CLOSE_PONG_TIMEOUT, "Pong timeout");
+          owl_transport_close_on_tick (transport, OWL_CLOSE_PONG_TIMEOUT, "Pong timeout");
           break;
         }
       if (limits->idle_timeout_s > 0 &&
           now - self->last_rx >= (gint64) limits->idle_timeout_s * G_USEC_PER_SEC)
         {
-          ws_close (transport, OWL_CLOSE_GOING_AWAY, "Idle timeout");
+          owl_transport_close_on_tick (transport, OWL_CLOSE_GOING_AWAY, "Idle timeout");
           break;
         }
       if (limits->ping_interval_s > 0 && self->ping_sent == 0 && now >= self->next_ping)

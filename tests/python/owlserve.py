@@ -3,14 +3,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import argparse
-import signal
-
-from gi.repository import GLib
 
 
 def serve(service, description=None):
     """Listens where --host and --port say (127.0.0.1, a free port), prints 'listening on
-    PORT' for owltest.Server, and runs until SIGTERM or SIGINT stopped the service."""
+    PORT' for owltest.Server, and runs until SIGTERM or SIGINT has stopped the service
+    gracefully (SocketService.run)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=0)
@@ -18,9 +16,4 @@ def serve(service, description=None):
 
     service.listen(args.host, args.port)
     print(f'listening on {service.get_port()}', flush=True)
-
-    loop = GLib.MainLoop()
-    service.connect('stopped', lambda service: loop.quit())
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, service.stop)
-    loop.run()
+    service.run(None)

@@ -36,7 +36,7 @@ from owltest import ServerTestCase, bounded  # noqa: E402
 
 
 class StopTests:
-    """SIGTERM -> service.stop(): every client sees close code 1001, then the process exits 0."""
+    """SIGTERM -> service.run() stops the service: every client sees close code 1001, then the process exits 0."""
 
     async def test_sigterm_closes_clients_with_1001(self):
         clients = [await self.open_client('first'), await self.open_client('second')]
