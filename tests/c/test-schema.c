@@ -742,14 +742,15 @@ test_schema_threads (void)
 static void
 test_schema_refuse_unknown_keyword (void)
 {
-  assert_refused ("{\"properties\": {\"email\": {\"type\": \"string\", \"format\": \"email\"}}}",
-                  "Unknown keyword \"format\" at /properties/email");
+  assert_refused ("{\"properties\": {\"a\": {\"type\": \"object\", \"unevaluatedProperties\": false}}}",
+                  "Unknown keyword \"unevaluatedProperties\" at /properties/a");
   assert_refused ("{\"minLenght\": 3}", "Unknown keyword \"minLenght\" at the root");
-  assert_refused ("{\"patternProperties\": {}}", "\"patternProperties\"");
-  assert_refused ("{\"dependentRequired\": {}}", "\"dependentRequired\"");
+  assert_refused ("{\"$dynamicRef\": \"#meta\"}", "Unknown keyword \"$dynamicRef\"");
+  assert_refused ("{\"dependencies\": {}}", "\"dependencies\"");
   assert_refused ("{\"definitions\": {}}", "\"definitions\"");
   assert_refused ("{\"items\": {\"$anchor\": \"x\"}}", "Unknown keyword \"$anchor\" at /items");
-  assert_refused ("{\"$defs\": {\"a\": {\"prefixItems\": []}}}", "\"prefixItems\" at /$defs/a");
+  assert_refused ("{\"$defs\": {\"a\": {\"prefixItems\": []}}}", "Invalid \"prefixItems\" at /$defs/a");
+  assert_refused ("{\"format\": \"iri\"}", "Invalid \"format\" at the root: unsupported format \"iri\"");
 }
 
 static void
