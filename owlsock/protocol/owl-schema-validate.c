@@ -542,10 +542,21 @@ check_contains (const Check *check,
   return TRUE;
 }
 
+static int
+compare_at (gconstpointer a,
+            gconstpointer b,
+            gpointer      texts)
+{
+  const char *base = ((GString *) texts)->str;
+
+  return strcmp (base + *(const gsize *) a, base + *(const gsize *) b);
+}
+
 /* JSON equality, 1 == 1.0 and members in any order: each element's
  * canonical text, sorted, so that equal ones are neighbours. n log n
  * comparisons, never n squared, and the texts are as long as the array's
- * own JSON; both are spent from the budget. */
+ * own JSON; both are spent from the budget. The texts share one buffer,
+ * each ended by a NUL: no allocation per element. */
 static gboolean
 check_unique_items (const Check *check,
                     JsonNode    *instance,
@@ -554,26 +565,30 @@ check_unique_items (const Check *check,
 {
   JsonArray *array = json_node_get_array (instance);
   guint n = json_array_get_length (array);
-  g_autoptr(GPtrArray) texts = NULL;
+  g_autoptr(GString) texts = NULL;
+  g_autoptr(GArray) starts = NULL;
   gboolean unique = TRUE;
 
   if (check->u.count == 0 || n < 2)
     return TRUE;
-  texts = g_ptr_array_new_full (n, g_free);
+  texts = g_string_new (NULL);
+  starts = g_array_sized_new (FALSE, FALSE, sizeof (gsize), n);
   for (guint i = 0; i < n; i++)
     {
-      GString *text = g_string_new (NULL);
+      gsize start = texts->len;
 
-      owl_schema_append_canonical (text, json_array_get_element (array, i));
-      g_ptr_array_add (texts, g_string_free (text, FALSE));
-      if (!spend (fail->budget, 1 + strlen (g_ptr_array_index (texts, i)) / 16))
+      g_array_append_val (starts, start);
+      owl_schema_append_canonical (texts, json_array_get_element (array, i));
+      g_string_append_c (texts, '\0');
+      if (!spend (fail->budget, 1 + (texts->len - start) / 16))
         return fail_at (fail, check);
     }
   if (!spend (fail->budget, (gint64) n * g_bit_storage (n)))
     return fail_at (fail, check);
-  g_ptr_array_sort (texts, owl_schema_compare_strings);
+  g_array_sort_with_data (starts, compare_at, texts);
   for (guint i = 1; i < n && unique; i++)
-    unique = strcmp (g_ptr_array_index (texts, i - 1), g_ptr_array_index (texts, i)) != 0;
+    unique = compare_at (&g_array_index (starts, gsize, i - 1), &g_array_index (starts, gsize, i),
+                         texts) != 0;
   return unique || fail_at (fail, check);
 }
 

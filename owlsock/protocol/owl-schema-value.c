@@ -290,7 +290,7 @@ static void
 append_canonical_number (GString  *out,
                          JsonNode *node)
 {
-  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  char buf[G_ASCII_DTOSTR_BUF_SIZE + 2];
   Number n;
 
   owl_schema_number_from_node (node, &n);
@@ -301,19 +301,27 @@ append_canonical_number (GString  *out,
       n.is_int = TRUE;
       n.i = (gint64) n.d;
     }
+  /* No allocation: uniqueItems makes one of these per element. */
   if (n.is_int)
-    g_string_append_printf (out, "n%" G_GINT64_FORMAT ";", n.i);
+    g_snprintf (buf, sizeof buf, "n%" G_GINT64_FORMAT ";", n.i);
   else
-    g_string_append_printf (out, "n%s;", g_ascii_dtostr (buf, sizeof buf, n.d));
+    {
+      buf[0] = 'n';
+      g_ascii_dtostr (buf + 1, sizeof buf - 2, n.d);
+      strcat (buf, ";");
+    }
+  g_string_append (out, buf);
 }
 
 static void
 append_canonical_string (GString    *out,
                          const char *s)
 {
+  char prefix[24];
   gsize len = strlen (s);
 
-  g_string_append_printf (out, "%" G_GSIZE_FORMAT ":", len);
+  g_snprintf (prefix, sizeof prefix, "%" G_GSIZE_FORMAT ":", len);
+  g_string_append (out, prefix);
   g_string_append_len (out, s, len);
 }
 
@@ -322,13 +330,15 @@ append_canonical_object (GString    *out,
                          JsonObject *object)
 {
   guint n = json_object_get_size (object);
-  g_autofree const char **names = g_new (const char *, n + 1);
+  const char *small[16];
+  g_autofree const char **large = n > G_N_ELEMENTS (small) ? g_new (const char *, n) : NULL;
+  const char **names = large != NULL ? large : small;
   JsonObjectIter iter;
   JsonNode *member;
   guint i = 0;
 
   json_object_iter_init (&iter, object);
-  while (json_object_iter_next (&iter, &names[i], &member))
+  while (i < n && json_object_iter_next (&iter, &names[i], &member))
     i++;
   qsort (names, n, sizeof (char *), owl_schema_compare_strings);
   g_string_append_c (out, '{');
@@ -389,22 +399,26 @@ typedef struct
 static Decimal
 decimal_from_number (const Number *number)
 {
-  static const char * const formats[] = { "%.14e", "%.15e", "%.16e" };
   char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  char format[8];
   Decimal dec = { 0, 0 };
   const char *p = buf;
-  double d;
   int n_fraction = 0;
+  double d;
 
   if (number->is_int)
     dec.digits = number->i < 0 ? (guint64) -(number->i + 1) + 1 : (guint64) number->i;
   else
     {
       d = fabs (number->d);
-      for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
-        if (g_ascii_strtod (g_ascii_formatd (buf, sizeof buf, formats[i], d), NULL) == d)
-          break;
-      /* d.ddde[+-]x */
+      /* The fewest digits that read back as @d: 17 always do. */
+      for (int precision = 0; precision <= 16; precision++)
+        {
+          g_snprintf (format, sizeof format, "%%.%de", precision);
+          if (g_ascii_strtod (g_ascii_formatd (buf, sizeof buf, format, d), NULL) == d)
+            break;
+        }
+      /* d[.ddd]e[+-]x */
       for (; *p != 'e' && *p != '\0'; p++)
         if (g_ascii_isdigit (*p))
           {
