@@ -9,6 +9,7 @@
  * keyword and where it is.
  */
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -450,7 +451,9 @@ compile_multiple_of (Compiler  *c,
 {
   Number *m = &check->u.bound;
 
-  if (!owl_schema_number_from_node (value, m) || (m->is_int ? m->i <= 0 : !(m->d > 0)))
+  /* A node made in code may hold infinity, which JSON text cannot. */
+  if (!owl_schema_number_from_node (value, m) ||
+      (m->is_int ? m->i <= 0 : !(m->d > 0 && isfinite (m->d))))
     return refuse (c, check, error, "expected a number greater than 0");
   return TRUE;
 }

@@ -461,6 +461,8 @@ owl_schema_is_multiple_of (const Number *x,
   *cost = 1;
   if (x->is_int && m->is_int)
     return x->i % m->i == 0;
+  if (!x->is_int && !isfinite (x->d))
+    return FALSE;
 
   a = decimal_from_number (x);
   b = decimal_from_number (m);

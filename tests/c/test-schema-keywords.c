@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <math.h>
 #include <string.h>
 
 #include "owl-test-schema.h"
@@ -341,6 +342,25 @@ test_keywords_multiple_of (void)
   owl_test_schema_refused ("{\"multipleOf\": -1.5}", "expected a number greater than 0");
 }
 
+/* Infinity cannot be written in JSON text but can be put in a node: as a
+ * multipleOf it is refused, as an instance it is a multiple of nothing. */
+static void
+test_keywords_multiple_of_infinity (void)
+{
+  g_autoptr(JsonNode) schema_node = owl_test_schema_parse ("{\"multipleOf\": 1}");
+  g_autoptr(JsonNode) infinity = json_node_init_double (json_node_alloc (), INFINITY);
+  OwlSchema *schema = owl_test_schema_new ("{\"multipleOf\": 0.5}");
+  g_autoptr(OwlSchema) refused = NULL;
+  g_autoptr(GError) error = NULL;
+
+  json_node_ref (schema_node);  /* owl_test_schema_parse's is freed with the test */
+  json_object_set_double_member (json_node_get_object (schema_node), "multipleOf", INFINITY);
+  refused = owl_schema_new_from_node (schema_node, &error);
+  g_assert_null (refused);
+  g_assert_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT);
+  g_assert_false (owl_schema_validate (schema, infinity, NULL));
+}
+
 static void
 test_keywords_arrays (void)
 {
@@ -407,6 +427,7 @@ main (int   argc,
   g_test_add_func ("/owl/schema-keywords/unique-items", test_keywords_unique_items);
   g_test_add_func ("/owl/schema-keywords/unique-items-hostile", test_keywords_unique_items_hostile);
   g_test_add_func ("/owl/schema-keywords/multiple-of", test_keywords_multiple_of);
+  g_test_add_func ("/owl/schema-keywords/multiple-of-infinity", test_keywords_multiple_of_infinity);
   g_test_add_func ("/owl/schema-keywords/arrays", test_keywords_arrays);
   g_test_add_func ("/owl/schema-keywords/const-enum", test_keywords_const_enum);
   return g_test_run ();
