@@ -30,6 +30,9 @@ packages=(
   python3-gi
   python3-websockets
   gjs
+  # tests/c/test-schema-suite: the official JSON Schema Test Suite's draft 2020-12
+  # files, which Debian ships only inside this Go package's testdata
+  golang-github-flowstack-go-jsonschema-dev
   # D-Bus (owlsockd and its tests; dbus brings dbus-daemon and dbus-send)
   dbus
   # tests/packaging: systemd-analyze verify and systemd-sysusers on the units

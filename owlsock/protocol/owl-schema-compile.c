@@ -134,23 +134,35 @@ compile_member (Compiler    *c,
   return keyword->compile (c, value, check, error);
 }
 
-/* additionalProperties applies to the members its sibling `properties`
- * does not name, wherever that sibling is. */
+/* Keywords whose meaning depends on a sibling: additionalProperties
+ * applies to the members `properties` and `patternProperties` leave,
+ * `items` to the elements after `prefixItems`, `contains` counts between
+ * `minContains` and `maxContains`, `if` chooses `then` or `else`. */
 static void
-link_additional (Node *node)
+link_siblings (Node *node)
 {
-  const Check *properties = NULL;
-  Check *additional = NULL;
+  Check *by_kind[N_CHECK_KINDS] = { NULL, };
+  Check *additional, *items, *contains, *cond;
 
   for (guint i = 0; i < node->n_checks; i++)
+    by_kind[node->checks[i].kind] = &node->checks[i];
+  if ((additional = by_kind[CHECK_ADDITIONAL_PROPERTIES]) != NULL)
     {
-      if (node->checks[i].kind == CHECK_PROPERTIES)
-        properties = &node->checks[i];
-      else if (node->checks[i].kind == CHECK_ADDITIONAL_PROPERTIES)
-        additional = &node->checks[i];
+      additional->u.sub.properties = by_kind[CHECK_PROPERTIES];
+      additional->u.sub.patterns = by_kind[CHECK_PATTERN_PROPERTIES];
     }
-  if (additional != NULL)
-    additional->u.sub.properties = properties;
+  if ((items = by_kind[CHECK_ITEMS]) != NULL)
+    items->u.sub.prefix = by_kind[CHECK_PREFIX_ITEMS];
+  if ((contains = by_kind[CHECK_CONTAINS]) != NULL)
+    {
+      contains->u.sub.min = by_kind[CHECK_MIN_CONTAINS];
+      contains->u.sub.max = by_kind[CHECK_MAX_CONTAINS];
+    }
+  if ((cond = by_kind[CHECK_IF]) != NULL)
+    {
+      cond->u.list.then_check = by_kind[CHECK_THEN];
+      cond->u.list.else_check = by_kind[CHECK_ELSE];
+    }
 }
 
 static Node *
@@ -167,7 +179,7 @@ compile_object (Compiler    *c,
   for (GList *l = names; l != NULL; l = l->next)
     if (!compile_member (c, node, l->data, json_object_get_member (object, l->data), error))
       return NULL;
-  link_additional (node);
+  link_siblings (node);
   return node;
 }
 
@@ -225,8 +237,21 @@ enum { WHITE, GRAY, BLACK };
 static gboolean
 stays_on_location (const Check *check)
 {
-  return check->kind == CHECK_REF || check->kind == CHECK_ALL_OF ||
-         check->kind == CHECK_ANY_OF || check->kind == CHECK_ONE_OF;
+  switch (check->kind)
+    {
+    case CHECK_REF:
+    case CHECK_ALL_OF:
+    case CHECK_ANY_OF:
+    case CHECK_ONE_OF:
+    case CHECK_NOT:
+    case CHECK_IF:
+    case CHECK_THEN:
+    case CHECK_ELSE:
+    case CHECK_DEPENDENT_SCHEMAS:
+      return TRUE;
+    default:
+      return FALSE;
+    }
 }
 
 static gboolean

@@ -9,6 +9,7 @@
  * keyword and where it is.
  */
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +44,26 @@ owl_schema_check_clear (Check *check)
     case CHECK_ANY_OF:
     case CHECK_ONE_OF:
     case CHECK_REF:
+    case CHECK_NOT:
+    case CHECK_IF:
+    case CHECK_THEN:
+    case CHECK_ELSE:
+    case CHECK_PREFIX_ITEMS:
+    case CHECK_DEPENDENT_SCHEMAS:
       g_clear_pointer (&check->u.list.v, g_free);
+      g_clear_pointer (&check->u.list.names, g_strfreev);
+      break;
+    case CHECK_DEPENDENT_REQUIRED:
+      for (guint i = 0; i < check->u.deps.n; i++)
+        g_strfreev (check->u.deps.required[i]);
+      g_clear_pointer (&check->u.deps.required, g_free);
+      g_clear_pointer (&check->u.deps.names, g_strfreev);
+      break;
+    case CHECK_PATTERN_PROPERTIES:
+      for (guint i = 0; i < check->u.patterns.n; i++)
+        owl_regex_free (check->u.patterns.regex[i]);
+      g_clear_pointer (&check->u.patterns.regex, g_free);
+      g_clear_pointer (&check->u.patterns.schema, g_free);
       break;
     default:
       break;
@@ -197,13 +217,6 @@ compile_pattern (Compiler  *c,
   return check->u.regex != NULL || refuse (c, check, error, "%s", local_error->message);
 }
 
-static int
-compare_names (gconstpointer a,
-               gconstpointer b)
-{
-  return strcmp (*(const char * const *) a, *(const char * const *) b);
-}
-
 static gboolean
 compile_properties (Compiler  *c,
                     JsonNode  *value,
@@ -232,15 +245,18 @@ compile_properties (Compiler  *c,
         return FALSE;
     }
   if (n > 1)
-    qsort (check->u.props.sorted, n, sizeof (char *), compare_names);
+    qsort (check->u.props.sorted, n, sizeof (char *), owl_schema_compare_strings);
   return TRUE;
 }
 
+/* An array of distinct strings, as `required` and each member of
+ * `dependentRequired` hold, into *@out (NULL-terminated). */
 static gboolean
-compile_required (Compiler  *c,
-                  JsonNode  *value,
-                  Check     *check,
-                  GError   **error)
+compile_names (Compiler     *c,
+               const Check  *check,
+               JsonNode     *value,
+               char       ***out,
+               GError      **error)
 {
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
   JsonArray *array;
@@ -250,7 +266,7 @@ compile_required (Compiler  *c,
     return refuse (c, check, error, "expected an array of strings");
   array = json_node_get_array (value);
   n = json_array_get_length (array);
-  check->u.required = g_new0 (char *, n + 1);
+  *out = g_new0 (char *, n + 1);
   for (guint i = 0; i < n; i++)
     {
       const char *name = node_string (json_array_get_element (array, i));
@@ -259,12 +275,151 @@ compile_required (Compiler  *c,
         return refuse (c, check, error, "element %u is not a string", i);
       if (!g_hash_table_add (seen, (gpointer) name))
         return refuse (c, check, error, "\"%s\" is listed twice", name);
-      check->u.required[i] = g_strdup (name);
+      (*out)[i] = g_strdup (name);
     }
   return TRUE;
 }
 
-/* items, additionalProperties */
+static gboolean
+compile_required (Compiler  *c,
+                  JsonNode  *value,
+                  Check     *check,
+                  GError   **error)
+{
+  return compile_names (c, check, value, &check->u.required, error);
+}
+
+typedef gboolean (*MemberFunc) (Compiler    *c,
+                                Check       *check,
+                                guint        n,
+                                const char  *name,
+                                JsonNode    *member,
+                                GError     **error);
+
+/* @each on every member of @value, which must be an object of @what; @n,
+ * the number of members, sizes what @each fills in. */
+static gboolean
+compile_members (Compiler    *c,
+                 JsonNode    *value,
+                 Check       *check,
+                 const char  *what,
+                 MemberFunc   each,
+                 GError     **error)
+{
+  g_autoptr(GList) names = NULL;
+  JsonObject *object;
+  guint n;
+
+  if (!JSON_NODE_HOLDS_OBJECT (value))
+    return refuse (c, check, error, "expected an object of %s", what);
+  object = json_node_get_object (value);
+  names = json_object_get_members (object);
+  n = g_list_length (names);
+  for (GList *l = names; l != NULL; l = l->next)
+    if (!each (c, check, n, l->data, json_object_get_member (object, l->data), error))
+      return FALSE;
+  return TRUE;
+}
+
+/* dependentRequired: {name: [names required when it is present]} */
+static gboolean
+dependent_required_member (Compiler    *c,
+                           Check       *check,
+                           guint        n,
+                           const char  *name,
+                           JsonNode    *member,
+                           GError     **error)
+{
+  guint i = check->u.deps.n++;
+
+  if (check->u.deps.names == NULL)
+    {
+      check->u.deps.names = g_new0 (char *, n + 1);
+      check->u.deps.required = g_new0 (GStrv, n);
+    }
+  /* Counted first, so that a half-made list is freed. */
+  check->u.deps.names[i] = g_strdup (name);
+  return compile_names (c, check, member, &check->u.deps.required[i], error);
+}
+
+static gboolean
+compile_dependent_required (Compiler  *c,
+                            JsonNode  *value,
+                            Check     *check,
+                            GError   **error)
+{
+  return compile_members (c, value, check, "arrays of strings", dependent_required_member, error);
+}
+
+/* dependentSchemas: {name: schema applied when it is present} */
+static gboolean
+dependent_schema_member (Compiler    *c,
+                         Check       *check,
+                         guint        n,
+                         const char  *name,
+                         JsonNode    *member,
+                         GError     **error)
+{
+  Node *node;
+
+  if (check->u.list.v == NULL)
+    {
+      check->u.list.names = g_new0 (char *, n + 1);
+      check->u.list.v = g_new0 (Node *, n);
+    }
+  if ((node = owl_schema_compile_child (c, member, check->keyword, name, -1, error)) == NULL)
+    return FALSE;
+  check->u.list.names[check->u.list.n] = g_strdup (name);
+  check->u.list.v[check->u.list.n++] = node;
+  return TRUE;
+}
+
+static gboolean
+compile_dependent_schemas (Compiler  *c,
+                           JsonNode  *value,
+                           Check     *check,
+                           GError   **error)
+{
+  return compile_members (c, value, check, "schemas", dependent_schema_member, error);
+}
+
+/* patternProperties: {regex: schema} */
+static gboolean
+pattern_member (Compiler    *c,
+                Check       *check,
+                guint        n,
+                const char  *name,
+                JsonNode    *member,
+                GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(OwlRegex) regex = NULL;
+  Node *node;
+
+  if (check->u.patterns.regex == NULL)
+    {
+      check->u.patterns.regex = g_new0 (OwlRegex *, n);
+      check->u.patterns.schema = g_new0 (Node *, n);
+    }
+  if ((regex = owl_regex_new (name, &local_error)) == NULL)
+    return refuse (c, check, error, "%s", local_error->message);
+  if ((node = owl_schema_compile_child (c, member, check->keyword, name, -1, error)) == NULL)
+    return FALSE;
+  check->u.patterns.regex[check->u.patterns.n] = g_steal_pointer (&regex);
+  check->u.patterns.schema[check->u.patterns.n++] = node;
+  return TRUE;
+}
+
+static gboolean
+compile_pattern_properties (Compiler  *c,
+                            JsonNode  *value,
+                            Check     *check,
+                            GError   **error)
+{
+  return compile_members (c, value, check, "schemas", pattern_member, error);
+}
+
+/* items, additionalProperties, propertyNames, contains */
 static gboolean
 compile_subschema (Compiler  *c,
                    JsonNode  *value,
@@ -275,7 +430,63 @@ compile_subschema (Compiler  *c,
   return check->u.sub.schema != NULL;
 }
 
-/* allOf, anyOf, oneOf */
+/* not, if, then, else: a list of one, applied to the same value. */
+static gboolean
+compile_single (Compiler  *c,
+                JsonNode  *value,
+                Check     *check,
+                GError   **error)
+{
+  check->u.list.v = g_new0 (Node *, 1);
+  check->u.list.v[0] = owl_schema_compile_child (c, value, check->keyword, NULL, -1, error);
+  check->u.list.n = check->u.list.v[0] != NULL;
+  return check->u.list.n == 1;
+}
+
+static gboolean
+compile_multiple_of (Compiler  *c,
+                     JsonNode  *value,
+                     Check     *check,
+                     GError   **error)
+{
+  Number *m = &check->u.bound;
+
+  /* A node made in code may hold infinity, which JSON text cannot. */
+  if (!owl_schema_number_from_node (value, m) ||
+      (m->is_int ? m->i <= 0 : !(m->d > 0 && isfinite (m->d))))
+    return refuse (c, check, error, "expected a number greater than 0");
+  return TRUE;
+}
+
+static gboolean
+compile_boolean (Compiler  *c,
+                 JsonNode  *value,
+                 Check     *check,
+                 GError   **error)
+{
+  if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_BOOLEAN)
+    return refuse (c, check, error, "expected true or false");
+  check->u.count = json_node_get_boolean (value);
+  return TRUE;
+}
+
+/* Unknown format names are refused, as unknown keywords are: a format
+ * owlsock would not check must not look checked. */
+static gboolean
+compile_format (Compiler  *c,
+                JsonNode  *value,
+                Check     *check,
+                GError   **error)
+{
+  const char *name = node_string (value);
+
+  if (name == NULL)
+    return refuse (c, check, error, "expected a string");
+  check->u.format = owl_schema_find_format (name);
+  return check->u.format != NULL || refuse (c, check, error, "unsupported format \"%s\"", name);
+}
+
+/* allOf, anyOf, oneOf, prefixItems */
 static gboolean
 compile_list (Compiler  *c,
               JsonNode  *value,
@@ -378,11 +589,29 @@ static const Keyword keywords[] = {
   { "anyOf",                CHECK_ANY_OF,                compile_list },
   { "oneOf",                CHECK_ONE_OF,                compile_list },
   { "$ref",                 CHECK_REF,                   compile_ref },
+  { "not",                  CHECK_NOT,                   compile_single },
+  { "if",                   CHECK_IF,                    compile_single },
+  { "then",                 CHECK_THEN,                  compile_single },
+  { "else",                 CHECK_ELSE,                  compile_single },
+  { "format",               CHECK_FORMAT,                compile_format },
+  { "multipleOf",           CHECK_MULTIPLE_OF,           compile_multiple_of },
+  { "minProperties",        CHECK_MIN_PROPERTIES,        compile_count },
+  { "maxProperties",        CHECK_MAX_PROPERTIES,        compile_count },
+  { "dependentRequired",    CHECK_DEPENDENT_REQUIRED,    compile_dependent_required },
+  { "dependentSchemas",     CHECK_DEPENDENT_SCHEMAS,     compile_dependent_schemas },
+  { "propertyNames",        CHECK_PROPERTY_NAMES,        compile_subschema },
+  { "patternProperties",    CHECK_PATTERN_PROPERTIES,    compile_pattern_properties },
+  { "uniqueItems",          CHECK_UNIQUE_ITEMS,          compile_boolean },
+  { "contains",             CHECK_CONTAINS,              compile_subschema },
+  { "minContains",          CHECK_MIN_CONTAINS,          compile_count },
+  { "maxContains",          CHECK_MAX_CONTAINS,          compile_count },
+  { "prefixItems",          CHECK_PREFIX_ITEMS,          compile_list },
 };
 
 static const char * const annotations[] = {
   "$schema", "$id", "$comment", "title", "description", "default", "examples",
-  "deprecated", "readOnly", "writeOnly",
+  "deprecated", "readOnly", "writeOnly", "contentMediaType", "contentEncoding",
+  "contentSchema",
 };
 
 const Keyword *

@@ -10,14 +10,15 @@
 G_BEGIN_DECLS
 
 /* The most a schema nests (subschemas inside subschemas, and JSON inside a
- * `const` or `enum` value), and the longest chain of `$ref`, `allOf`, `anyOf`
- * and `oneOf` that stays on one instance location. */
+ * `const` or `enum` value), and the longest chain of `$ref`, `allOf`, `anyOf`,
+ * `oneOf`, `not`, `if`/`then`/`else` and `dependentSchemas` that stays on one
+ * instance location. */
 #define OWL_SCHEMA_MAX_DEPTH 64
 
 /* The work validating one message may do, in steps: one per subschema
- * applied to a value, one per 16 bytes a length check reads, and a
- * pattern's own steps (code points times the states it visits). Linear in
- * the message, so no schema can make one message cost much more than
+ * applied to a value, one per 16 bytes a length or format check reads or
+ * uniqueItems compares, and a pattern's own steps (code points times the
+ * states it visits). Linear in the message, so no schema can make one message cost much more than
  * reading it; a message that needs more is refused (keyword "budget"). */
 #define OWL_SCHEMA_BUDGET_BASE     100000
 #define OWL_SCHEMA_BUDGET_PER_BYTE 16

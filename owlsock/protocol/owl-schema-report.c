@@ -104,7 +104,12 @@ describe_false (const Check *check)
     case CHECK_ADDITIONAL_PROPERTIES:
       return g_strdup ("additional property not allowed");
     case CHECK_ITEMS:
+    case CHECK_PREFIX_ITEMS:
       return g_strdup ("item not allowed");
+    case CHECK_PATTERN_PROPERTIES:
+      return g_strdup ("property not allowed");
+    case CHECK_PROPERTY_NAMES:
+      return g_strdup ("property name not allowed");
     default:
       return g_strdup ("no value is valid here");
     }
@@ -128,16 +133,74 @@ describe_bound (const Check *check)
     }
 }
 
+/* The keywords of objects and arrays that count. */
+static char *
+describe_count (const Failure *fail)
+{
+  static const struct
+  {
+    CheckKind   kind;
+    const char *than;
+    const char *one;
+    const char *many;
+  } counted[] = {
+    { CHECK_MIN_ITEMS,      "fewer", "item",          "items" },
+    { CHECK_MAX_ITEMS,      "more",  "item",          "items" },
+    { CHECK_MIN_PROPERTIES, "fewer", "property",      "properties" },
+    { CHECK_MAX_PROPERTIES, "more",  "property",      "properties" },
+    { CHECK_MIN_CONTAINS,   "fewer", "matching item", "matching items" },
+    { CHECK_MAX_CONTAINS,   "more",  "matching item", "matching items" },
+  };
+  guint64 n = fail->check->u.count;
+
+  for (guint i = 0; i < G_N_ELEMENTS (counted); i++)
+    if (counted[i].kind == fail->check->kind)
+      return g_strdup_printf ("%s than %" G_GUINT64_FORMAT " %s", counted[i].than, n,
+                              n == 1 ? counted[i].one : counted[i].many);
+  return NULL;
+}
+
+/* The keywords added with 2020-12's applicators, formats and the rest. */
+static char *
+describe_more (const Failure *fail)
+{
+  const Check *check = fail->check;
+  g_autofree char *bound = NULL;
+
+  switch (check->kind)
+    {
+    case CHECK_NOT:
+      return g_strdup ("matches a schema it must not");
+    case CHECK_FORMAT:
+      return g_strdup_printf ("not a valid %s", check->u.format->name);
+    case CHECK_MULTIPLE_OF:
+      bound = format_number (&check->u.bound);
+      return g_strdup_printf ("not a multiple of %s", bound);
+    case CHECK_DEPENDENT_REQUIRED:
+      return g_strdup_printf ("missing property \"%s\", required with \"%s\"",
+                              fail->missing, fail->trigger);
+    case CHECK_UNIQUE_ITEMS:
+      return g_strdup ("has duplicate items");
+    case CHECK_CONTAINS:
+      return g_strdup ("no item matches");
+    default:
+      return describe_count (fail);
+    }
+}
+
 static char *
 describe (const Failure *fail)
 {
   const Check *check = fail->check;
   const char *s = check != NULL && check->u.count == 1 ? "" : "s";
+  char *more;
 
   if (check == NULL)
     return g_strdup ("no value is valid here");
   if (fail->false_schema)
     return describe_false (check);
+  if ((more = describe_more (fail)) != NULL)
+    return more;
 
   switch (check->kind)
     {
@@ -155,10 +218,6 @@ describe (const Failure *fail)
       return g_strdup_printf ("does not match \"%s\"", owl_regex_get_pattern (check->u.regex));
     case CHECK_REQUIRED:
       return g_strdup_printf ("missing required property \"%s\"", fail->missing);
-    case CHECK_MIN_ITEMS:
-      return g_strdup_printf ("fewer than %" G_GUINT64_FORMAT " item%s", check->u.count, s);
-    case CHECK_MAX_ITEMS:
-      return g_strdup_printf ("more than %" G_GUINT64_FORMAT " item%s", check->u.count, s);
     case CHECK_ONE_OF:
       return g_strdup (fail->many ? "matches more than one alternative" : "matches none of the alternatives");
     case CHECK_ANY_OF:

@@ -57,6 +57,23 @@ typedef enum
   CHECK_ANY_OF,
   CHECK_ONE_OF,
   CHECK_REF,
+  CHECK_NOT,
+  CHECK_IF,
+  CHECK_THEN,
+  CHECK_ELSE,
+  CHECK_FORMAT,
+  CHECK_MULTIPLE_OF,
+  CHECK_MIN_PROPERTIES,
+  CHECK_MAX_PROPERTIES,
+  CHECK_DEPENDENT_REQUIRED,
+  CHECK_DEPENDENT_SCHEMAS,
+  CHECK_PROPERTY_NAMES,
+  CHECK_PATTERN_PROPERTIES,
+  CHECK_UNIQUE_ITEMS,
+  CHECK_CONTAINS,
+  CHECK_MIN_CONTAINS,
+  CHECK_MAX_CONTAINS,
+  CHECK_PREFIX_ITEMS,
   N_CHECK_KINDS
 } CheckKind;
 
@@ -76,6 +93,15 @@ typedef struct
   Node *schema;
 } Property;
 
+/* A `format` owlsock checks: its name, and whether the @len bytes at @s
+ * are of it. */
+typedef struct
+{
+  const char *name;
+  gboolean  (*check) (const char *s,
+                      gsize       len);
+} Format;
+
 /* One keyword of one schema, compiled. Subschema pointers are borrowed: every
  * node belongs to OwlSchema.nodes. */
 struct _Check
@@ -85,8 +111,9 @@ struct _Check
   union
   {
     guint      types;                  /* type */
-    guint64    count;                  /* minLength & co */
-    Number     bound;                  /* minimum & co */
+    guint64    count;                  /* minLength & co; uniqueItems: 1 if true */
+    Number     bound;                  /* minimum & co, multipleOf */
+    const Format *format;               /* format */
     JsonNode  *value;                  /* const: our own copy */
     GPtrArray *values;                 /* enum: JsonNode, our own copies */
     OwlRegex  *regex;                  /* pattern */
@@ -99,14 +126,34 @@ struct _Check
     } props;
     struct
     {
-      Node        *schema;
-      const Check *properties;         /* additionalProperties: the sibling `properties` */
-    } sub;                             /* items, additionalProperties */
+      char  **names;
+      GStrv  *required;                /* by name */
+      guint   n;
+    } deps;                            /* dependentRequired */
     struct
     {
-      Node **v;
-      guint  n;
-    } list;                            /* allOf, anyOf, oneOf; $ref with n = 1 */
+      OwlRegex **regex;
+      Node     **schema;               /* by regex */
+      guint      n;
+    } patterns;                        /* patternProperties */
+    struct
+    {
+      Node        *schema;
+      const Check *properties;         /* additionalProperties: the sibling `properties` */
+      const Check *patterns;           /* additionalProperties: the sibling `patternProperties` */
+      const Check *prefix;             /* items: the sibling `prefixItems` */
+      const Check *min;                /* contains: the sibling `minContains` */
+      const Check *max;                /* contains: the sibling `maxContains` */
+    } sub;                             /* items, additionalProperties, propertyNames, contains */
+    struct
+    {
+      Node        **v;
+      guint         n;
+      char        **names;             /* dependentSchemas: the member each schema is for */
+      const Check  *then_check;        /* if: the sibling `then` */
+      const Check  *else_check;        /* if: the sibling `else` */
+    } list;                            /* allOf, anyOf, oneOf, prefixItems, dependentSchemas;
+                                        * $ref, not, if, then, else with n = 1 */
   } u;
 };
 
@@ -141,7 +188,8 @@ typedef struct
   const Check *check;                  /* NULL: the root schema is `false` */
   gboolean     false_schema;           /* @check applied a `false` schema */
   gboolean     many;                   /* oneOf: more than one matched */
-  const char  *missing;                /* required: the first absent name */
+  const char  *missing;                /* required, dependentRequired: the first absent name */
+  const char  *trigger;                /* dependentRequired: the member that required it */
   GArray      *segments;               /* Segment, innermost first */
 } Failure;
 
@@ -154,9 +202,20 @@ int       owl_schema_number_compare     (const Number *a,
                                          const Number *b);
 gboolean  owl_schema_values_equal       (JsonNode     *a,
                                          JsonNode     *b);
+int       owl_schema_compare_strings    (gconstpointer a,
+                                         gconstpointer b);
+void      owl_schema_append_canonical   (GString      *out,
+                                         JsonNode     *node);
+gboolean  owl_schema_is_multiple_of     (const Number *x,
+                                         const Number *m,
+                                         gint64       *cost);
 JsonNode *owl_schema_copy_value         (JsonNode     *node,
                                          guint         budget);
 guint     owl_schema_instance_types     (JsonNode     *node);
+
+/* owl-schema-format.c: the formats `format` checks */
+
+const Format *owl_schema_find_format (const char *name);
 
 /* owl-schema-compile.c: a schema document into nodes and checks */
 

@@ -7,6 +7,8 @@
  */
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "owl-schema-types-private.h"
 
@@ -274,4 +276,219 @@ owl_schema_instance_types (JsonNode *node)
     default:
       return 0;
     }
+}
+
+/* For qsort() over an array of strings. */
+int
+owl_schema_compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static void
+append_canonical_number (GString  *out,
+                         JsonNode *node)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE + 2];
+  Number n;
+
+  owl_schema_number_from_node (node, &n);
+  /* 1.0 is the integer 1, as owl_schema_values_equal() says. */
+  if (!n.is_int && owl_schema_double_is_integral (n.d) &&
+      n.d >= -9223372036854775808.0 && n.d < 9223372036854775808.0)
+    {
+      n.is_int = TRUE;
+      n.i = (gint64) n.d;
+    }
+  /* No allocation: uniqueItems makes one of these per element. */
+  if (n.is_int)
+    g_snprintf (buf, sizeof buf, "n%" G_GINT64_FORMAT ";", n.i);
+  else
+    {
+      buf[0] = 'n';
+      g_ascii_dtostr (buf + 1, sizeof buf - 2, n.d);
+      strcat (buf, ";");
+    }
+  g_string_append (out, buf);
+}
+
+static void
+append_canonical_string (GString    *out,
+                         const char *s)
+{
+  char prefix[24];
+  gsize len = strlen (s);
+
+  g_snprintf (prefix, sizeof prefix, "%" G_GSIZE_FORMAT ":", len);
+  g_string_append (out, prefix);
+  g_string_append_len (out, s, len);
+}
+
+static void
+append_canonical_object (GString    *out,
+                         JsonObject *object)
+{
+  guint n = json_object_get_size (object);
+  const char *small[16];
+  g_autofree const char **large = n > G_N_ELEMENTS (small) ? g_new (const char *, n) : NULL;
+  const char **names = large != NULL ? large : small;
+  JsonObjectIter iter;
+  JsonNode *member;
+  guint i = 0;
+
+  json_object_iter_init (&iter, object);
+  while (i < n && json_object_iter_next (&iter, &names[i], &member))
+    i++;
+  qsort (names, n, sizeof (char *), owl_schema_compare_strings);
+  g_string_append_c (out, '{');
+  for (i = 0; i < n; i++)
+    {
+      append_canonical_string (out, names[i]);
+      owl_schema_append_canonical (out, json_object_get_member (object, names[i]));
+    }
+  g_string_append_c (out, '}');
+}
+
+/* Appends a text that two values share exactly when
+ * owl_schema_values_equal() calls them equal: members in name order,
+ * integral numbers as integers, strings prefixed with their length. */
+void
+owl_schema_append_canonical (GString  *out,
+                             JsonNode *node)
+{
+  JsonArray *array;
+
+  switch (owl_schema_instance_types (node) & ~TYPE_INTEGER)
+    {
+    case TYPE_OBJECT:
+      append_canonical_object (out, json_node_get_object (node));
+      break;
+    case TYPE_ARRAY:
+      array = json_node_get_array (node);
+      g_string_append_c (out, '[');
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        owl_schema_append_canonical (out, json_array_get_element (array, i));
+      g_string_append_c (out, ']');
+      break;
+    case TYPE_NUMBER:
+      append_canonical_number (out, node);
+      break;
+    case TYPE_STRING:
+      g_string_append_c (out, 's');
+      append_canonical_string (out, json_node_get_string (node));
+      break;
+    case TYPE_BOOLEAN:
+      g_string_append_c (out, json_node_get_boolean (node) ? 't' : 'f');
+      break;
+    default:
+      g_string_append_c (out, 'z');
+      break;
+    }
+}
+
+/* A number as @digits times ten to the @exp, with no trailing zero in
+ * @digits: for a double, the shortest decimal that reads back as it, which
+ * is what the JSON text said. */
+typedef struct
+{
+  guint64 digits;
+  int     exp;
+} Decimal;
+
+static Decimal
+decimal_from_number (const Number *number)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  char format[8];
+  Decimal dec = { 0, 0 };
+  const char *p = buf;
+  int n_fraction = 0;
+  double d;
+
+  if (number->is_int)
+    dec.digits = number->i < 0 ? (guint64) -(number->i + 1) + 1 : (guint64) number->i;
+  else
+    {
+      d = fabs (number->d);
+      /* The fewest digits that read back as @d: 17 always do. */
+      for (int precision = 0; precision <= 16; precision++)
+        {
+          g_snprintf (format, sizeof format, "%%.%de", precision);
+          if (g_ascii_strtod (g_ascii_formatd (buf, sizeof buf, format, d), NULL) == d)
+            break;
+        }
+      /* d[.ddd]e[+-]x */
+      for (; *p != 'e' && *p != '\0'; p++)
+        if (g_ascii_isdigit (*p))
+          {
+            dec.digits = dec.digits * 10 + (guint64) (*p - '0');
+            n_fraction += p > buf + 1;
+          }
+      dec.exp = (*p == 'e' ? atoi (p + 1) : 0) - n_fraction;
+    }
+  while (dec.digits != 0 && dec.digits % 10 == 0)
+    {
+      dec.digits /= 10;
+      dec.exp++;
+    }
+  return dec;
+}
+
+/* (@a + @b) mod @m, for @a, @b < @m < 2^63: the sum does not wrap. */
+static guint64
+add_mod (guint64 a,
+         guint64 b,
+         guint64 m)
+{
+  guint64 sum = a + b;
+
+  return sum >= m ? sum - m : sum;
+}
+
+/* Whether @x is an integer times @m (> 0), exactly, in decimal: 0.0075 is
+ * a multiple of 0.0001, and 1e308 of 0.5, though neither quotient is exact
+ * as a double. *@cost is the work it took, in steps. */
+gboolean
+owl_schema_is_multiple_of (const Number *x,
+                           const Number *m,
+                           gint64       *cost)
+{
+  Decimal a, b;
+  guint64 r;
+  int e;
+
+  *cost = 1;
+  if (x->is_int && m->is_int)
+    return x->i % m->i == 0;
+  if (!x->is_int && !isfinite (x->d))
+    return FALSE;
+
+  a = decimal_from_number (x);
+  b = decimal_from_number (m);
+  if (a.digits == 0)
+    return TRUE;
+  e = a.exp - b.exp;
+  if (e < 0)
+    {
+      /* b times 10^-e must divide a, so it is at most a. */
+      for (; e < 0; e++)
+        {
+          if (b.digits > a.digits / 10)
+            return FALSE;
+          b.digits *= 10;
+        }
+      return a.digits % b.digits == 0;
+    }
+  /* a times 10^e mod b; e is at most about 650 (1e308 over 5e-324). */
+  *cost += e / 16;
+  r = a.digits % b.digits;
+  for (; e > 0 && r != 0; e--)
+    {
+      guint64 r2 = add_mod (r, r, b.digits);
+      guint64 r8 = add_mod (add_mod (r2, r2, b.digits), add_mod (r2, r2, b.digits), b.digits);
+
+      r = add_mod (r8, r2, b.digits);
+    }
+  return r == 0;
 }

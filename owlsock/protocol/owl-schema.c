@@ -18,32 +18,47 @@
  *
  * A JSON Schema, compiled once and then used to validate messages.
  *
- * The schema is a subset of JSON Schema 2020-12: `type`, `enum`, `const`,
- * `minLength`, `maxLength`, `pattern`, `minimum`, `maximum`,
- * `exclusiveMinimum`, `exclusiveMaximum`, `properties`, `required`,
- * `additionalProperties`, `items`, `minItems`, `maxItems`, `allOf`, `anyOf`,
- * `oneOf`, and `$ref` to `#` or to `#/$defs/name`. The annotations `$schema`,
- * `$id`, `$comment`, `title`, `description`, `default`, `examples`,
- * `deprecated`, `readOnly` and `writeOnly` are accepted and ignored; `$defs`
- * holds schemas that are checked even when nothing refers to them.
+ * The schema is a subset of JSON Schema 2020-12, each keyword behaving as
+ * 2020-12 specifies (the official JSON Schema Test Suite runs against it):
+ * `type`, `enum`, `const` (over any JSON value), `minLength`, `maxLength`,
+ * `pattern`, `format`, `minimum`, `maximum`, `exclusiveMinimum`,
+ * `exclusiveMaximum`, `multipleOf`, `properties`, `patternProperties`,
+ * `additionalProperties`, `propertyNames`, `required`, `dependentRequired`,
+ * `dependentSchemas`, `minProperties`, `maxProperties`, `prefixItems`,
+ * `items`, `contains`, `minContains`, `maxContains`, `minItems`, `maxItems`,
+ * `uniqueItems`, `allOf`, `anyOf`, `oneOf`, `not`, `if`/`then`/`else`, and
+ * `$ref` to `#` or to `#/$defs/name`. The annotations `$schema`, `$id`,
+ * `$comment`, `title`, `description`, `default`, `examples`, `deprecated`,
+ * `readOnly`, `writeOnly`, `contentMediaType`, `contentEncoding` and
+ * `contentSchema` are accepted and ignored; `$defs` holds schemas that are
+ * checked even when nothing refers to them.
  *
- * Anything else is refused when the schema is made, so that a misspelt or
- * unsupported keyword never silently lets messages through. Lengths count
+ * `format` is an assertion, not only an annotation: a string must be a
+ * valid `date-time`, `date` or `time` (RFC 3339), `email` (RFC 5321
+ * mailbox, ASCII), `uri` (RFC 3986, with a scheme), `uuid`, `ipv4`, `ipv6`
+ * or `hostname` (RFC 1123); values that are not strings pass. Any other
+ * format name is refused when the schema is made.
+ *
+ * Anything else (such as `unevaluatedProperties` or `$dynamicRef`) is
+ * refused when the schema is made, naming the keyword, so that a misspelt
+ * or unsupported keyword never silently lets messages through. Lengths count
  * Unicode characters, numbers compare by value (`1` equals `1.0`, which is an
- * integer), and `pattern` is an unanchored regular expression search with
- * ECMA-262 syntax and semantics over code points (`\d` and `\w` are ASCII,
- * `.` matches any code point but line terminators, `^` and `$` are the
- * start and end of the string). owlsock's matcher never backtracks, so
+ * integer), `multipleOf` is exact in decimal (`0.0075` is a multiple of
+ * `0.0001`), `uniqueItems` compares as `const` does (objects whatever their
+ * member order), and `pattern` and `patternProperties` are unanchored
+ * regular expression searches with ECMA-262 syntax and semantics over code
+ * points (`\d` and `\w` are ASCII, `.` matches any code point but line
+ * terminators, `^` and `$` are the start and end of the string). owlsock's matcher never backtracks, so
  * constructs that need backtracking are refused when the schema is made:
  * backreferences, lookahead and lookbehind, and `\p{...}`; a pattern may
  * compile to at most 10,000 instructions.
  *
  * The work one validation may do is bounded by the size of what is
  * validated: about 100,000 steps plus 16 per byte (a step is a subschema
- * applied to a value, 16 bytes a length check reads, or a state a pattern
- * visits at one character). A value that needs more fails as a whole with
- * the keyword `budget`, whatever the schema: no schema and no message can
- * make a check slow.
+ * applied to a value, 16 bytes a length or `format` check reads or
+ * `uniqueItems` compares, or a state a pattern visits at one character). A
+ * value that needs more fails as a whole with the keyword `budget`,
+ * whatever the schema: no schema and no message can make a check slow.
  *
  * A schema is immutable: it may validate from several threads at once.
  *

@@ -39,7 +39,20 @@ static const char schema_text[] =
   "   \"any\": {\"anyOf\": [{\"type\": \"boolean\"}, {\"minItems\": 2}]},"
   "   \"all\": {\"allOf\": [{\"type\": \"object\"}, {\"required\": [\"a\"]}]},"
   "   \"words\": {\"type\": \"string\", \"pattern\": \"^(\\\\w+\\\\s?)*$\"},"
-  "   \"deep\": {\"$ref\": \"#/$defs/t\"}},"
+  "   \"deep\": {\"$ref\": \"#/$defs/t\"},"
+  "   \"when\": {\"anyOf\": [{\"format\": \"date-time\"}, {\"format\": \"date\"}, {\"format\": \"time\"}]},"
+  "   \"to\": {\"anyOf\": [{\"format\": \"email\"}, {\"format\": \"uri\"}, {\"format\": \"hostname\"}]},"
+  "   \"ip\": {\"oneOf\": [{\"format\": \"ipv4\"}, {\"format\": \"ipv6\"}, {\"format\": \"uuid\"}]},"
+  "   \"n\": {\"multipleOf\": 0.01, \"not\": {\"multipleOf\": 7}},"
+  "   \"set\": {\"uniqueItems\": true, \"prefixItems\": [{\"type\": \"string\"}], \"items\": {\"type\": \"number\"},"
+  "           \"contains\": {\"minimum\": 10}, \"minContains\": 1, \"maxContains\": 3},"
+  "   \"bag\": {\"uniqueItems\": true, \"minProperties\": 1, \"maxProperties\": 8}},"
+  " \"patternProperties\": {\"^x-\": {\"type\": \"integer\"}, \"[0-9]$\": {\"maxLength\": 4}},"
+  " \"propertyNames\": {\"maxLength\": 16, \"pattern\": \"^[a-z0-9-]+$\"},"
+  " \"dependentRequired\": {\"x\": [\"y\"]},"
+  " \"dependentSchemas\": {\"set\": {\"required\": [\"n\"]}},"
+  " \"if\": {\"properties\": {\"type\": {\"const\": \"move\"}}},"
+  " \"then\": {\"required\": [\"x\"]}, \"else\": {\"not\": {\"required\": [\"x\"]}},"
   " \"additionalProperties\": {\"type\": \"string\"}}";
 
 static OwlSchema *
