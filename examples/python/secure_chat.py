@@ -84,7 +84,7 @@ def load_secret(secret_file):
     return secret[:-1] if secret.endswith(b'\n') else secret
 
 
-# What a chat client may send (the seed's filter(body(schema))); anything else
+# What a chat client may send (filter(body(schema)) in @owlmeans/server-socket); anything else
 # is answered with a "validation" error and never reaches the room.
 CHAT_MESSAGE_SCHEMA = '''{"type": "object", "required": ["type", "content"],
   "properties": {"type": {"const": "chat-message"},

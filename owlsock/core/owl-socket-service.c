@@ -19,14 +19,15 @@
 /**
  * OwlSocketService:
  *
- * The WebSocket service: the counterpart of the seed's `createSocketService`.
+ * The WebSocket service: the counterpart of `createSocketService` in the
+ * TypeScript package <code>&#64;owlmeans/server-socket</code>.
  *
  * A service holds [class@Owlsock.Module]s, the registry of live
  * [class@Owlsock.Connection]s and the rooms. It either owns a `SoupServer`
  * ([method@Owlsock.SocketService.listen]) or serves inside one the
- * application already runs ([method@Owlsock.SocketService.attach], the seed's
- * `update(api)`), where the application keeps serving plain HTTP on its own
- * paths.
+ * application already runs ([method@Owlsock.SocketService.attach],
+ * `update(api)` in <code>&#64;owlmeans/server-socket</code>), where the
+ * application keeps serving plain HTTP on its own paths.
  *
  * The service lives on the thread-default main context of the thread that
  * created it. [method@Owlsock.SocketService.broadcast] and the send and close
