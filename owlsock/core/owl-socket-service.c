@@ -497,9 +497,10 @@ live_stats (OwlSocketService *self,
  * `a{sv}` dictionary: `connections-open` (u), `connections-accepted`,
  * `messages-in`, `messages-out`, `bytes-in`, `bytes-out` and
  * `dropped-messages` (all t), `rejected` (a{st}: refused upgrades by
- * reason: `not-found`, `not-websocket`, `bad-handshake`, `not-text`,
- * `stopping`, `max-connections`, `max-connections-per-ip`, `origin`,
- * `auth`, `auth-timeout`, `max-connections-per-user`, `gate`, `schema`,
+ * reason, every reason listed from the start at 0: `not-found`,
+ * `not-websocket`, `bad-handshake`, `not-text`, `stopping`,
+ * `max-connections`, `max-connections-per-ip`, `origin`, `auth`,
+ * `auth-timeout`, `max-connections-per-user`, `gate`, `schema`,
  * `client-gone`) and `closes` (a{st}: closed connections by close code:
  * `1000` to `1015`, `4001` and `4408` by number; the codes clients choose
  * in buckets `3xxx`, `4xxx` and `other`, so a client cannot make the
