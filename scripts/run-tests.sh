@@ -6,7 +6,8 @@
 #                   tests (introspection is off there: python3 and gjs cannot load an
 #                   ASan-built library without preloading the runtime into the interpreter;
 #                   no -Werror: sanitizer instrumentation makes GCC warn spuriously)
-#   3. build-fuzz/  the libFuzzer targets of tests/fuzz, built with clang, 30 s each
+#   3. build-fuzz/  the libFuzzer targets of tests/fuzz, built with clang (-Werror: clang
+#                   builds the whole tree without a warning), 30 s each
 #
 # A stage whose setup or build fails counts as one failed test, and its tests still run
 # (those that could not be built fail too). Ends with one line "N passed, N failed" summed
@@ -106,7 +107,7 @@ GIO_USE_VFS=local \
     -Dintrospection=false -Ddocumentation=false
 
 if [[ -f tests/fuzz/meson.build ]]; then
-  CC=clang run build-fuzz -Dfuzzing=true -Dintrospection=false -Ddocumentation=false \
+  CC=clang run build-fuzz -Dwerror=true -Dfuzzing=true -Dintrospection=false -Ddocumentation=false \
     -- --suite fuzz
 fi
 

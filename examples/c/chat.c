@@ -1,4 +1,4 @@
-/* chat.c: chat rooms with presence, the seed's chat example
+/* chat.c: chat rooms with presence, after the chat example of @owlmeans/server-socket
  *
  *   build/examples/chat --port 8080
  *   ws://127.0.0.1:8080/ws/chat/ROOM?name=NAME      (name defaults to "anonymous")

@@ -31,7 +31,7 @@
 
 #define MONITOR_ROOM "monitor"  /* every monitor connection, for the pushed stats */
 
-/* What a chat client may send (the seed's filter(body(schema))); anything
+/* What a chat client may send (filter(body(schema)) in @owlmeans/server-socket); anything
  * else is answered with a `validation` error and never reaches the room. */
 #define CHAT_MESSAGE_SCHEMA \
   "{\"type\": \"object\", \"required\": [\"type\", \"content\"]," \

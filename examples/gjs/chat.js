@@ -1,5 +1,5 @@
 #!/usr/bin/gjs
-// chat.js: chat rooms with presence, the seed's chat example.
+// chat.js: chat rooms with presence, after the chat example of @owlmeans/server-socket.
 //
 //   gjs examples/gjs/chat.js --port 8080
 //   clients connect to ws://127.0.0.1:8080/ws/chat/<room>?name=<name> and send

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# chat.py: chat rooms with presence, the seed's chat example.
+# chat.py: chat rooms with presence, after the chat example of @owlmeans/server-socket.
 #
 #   /usr/bin/python3 examples/python/chat.py --port 8080
 #   clients connect to ws://127.0.0.1:8080/ws/chat/<room>?name=<name> and send

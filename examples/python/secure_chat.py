@@ -83,7 +83,7 @@ def add_secret(guard, secret_file):
         raise ValueError('Set OWLSOCK_JWT_SECRET or pass --secret-file')
 
 
-# What a chat client may send (the seed's filter(body(schema))); anything else
+# What a chat client may send (filter(body(schema)) in @owlmeans/server-socket); anything else
 # is answered with a "validation" error and never reaches the room.
 CHAT_MESSAGE_SCHEMA = '''{"type": "object", "required": ["type", "content"],
   "properties": {"type": {"const": "chat-message"},

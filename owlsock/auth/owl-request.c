@@ -362,9 +362,13 @@ owl_request_new_param_error (const char *param)
  * owl_request_get_query:
  * @self: a request
  *
- * Gets the whole query string, decoded.
+ * Gets the parameters of the query string as a table from name to value,
+ * both percent-decoded (a `+` reads as a space). A name given more than once
+ * keeps its last value; a pair without `=` is left out. The table is empty
+ * when the URI has no query.
  *
- * Returns: (transfer none) (element-type utf8 utf8): the decoded query
+ * Returns: (transfer none) (element-type utf8 utf8): every query parameter
+ *   by name
  *
  * Since: 0.1
  */
@@ -546,8 +550,8 @@ find_bearer_protocol (SoupMessageHeaders *headers)
  * `Authorization: Bearer` header, a `Sec-WebSocket-Protocol` entry
  * `owlsock.bearer.<token>` (browsers cannot set headers; that entry is never
  * echoed back as the selected subprotocol) and the `token` query parameter
- * (what `@owlmeans/client-socket` sends). After an in-band refresh, the token
- * of the refresh.
+ * (what <code>&#64;owlmeans/client-socket</code> sends). After an in-band
+ * refresh, the token of the refresh.
  *
  * A token is a credential: never log it.
  *

@@ -52,6 +52,15 @@ const OwlRefusalRow *owl_refusal_row          (OwlRefusal    refusal);
  * the row's. */
 guint                owl_refusal_status_for   (OwlRefusal    refusal,
                                                const GError *error);
+/* Answers @msg with @status and the JSON body every refusal has:
+ * `{"code":...,"message":...}`. Counts nothing. */
+void                 owl_refusal_answer       (SoupServerMessage *msg,
+                                               guint              status,
+                                               OwlError           code,
+                                               const char        *message);
+/* The `not-found` row's answer: every 404 of the service's own server,
+ * whatever part of it answers, says the same. */
+void                 owl_refusal_answer_not_found (SoupServerMessage *msg);
 
 typedef struct _OwlAdmission OwlAdmission;
 

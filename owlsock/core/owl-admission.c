@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include "owl-admission-private.h"
+#include "owl-envelope-private.h"
 #include "owl-module-private.h"
 
 /* Refusals ------------------------------------------------------------------- */
@@ -72,6 +73,27 @@ owl_refusal_status_for (OwlRefusal    refusal,
         break;
       }
   return refusals[refusal].status;
+}
+
+void
+owl_refusal_answer (SoupServerMessage *msg,
+                    guint              status,
+                    OwlError           code,
+                    const char        *message)
+{
+  gsize len;
+  char *body = owl_envelope_refusal_body (code, message, &len);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, len);
+}
+
+void
+owl_refusal_answer_not_found (SoupServerMessage *msg)
+{
+  const OwlRefusalRow *row = &refusals[OWL_REFUSAL_NOT_FOUND];
+
+  owl_refusal_answer (msg, row->status, row->code, row->message);
 }
 
 /* Slots ----------------------------------------------------------------------- */

@@ -18,8 +18,8 @@
  *
  * One accepted WebSocket of an [class@Owlsock.Module].
  *
- * A connection speaks the JSON envelope protocol of `@owlmeans/socket`: it
- * answers `ping`, dispatches `call` and `request` to
+ * A connection speaks the JSON envelope protocol of
+ * <code>&#64;owlmeans/socket</code>: it answers `ping`, dispatches `call` and `request` to
  * [signal@Owlsock.Connection::call] and [signal@Owlsock.Connection::request],
  * `event` to [signal@Owlsock.Connection::event], correlates the client's
  * answers to [method@Owlsock.Connection.call_async], and delivers every other

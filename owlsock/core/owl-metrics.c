@@ -7,6 +7,7 @@
 
 #include <gnutls/gnutls.h>
 
+#include "owl-admission-private.h"
 #include "owl-metrics-private.h"
 
 struct _OwlMetrics
@@ -254,7 +255,7 @@ callback (SoupServer        *server,
   /* libsoup hands this handler every path below it too. */
   if (!g_str_equal (path, self->path))
     {
-      answer (msg, SOUP_STATUS_NOT_FOUND, "Not found\n");
+      owl_refusal_answer_not_found (msg);
       return;
     }
   if (soup_server_message_get_method (msg) != SOUP_METHOD_GET)

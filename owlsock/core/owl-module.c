@@ -391,7 +391,8 @@ owl_module_class_init (OwlModuleClass *klass)
    * OwlModule:message-schema:
    *
    * A JSON Schema for the application's own messages (any `type` the
-   * protocol does not own): the seed's `filter(body(schema))`. A message
+   * protocol does not own), as `filter(body(schema))` in the TypeScript
+   * package <code>&#64;owlmeans/server-socket</code>. A message
    * that fails it is answered with an `error` frame of code `validation`
    * whose `details` name the JSON pointer and the keyword; the handler never
    * sees it and the connection stays open.
@@ -546,7 +547,8 @@ owl_module_get_path (OwlModule *self)
  * @user_data: data for @handler
  * @destroy: (nullable): frees @user_data
  *
- * Sets a C handler for accepted connections: the seed's `handleConnection`.
+ * Sets a C handler for accepted connections, as `handleConnection` in the
+ * TypeScript package <code>&#64;owlmeans/server-socket</code>.
  * It runs before the handlers of [signal@Owlsock.Module::connection].
  *
  * Since: 0.1

@@ -28,8 +28,9 @@ G_DECLARE_FINAL_TYPE (OwlModule, owl_module, OWL, MODULE, GObject)
  * @connection: the new connection
  * @user_data: the data given to [method@Owlsock.Module.set_handler]
  *
- * A C handler for accepted connections, the counterpart of the seed's
- * `handleConnection`. It runs before the handlers of
+ * A C handler for accepted connections, the counterpart of
+ * `handleConnection` in the TypeScript package
+ * <code>&#64;owlmeans/server-socket</code>. It runs before the handlers of
  * [signal@Owlsock.Module::connection].
  *
  * Since: 0.1

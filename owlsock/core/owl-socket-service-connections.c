@@ -13,6 +13,7 @@
 
 #include <string.h>
 
+#include "owl-access-log-private.h"
 #include "owl-envelope-private.h"
 #include "owl-json-private.h"
 #include "owl-log-private.h"
@@ -24,6 +25,7 @@ typedef struct
 {
   OwlConnection *connection;  /* owned */
   OwlSlots       slots;
+  gint64         opened_us;   /* monotonic, for the access log */
 } Entry;
 
 static void
@@ -148,6 +150,8 @@ on_closed_hook (GSignalInvocationHint *hint,
       lookup_entry (self, connection) == NULL)
     return TRUE;
 
+  if (self->access_log)
+    owl_access_log_closed (connection, code, g_get_monotonic_time () - lookup_entry (self, connection)->opened_us);
   /* The table may hold the last reference; the signal still needs it. */
   g_object_ref (connection);
   release_slots (self, connection);
@@ -235,10 +239,13 @@ owl_socket_service_accepted (gpointer           service,
   entry = g_new0 (Entry, 1);
   entry->connection = g_object_ref (connection);
   owl_upgrade_take_slots (upgrade, &entry->slots);
+  entry->opened_us = g_get_monotonic_time ();
   g_hash_table_insert (self->connections, (gpointer) owl_connection_get_id (connection), entry);
   owl_stats_count_accepted (self->stats);
   OWL_CONN_LOG (G_LOG_LEVEL_DEBUG, owl_connection_get_id (connection),
                 "Accepted on module %s", owl_module_get_alias (module));
+  if (self->access_log)
+    owl_access_log_opened (connection);
 
   owl_socket_service_emit_connection_signal (self, TRUE, connection);
   owl_module_emit_connection (module, connection);

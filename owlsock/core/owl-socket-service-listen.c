@@ -243,7 +243,8 @@ owl_socket_service_get_port (OwlSocketService *self)
  * @server: a server the application runs
  * @error: return location for an error
  *
- * Serves the service's modules inside @server, the seed's `update(api)`.
+ * Serves the service's modules inside @server, as `update(api)` in
+ * <code>&#64;owlmeans/server-socket</code>.
  * For each module, the service handles the path made of the pattern's
  * literal segments before its first param (`/ws/chat` for
  * `/ws/chat/:room`); the application's handlers keep every other path.

@@ -19,6 +19,19 @@ server_callback (SoupServer        *server,
   owl_upgrades_handle (&self->upgrades, msg);
 }
 
+/* "/" on the service's own server while no module's prefix is "/": a path
+ * nothing serves gets the same JSON 404 as one below a module's prefix
+ * (libsoup's own has no body). Not counted: no module was asked. */
+static void
+not_found_callback (SoupServer        *server,
+                    SoupServerMessage *msg,
+                    const char        *path,
+                    GHashTable        *query,
+                    gpointer           user_data)
+{
+  owl_refusal_answer_not_found (msg);
+}
+
 void
 owl_socket_service_init_modules (OwlSocketService *self)
 {
@@ -68,7 +81,11 @@ unregister_prefix (OwlSocketService *self,
     }
 
   g_hash_table_remove (self->prefixes, prefix);
-  if (self->server != NULL)
+  if (self->server == NULL)
+    return;
+  if (self->owns_server && g_str_equal (prefix, "/"))
+    soup_server_add_handler (self->server, "/", not_found_callback, self, NULL);
+  else
     soup_server_remove_handler (self->server, prefix);
 }
 
@@ -86,6 +103,8 @@ owl_socket_service_use_server (OwlSocketService *self,
   g_hash_table_iter_init (&iter, self->prefixes);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     soup_server_add_handler (self->server, key, server_callback, self, NULL);
+  if (owned && !g_hash_table_contains (self->prefixes, "/"))
+    soup_server_add_handler (self->server, "/", not_found_callback, self, NULL);
 }
 
 /**

@@ -56,6 +56,7 @@ struct _OwlSocketService
 
   OwlStats          *stats;
   OwlMetrics        *metrics;
+  gboolean           access_log;
   OwlPoller         *poller;
   guint              tick_id;
 

@@ -19,14 +19,15 @@
 /**
  * OwlSocketService:
  *
- * The WebSocket service: the counterpart of the seed's `createSocketService`.
+ * The WebSocket service: the counterpart of `createSocketService` in the
+ * TypeScript package <code>&#64;owlmeans/server-socket</code>.
  *
  * A service holds [class@Owlsock.Module]s, the registry of live
  * [class@Owlsock.Connection]s and the rooms. It either owns a `SoupServer`
  * ([method@Owlsock.SocketService.listen]) or serves inside one the
- * application already runs ([method@Owlsock.SocketService.attach], the seed's
- * `update(api)`), where the application keeps serving plain HTTP on its own
- * paths.
+ * application already runs ([method@Owlsock.SocketService.attach],
+ * `update(api)` in <code>&#64;owlmeans/server-socket</code>), where the
+ * application keeps serving plain HTTP on its own paths.
  *
  * The service lives on the thread-default main context of the thread that
  * created it. [method@Owlsock.SocketService.broadcast] and the send and close
@@ -43,6 +44,7 @@ enum {
   PROP_METRICS_PATH,
   PROP_METRICS_TOKEN,
   PROP_METRICS_ALLOW,
+  PROP_ACCESS_LOG,
   N_PROPS,
   /* Then every limit, from owl-limits.c's table. */
   PROP_FIRST_LIMIT = N_PROPS
@@ -191,6 +193,9 @@ owl_socket_service_get_property (GObject    *object,
     case PROP_METRICS_ALLOW:
       g_value_set_boxed (value, owl_metrics_get_allow (self->metrics));
       break;
+    case PROP_ACCESS_LOG:
+      g_value_set_boolean (value, self->access_log);
+      break;
     default:
       if (!owl_limits_get_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -225,6 +230,13 @@ owl_socket_service_set_property (GObject      *object,
       break;
     case PROP_METRICS_ALLOW:
       owl_metrics_set_allow (self->metrics, g_value_get_boxed (value));
+      break;
+    case PROP_ACCESS_LOG:
+      if (self->access_log != g_value_get_boolean (value))
+        {
+          self->access_log = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
       break;
     default:
       {
@@ -343,6 +355,26 @@ owl_socket_service_class_init (OwlSocketServiceClass *klass)
   properties[PROP_METRICS_ALLOW] =
     g_param_spec_boxed ("metrics-allow", NULL, NULL, G_TYPE_STRV,
                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * OwlSocketService:access-log:
+   *
+   * Whether to log one line when each connection opens and one when it
+   * closes, through GLib's structured logging at %G_LOG_LEVEL_MESSAGE in
+   * the log domain `owlsock-access`. The fields: `OWL_EVENT` (`open` or
+   * `close`), `OWL_CONNECTION_ID`, `OWL_MODULE` (the alias), `OWL_PEER`
+   * (the client's address), `OWL_USER` (the user id of the connection's
+   * [class@Owlsock.Auth], `-` without one); on close also
+   * `OWL_DURATION_MS`, `OWL_CLOSE_CODE`, `OWL_MESSAGES_IN`,
+   * `OWL_BYTES_IN`, `OWL_MESSAGES_OUT` and `OWL_BYTES_OUT`, and a
+   * `MESSAGE` that says the same in one line. Never a path, a query, a
+   * header or a token. Off by default.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ACCESS_LOG] =
+    g_param_spec_boolean ("access-log", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
   /* Documented beside their rows in owl-limits.c. */
@@ -496,9 +528,10 @@ live_stats (OwlSocketService *self,
  * `a{sv}` dictionary: `connections-open` (u), `connections-accepted`,
  * `messages-in`, `messages-out`, `bytes-in`, `bytes-out` and
  * `dropped-messages` (all t), `rejected` (a{st}: refused upgrades by
- * reason: `not-found`, `not-websocket`, `bad-handshake`, `not-text`,
- * `stopping`, `max-connections`, `max-connections-per-ip`, `origin`,
- * `auth`, `auth-timeout`, `max-connections-per-user`, `gate`, `schema`,
+ * reason, every reason listed from the start at 0: `not-found`,
+ * `not-websocket`, `bad-handshake`, `not-text`, `stopping`,
+ * `max-connections`, `max-connections-per-ip`, `origin`, `auth`,
+ * `auth-timeout`, `max-connections-per-user`, `gate`, `schema`,
  * `client-gone`) and `closes` (a{st}: closed connections by close code:
  * `1000` to `1015`, `4001` and `4408` by number; the codes clients choose
  * in buckets `3xxx`, `4xxx` and `other`, so a client cannot make the

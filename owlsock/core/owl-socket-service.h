@@ -29,7 +29,8 @@ G_DECLARE_FINAL_TYPE (OwlSocketService, owl_socket_service, OWL, SOCKET_SERVICE,
 /**
  * OWL_SOCKET_SERVICE_DEFAULT_ALIAS:
  *
- * The alias of a service created without one, as in the seed's `DEFAULT_ALIAS`.
+ * The alias of a service created without one, as `DEFAULT_ALIAS` in
+ * <code>&#64;owlmeans/server-socket</code>.
  *
  * Since: 0.1
  */

@@ -33,7 +33,8 @@ void        owl_stats_free            (OwlStats           *stats);
  * there (not owned). */
 OwlCounters *owl_stats_get_counters   (OwlStats           *stats);
 void        owl_stats_count_accepted  (OwlStats           *stats);
-/* @reason: a static string, one of the documented reasons. */
+/* @reason: the reason of a row of owl-admission's refusals (a static
+ * string); the snapshot lists every row's from the start. */
 void        owl_stats_count_rejected  (OwlStats           *stats,
                                        const char         *reason);
 void        owl_stats_count_closed    (OwlStats           *stats,

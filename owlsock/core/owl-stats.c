@@ -5,6 +5,7 @@
 
 #include <gio/gio.h>
 
+#include "owl-admission-private.h"
 #include "owl-close.h"
 #include "owl-stats-private.h"
 
@@ -24,6 +25,10 @@ owl_stats_new (void)
 
   stats->counters = owl_counters_new ();
   stats->rejected = g_hash_table_new (g_str_hash, g_str_equal);
+  /* Every reason from the start, at 0: the snapshot and the metrics show
+   * the whole table of refusals, not only those that happened. */
+  for (guint i = 0; i < OWL_N_REFUSALS; i++)
+    g_hash_table_insert (stats->rejected, (gpointer) owl_refusal_row (i)->reason, GSIZE_TO_POINTER (0));
   stats->closes = g_hash_table_new (g_str_hash, g_str_equal);
   return stats;
 }

@@ -103,8 +103,6 @@ respond (OwlUpgrades       *self,
   const OwlRefusalRow *row = owl_refusal_row (refusal);
   OwlError code = row->code;
   guint status = owl_refusal_status_for (refusal, error);
-  gsize len;
-  char *body;
 
   if (error != NULL)
     code = owl_envelope_client_error (error, &message);
@@ -112,9 +110,7 @@ respond (OwlUpgrades       *self,
     message = row->message;
 
   owl_stats_count_rejected (self->stats, row->reason);
-  body = owl_envelope_refusal_body (code, message, &len);
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, len);
+  owl_refusal_answer (msg, status, code, message);
 }
 
 /* The decision is made: let libsoup go on with the message. */
@@ -223,7 +219,8 @@ upgrade_accept (OwlUpgrade *upgrade)
 
 /* Schemas, last ----------------------------------------------------------------- */
 
-/* The query or the params, as an object of strings, against @schema. */
+/* The query or the params, as an object of strings, against @schema;
+ * @what is the refusal's subject and verb ("params do"). */
 static gboolean
 check_strings (OwlUpgrade *upgrade,
                const char *what,
@@ -246,7 +243,7 @@ check_strings (OwlUpgrade *upgrade,
   if (owl_schema_validate (schema, node, &error))
     return TRUE;
 
-  message = g_strdup_printf ("The %s does not match the schema: %s", what, error->message);
+  message = g_strdup_printf ("The %s not match the schema: %s", what, error->message);
   upgrade_refuse (upgrade, OWL_REFUSAL_SCHEMA, NULL, message);
   return FALSE;
 }
@@ -271,10 +268,10 @@ upgrade_finish_checks (OwlUpgrade *upgrade)
   /* Only with a schema: the request builds these tables on first use and
    * keeps them for the connection's life. */
   if ((owl_module_get_query_schema (upgrade->module) == NULL ||
-       check_strings (upgrade, "query", owl_module_get_query_schema (upgrade->module),
+       check_strings (upgrade, "query does", owl_module_get_query_schema (upgrade->module),
                       owl_request_get_query (upgrade->request))) &&
       (owl_module_get_params_schema (upgrade->module) == NULL ||
-       check_strings (upgrade, "params", owl_module_get_params_schema (upgrade->module),
+       check_strings (upgrade, "params do", owl_module_get_params_schema (upgrade->module),
                       owl_request_get_params (upgrade->request))))
     upgrade_accept (upgrade);
 }

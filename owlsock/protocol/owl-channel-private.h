@@ -86,6 +86,9 @@ void            owl_channel_unref        (OwlChannel               *self);
 void            owl_channel_detach       (OwlChannel               *self);
 
 OwlChannelState owl_channel_get_state    (OwlChannel               *self);
+/* What this channel alone counted (the shared counters hold every
+ * channel's). On the context. */
+const OwlCounters *owl_channel_get_traffic (OwlChannel             *self);
 /* OPEN -> CLOSING; FALSE if it was not open. Any thread. */
 gboolean        owl_channel_begin_close  (OwlChannel               *self);
 /* -> CLOSED: pending calls fail with OWL_ERROR_CLOSED now. */

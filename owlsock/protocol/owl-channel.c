@@ -22,6 +22,7 @@ struct _OwlChannel
   gpointer                  owner;        /* NULL once detached */
   OwlTransport             *transport;    /* NULL once detached */
   OwlCounters              *counters;
+  OwlCounters               traffic;      /* this channel's own share */
   GMainContext             *context;
   GThread                  *home;
   OwlMailbox               *mailbox;      /* sends from other threads; lazy */
@@ -58,6 +59,8 @@ count_out (OwlChannel *self,
 {
   self->counters->messages_out++;
   self->counters->bytes_out += len;
+  self->traffic.messages_out++;
+  self->traffic.bytes_out += len;
 }
 
 /* Life ---------------------------------------------------------------------- */
@@ -110,6 +113,12 @@ owl_channel_detach (OwlChannel *self)
   fail_pending (self);
   self->transport = NULL;
   self->owner = NULL;
+}
+
+const OwlCounters *
+owl_channel_get_traffic (OwlChannel *self)
+{
+  return &self->traffic;
 }
 
 OwlChannelState
@@ -595,6 +604,8 @@ owl_channel_receive (OwlChannel   *self,
     return;
   self->counters->messages_in++;
   self->counters->bytes_in += len;
+  self->traffic.messages_in++;
+  self->traffic.bytes_in += len;
   if (self->handlers->admit != NULL && !self->handlers->admit (self->owner))
     return;
 

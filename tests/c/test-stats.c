@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "owl-test-util.h"
+#include "owl-admission-private.h"
 #include "owl-stats-private.h"
 
 static guint64
@@ -118,6 +119,30 @@ test_stats_no_endpoint (OwlTestFixture *fixture,
   owl_test_fixture_listen (fixture);
 
   g_assert_cmpuint (owl_test_http_get (fixture->session, fixture->port, "/metrics", FALSE, NULL), ==, 404);
+}
+
+/* A new service lists every reason of the refusal table, each at 0, in
+ * the snapshot and in the metrics: the set docs/check-stats-reasons.py
+ * compares with README.md and the dup_stats reference. */
+static void
+test_stats_reasons (OwlTestFixture *fixture,
+                    gconstpointer   data)
+{
+  g_autoptr(GVariant) stats = owl_socket_service_dup_stats (fixture->service);
+  g_autoptr(GVariant) rejected = g_variant_lookup_value (stats, "rejected", G_VARIANT_TYPE ("a{st}"));
+  g_autofree char *metrics = owl_socket_service_dup_metrics (fixture->service);
+
+  g_assert_cmpuint (g_variant_n_children (rejected), ==, OWL_N_REFUSALS);
+  for (guint i = 0; i < OWL_N_REFUSALS; i++)
+    {
+      const char *reason = owl_refusal_row (i)->reason;
+      g_autofree char *sample = g_strdup_printf ("owlsock_connections_rejected_total{reason=\"%s\"}", reason);
+      guint64 n = G_MAXUINT64;
+
+      g_assert_true (g_variant_lookup (rejected, reason, "t", &n));
+      g_assert_cmpuint (n, ==, 0);
+      g_assert_cmpuint (metric_value (metrics, sample), ==, 0);
+    }
 }
 
 /* Clients choose close codes: whatever they send, the label is one of a
@@ -282,6 +307,7 @@ main (int   argc,
 
   OWL_TEST ("/owl/stats/count", test_stats_count);
   OWL_TEST ("/owl/stats/no-endpoint", test_stats_no_endpoint);
+  OWL_TEST ("/owl/stats/reasons", test_stats_reasons);
   g_test_add_func ("/owl/stats/close-buckets", test_stats_close_buckets);
   OWL_TEST ("/owl/stats/close-codes", test_stats_close_codes);
   OWL_TEST ("/owl/stats/metrics/exact-path", test_metrics_exact_path);

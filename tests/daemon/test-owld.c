@@ -4,6 +4,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <string.h>
+
 #include <glib/gstdio.h>
 
 #include "owld-daemon.h"
@@ -169,6 +171,58 @@ test_reload_keeps_unchanged_modules (void)
   files_teardown (&files);
 }
 
+/* A configuration of one echo module and these [service] keys. */
+static OwldConfig *
+load_service_keys (Files       *files,
+                   const char  *keys,
+                   GError     **error)
+{
+  g_autofree char *text = g_strdup_printf ("[service]\n%s[module open]\npath=/ws/open\nbehaviour=echo\n", keys);
+
+  files_write (files, "owlsockd.conf", text);
+  return owld_config_load (files->path, error);
+}
+
+static gboolean
+access_log_after (OwldConfig       *config,
+                  OwldConfig       *before,
+                  OwlSocketService *service)
+{
+  gboolean value = FALSE;
+
+  owld_config_apply_service (config, before, service);
+  g_object_get (service, "access-log", &value, NULL);
+  return value;
+}
+
+/* access-log in [service] switches the service's access log; a reload
+ * without the key switches it back off; a value other than true or false
+ * is refused. */
+static void
+test_access_log_key (void)
+{
+  Files files;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(OwldConfig) on = NULL;
+  g_autoptr(OwldConfig) off = NULL;
+  g_autoptr(OwldConfig) bad = NULL;
+  g_autoptr(OwlSocketService) service = owl_socket_service_new (NULL);
+
+  files_setup (&files);
+  on = load_service_keys (&files, "listen=127.0.0.1:0\naccess-log=true\n", &error);
+  g_assert_no_error (error);
+  g_assert_true (access_log_after (on, NULL, service));
+  off = load_service_keys (&files, "listen=127.0.0.1:0\n", &error);
+  g_assert_no_error (error);
+  g_assert_false (access_log_after (off, on, service));
+
+  bad = load_service_keys (&files, "access-log=yes\n", &error);
+  g_assert_null (bad);
+  g_assert_error (error, OWLD_CONFIG_ERROR, OWLD_CONFIG_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "access-log"));
+  files_teardown (&files);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -176,5 +230,6 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/owld/config/signatures", test_signatures);
   g_test_add_func ("/owld/daemon/reload-keeps-unchanged-modules", test_reload_keeps_unchanged_modules);
+  g_test_add_func ("/owld/config/access-log", test_access_log_key);
   return g_test_run ();
 }
