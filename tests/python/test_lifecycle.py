@@ -8,14 +8,17 @@
 # SIGINT (Ctrl-C) or SIGTERM and reads everything it wrote: exit status 0 and nothing
 # on stderr (no KeyboardInterrupt traceback, no error from a timer that outlived its
 # connection). The chat example and the README's quick start (extracted from README.md,
-# its port made 0) end cleanly on Ctrl-C.
+# its port made 0) end cleanly on Ctrl-C; with --runtime python, the C quick start too,
+# compiled as the README says against the build tree's owlsock-1-uninstalled.pc.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import asyncio
 import json
+import os
 import re
 import shutil
+import subprocess
 import signal
 import sys
 import tempfile
@@ -102,25 +105,54 @@ async def shutdown_then_1001(test, client, skip='tick'):
     test.assertEqual(code, 1001)
 
 
+def readme_block(heading, fence):
+    """The first `fence` code block under `heading` in the README's quick start."""
+    readme = (owltest.SOURCE_ROOT / 'README.md').read_text()
+    section = readme.split('\n## Quick start\n', 1)[1].split('\n## ', 1)[0]
+    return section.split(f'\n{heading}\n', 1)[1].split(f'{fence}\n', 1)[1].split('\n```', 1)[0]
+
+
+def on_port_0(code, pattern, tell):
+    """`code` with its listen line (matching `pattern`) on port 0 instead of 8080, followed
+    by the line `tell` that prints 'listening on PORT'."""
+    listen = re.search(pattern, code, re.M)
+    assert listen, 'the quick start listens on 127.0.0.1:8080'
+    return (code[:listen.start()] + listen.group(0).replace('8080', '0') + tell
+            + code[listen.end():])
+
+
 def quick_start(directory):
     """The README's quick start program for the runtime, written to `directory`, as it is
     but for its port: 0 instead of 8080, and the line that tells it after listen()."""
-    readme = (owltest.SOURCE_ROOT / 'README.md').read_text()
-    section = readme.split('\n## Quick start\n', 1)[1].split('\n## ', 1)[0]
     heading, fence, suffix = (('### GJS', '```js', '.js') if owltest.RUNTIME == 'gjs'
                               else ('### Python', '```python', '.py'))
-    code = section.split(f'\n{heading}\n', 1)[1].split(f'{fence}\n', 1)[1].split('\n```', 1)[0]
-    listen = re.search(r"^svc\.listen\((['\"])127\.0\.0\.1\1, 8080\);?$", code, re.M)
-    assert listen, 'the quick start listens on 127.0.0.1:8080'
-    tell = ('print(`listening on ${svc.get_port()}`);' if owltest.RUNTIME == 'gjs'
-            else 'print(f"listening on {svc.get_port()}", flush=True)')
-    code = (code[:listen.start()] + listen.group(0).replace('8080', '0') + '\n' + tell
-            + code[listen.end():])
+    tell = ('\nprint(`listening on ${svc.get_port()}`);' if owltest.RUNTIME == 'gjs'
+            else '\nprint(f"listening on {svc.get_port()}", flush=True)')
+    code = on_port_0(readme_block(heading, fence),
+                     r"^svc\.listen\((['\"])127\.0\.0\.1\1, 8080\);?$", tell)
     path = Path(directory) / f'quick-start{suffix}'
     path.write_text(code + '\n')
     if owltest.RUNTIME == 'gjs':
         return [shutil.which('gjs') or 'gjs', '-m', str(path)]
     return [owltest.PYTHON, str(path)]
+
+
+def c_quick_start(directory):
+    """The README's C quick start, on port 0, compiled as the README says (cc and
+    pkg-config), against the build tree's owlsock-1-uninstalled.pc."""
+    code = on_port_0(readme_block('### C', '```c'),
+                     r'^ *!owl_socket_service_listen \(service, "127\.0\.0\.1", 8080, &error\)\)\n'
+                     r' *g_error \("%s", error->message\);$',
+                     '\n  g_print ("listening on %u\\n", owl_socket_service_get_port (service));')
+    source, program = Path(directory) / 'chat.c', Path(directory) / 'chat'
+    source.write_text(code + '\n')
+    env = dict(os.environ, PKG_CONFIG_PATH=str(owltest.BUILD_ROOT / 'meson-uninstalled'))
+    flags = subprocess.run(['pkg-config', '--cflags', '--libs', 'owlsock-1'], env=env,
+                           capture_output=True, text=True, timeout=30, check=True).stdout.split()
+    built = subprocess.run(['cc', '-Wall', '-Werror', str(source), '-o', str(program),
+                            *flags], capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    return [str(program)]
 
 
 class LifecycleTests(unittest.IsolatedAsyncioTestCase):
@@ -170,9 +202,17 @@ class LifecycleTests(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(status, 0)
 
     async def test_readme_quick_start_runs_as_written(self):
+        await self.readme_quick_start(quick_start)
+
+    async def test_readme_c_quick_start_builds_and_runs_as_written(self):
+        if owltest.RUNTIME != 'python':
+            self.skipTest('the C quick start runs once, with the python runtime')
+        await self.readme_quick_start(c_quick_start)
+
+    async def readme_quick_start(self, make):
         directory = tempfile.mkdtemp(prefix='owlsock-quick-start-')
         self.addCleanup(shutil.rmtree, directory, True)
-        server = await self.start(quick_start(directory))
+        server = await self.start(make(directory))
         ann = await server.connect('/ws/chat/lobby?name=ann')
         bob = await server.connect('/ws/chat/lobby?name=bob')
         await ann.send({'type': 'shout', 'content': 'not a chat-message: nobody gets it'})
