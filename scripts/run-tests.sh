@@ -98,13 +98,15 @@ run build -Dwerror=true -Ddocumentation=true
 # lsan.supp need whole stacks to match.
 # G_SLICE: GLib 2.74's slice allocator hides allocations from ASan.
 # GIO_USE_VFS: keep gvfs modules (and their one-time allocations) out of the tests.
+# --timeout-multiplier 2: ASan makes the C tests 2-4 times slower; test-limits takes 80 s
+# of its 120 s there on a busy machine. Every wait inside a test keeps its own watchdog.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:print_summary=1:fast_unwind_on_malloc=0 \
 LSAN_OPTIONS=suppressions=$root/scripts/lsan.supp:print_suppressions=0 \
 UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1 \
 G_SLICE=always-malloc \
 GIO_USE_VFS=local \
   run build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dintrospection=false -Ddocumentation=false
+    -Dintrospection=false -Ddocumentation=false -- --timeout-multiplier 2
 
 if [[ -f tests/fuzz/meson.build ]]; then
   CC=clang run build-fuzz -Dwerror=true -Dfuzzing=true -Dintrospection=false -Ddocumentation=false \
