@@ -7,6 +7,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import json
 import os
 import re
 import sys
@@ -44,6 +45,16 @@ main (void)
 '''
 
 
+
+def sanitizer_flags():
+    """-fsanitize=... as the build tree was configured with (b_sanitize): an application
+    linked against an ASan-built library must link the ASan runtime too, or it aborts
+    with "ASan runtime does not come first in initial library list"."""
+    options = json.loads((BUILD_ROOT / 'meson-info' / 'intro-buildoptions.json').read_text())
+    value = next((o['value'] for o in options if o['name'] == 'b_sanitize'), 'none')
+    return [] if value in ('none', '') else [f'-fsanitize={value}']
+
+
 @unittest.skipUnless(CC and PKG_CONFIG, 'a C compiler and pkg-config are needed')
 class Build(unittest.TestCase):
     def setUp(self):
@@ -59,8 +70,8 @@ class Build(unittest.TestCase):
         flags = run([PKG_CONFIG, '--cflags', '--libs', 'owlsock-1'], env=env)
         self.assertEqual(flags.returncode, 0, flags.stderr)
         app = self.dir / 'app'
-        built = run([CC, '-Wall', '-Werror', '-o', str(app), str(self.dir / 'app.c'),
-                     *flags.stdout.split()], timeout=120)
+        built = run([CC, '-Wall', '-Werror', *sanitizer_flags(), '-o', str(app),
+                     str(self.dir / 'app.c'), *flags.stdout.split()], timeout=120)
         self.assertEqual(built.returncode, 0, f'{flags.stdout}\n{built.stderr}')
         ran = run([str(app)], env=dict(os.environ, LD_LIBRARY_PATH=str(library_dir)))
         self.assertEqual((ran.returncode, ran.stdout, ran.stderr),
