@@ -86,6 +86,8 @@ owl_socket_service_use_server (OwlSocketService *self,
   g_hash_table_iter_init (&iter, self->prefixes);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     soup_server_add_handler (self->server, key, server_callback, self, NULL);
+  if (self->files != NULL)
+    owl_static_attach (self->files, self->server);
 }
 
 /**

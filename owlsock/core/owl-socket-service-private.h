@@ -24,6 +24,7 @@
 #include "owl-rooms-private.h"
 #include "owl-router-private.h"
 #include "owl-socket-service.h"
+#include "owl-static-private.h"
 #include "owl-stats-private.h"
 #include "owl-upgrade-private.h"
 
@@ -56,6 +57,7 @@ struct _OwlSocketService
 
   OwlStats          *stats;
   OwlMetrics        *metrics;
+  OwlStatic         *files;           /* serve_static(), or NULL */
   OwlPoller         *poller;
   guint              tick_id;
 
