@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # server.py: the server the browser tests (test-browser.mjs) drive, speaking
-# what the demo pages expect of owlsockd (data/demo/owlsockd-demo.conf):
+# what the demo pages expect of owlsockd (data/owlsockd-demo.conf):
 #
-#   /            the files of data/ (owl_socket_service_serve_static)
+#   /            the files of data/web (owl_socket_service_serve_static)
 #   /ws/chat/:room  JWT guard (HS256, OWLSOCK_TEST_JWT_SECRET, no leeway),
 #                subprotocol "owlsock", browsers only from --origin; each
 #                JSON object goes to the others in the room with

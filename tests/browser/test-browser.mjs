@@ -1,6 +1,6 @@
-// test-browser.mjs: data/client/owlsock-client.js and the demo pages in
+// test-browser.mjs: data/web/client/owlsock-client.js and the demo pages in
 // Debian's Chromium (/usr/bin/chromium, headless), driven by playwright-core,
-// against tests/browser/server.py (the files of data/ and the demo's
+// against tests/browser/server.py (the files of data/web and the demo's
 // endpoints). Screenshots of the demo pages go to
 // $OWLSOCK_BUILD_ROOT/meson-logs/browser/.
 //
@@ -50,7 +50,7 @@ function mint (sub, ttl) {
 class Server {
   async start (port = 0) {
     const args = [path.join(here, 'server.py'), '--port', String(port),
-      '--data', path.join(sourceRoot, 'data')];
+      '--data', path.join(sourceRoot, 'data', 'web')];
     if (port) args.push('--origin', `http://127.0.0.1:${port}`);
     this.proc = spawn('/usr/bin/python3', args, {
       env: { ...process.env, OWLSOCK_TEST_JWT_SECRET: secret },
@@ -173,12 +173,15 @@ describe('browser', { skip: chromium ? false : 'playwright-core is not installed
     await waitState(bob, 'reconnecting');
     await waitText(ann, 'connection lost');
     assert.equal(await ann.textContent('#state'), 'reconnecting');
+    // Made while the server is away: queued, sent on the reconnect, answered then.
+    const queued = ann.evaluate(() => window.owlsockClient.call('members'));
 
     await server.start(server.port);
     await waitState(ann, 'connected');
     await waitState(bob, 'connected');
     await waitText(ann, 'reconnected');
     await waitText(bob, 'reconnected');
+    assert.ok((await queued).includes('ann'), 'the queued call was answered after the reconnect');
     await waitMembers(ann, ['ann', 'bob']);
     await say(ann, 'after the restart');
     await waitText(bob, 'annafter the restart');
@@ -271,6 +274,38 @@ describe('browser', { skip: chromium ? false : 'playwright-core is not installed
     await page.close();
     await monitor.close();
     await ok.close();
+  });
+
+  test('the send queue is bounded while not connected; backoff and final codes', { timeout: 60000 }, async () => {
+    const page = await chatPage('hana', { room: 'queue' });
+    await waitState(page, 'connected');
+    const got = await page.evaluate(async () => {
+      const m = await import('/client/owlsock-client.js');
+      // Port 1: nothing listens, the client stays between connecting and reconnecting.
+      const client = new m.OwlsockClient('ws://127.0.0.1:1/ws/none', { maxQueue: 2, minDelay: 50, maxDelay: 100 });
+      const errors = [];
+      client.connect();
+      client.send({ type: 'one' });
+      const call = client.call('two').catch((e) => e.code);
+      try { client.send({ type: 'three' }); } catch (e) { errors.push([e.code, e.recoverable]); }
+      const refused = await client.call('four').catch((e) => e.code);
+      client.close();
+      try { client.send({ type: 'five' }); } catch (e) { errors.push([e.code, e.recoverable]); }
+      return {
+        errors, refused, queued: await call, state: client.state,
+        delays: [0, 1, 5, 10].map((n) => [m.backoffDelay(n, 500, 20000, () => 0), m.backoffDelay(n, 500, 20000, () => 1)]),
+        final: [1000, 1001, 1003, 1006, 1008, 1011, 4000, 4001, 4099, 4100, 4408].filter(m.isFinalCloseCode),
+      };
+    });
+    assert.deepEqual(got.errors, [['queue-full', true], ['closed', false]]);
+    assert.equal(got.refused, 'queue-full');
+    assert.equal(got.queued, 'closed');
+    assert.equal(got.state, 'closed');
+    assert.deepEqual(got.delays, [[500, 1000], [500, 1500], [500, 16500], [500, 20000]]);
+    assert.deepEqual(got.final, [1003, 1008, 4000, 4099]);
+    // The page's own client was not disturbed.
+    assert.deepEqual(await page.evaluate(() => window.owlsockClient.call('members')), ['hana']);
+    await page.close();
   });
 
   test('the monitor draws connections and message rates from the stats stream', { timeout: 60000 }, async () => {

@@ -15,7 +15,7 @@
 // disconnected, connecting, connected, reconnecting, closed; reconnect
 // with exponential backoff and full jitter; final close codes 1000 (asked
 // by the client), 1003, 1008, 4000-4099, and 4001 when the token function
-// gives no new token; every other close reconnects.
+// gives no new token; every other close (a server's 1000 too) reconnects.
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -53,8 +53,9 @@
  * @property {number} [delay] ms until the next attempt, in `reconnecting`
  */
 
-/** The codes after which the client never reconnects on its own. */
-export const FINAL_CLOSE_CODES = Object.freeze([1000, 1003, 1008]);
+/** The codes from the server after which the client never reconnects on its own
+ * (a 1000 the client asked for with close() is final too; one from the server is not). */
+export const FINAL_CLOSE_CODES = Object.freeze([1003, 1008]);
 /** The application range of final codes, inclusive. */
 export const FINAL_APPLICATION_CODES = Object.freeze({ min: 4000, max: 4099 });
 /** The close code of an expired token. */
