@@ -28,11 +28,12 @@ typedef struct
 #define ERR(l, group, key, ...) owld_config_text_error ((l)->text, (l)->errors, group, key, __VA_ARGS__)
 
 static const char * const service_keys[] = {
-  "listen", "tls-certificate", "tls-key", "metrics", "metrics-token-file", "exit-on-idle", NULL
+  "listen", "tls-certificate", "tls-key", "metrics", "metrics-token-file", "exit-on-idle",
+  "static-dir", "static-prefix", NULL
 };
 static const char * const module_keys[] = {
   "path", "guards", "gates", "origins", "message-schema", "query-schema", "params-schema",
-  "behaviour", "room-param", "on-handler-vanish", "call-timeout", NULL
+  "behaviour", "room-param", "on-handler-vanish", "call-timeout", "stats-interval", NULL
 };
 /* Properties set through keys of their own, never by name. */
 static const char * const hidden_properties[] = {
@@ -84,6 +85,8 @@ owld_config_free (OwldConfig *config)
   g_strfreev (config->listen);
   g_free (config->tls_certificate);
   g_free (config->tls_key);
+  g_free (config->static_dir);
+  g_free (config->static_prefix);
   g_ptr_array_unref (config->service_names);
   g_array_unref (config->service_values);
   g_ptr_array_unref (config->guards);
@@ -346,6 +349,24 @@ load_metrics_token (Loader     *l,
   g_array_append_val (l->config->service_values, value);
 }
 
+/* static-dir (relative to the file) and static-prefix. */
+static void
+load_static (Loader     *l,
+             const char *group)
+{
+  g_autofree char *dir = g_key_file_get_string (l->keyfile, group, "static-dir", NULL);
+  g_autofree char *prefix = g_key_file_get_string (l->keyfile, group, "static-prefix", NULL);
+
+  if (prefix != NULL && (prefix[0] != '/' || (prefix[1] != '\0' && g_str_has_suffix (prefix, "/"))))
+    ERR (l, group, "static-prefix", "\"%s\" is not a path such as / or /demo (no trailing /)", prefix);
+  l->config->static_prefix = g_strdup (prefix != NULL ? prefix : "/");
+  if (dir == NULL || dir[0] == '\0')
+    return;
+  l->config->static_dir = resolve_path (l, dir);
+  if (!g_file_test (l->config->static_dir, G_FILE_TEST_IS_DIR))
+    ERR (l, group, "static-dir", "\"%s\" is not a folder", l->config->static_dir);
+}
+
 static void
 load_service (Loader     *l,
               const char *group)
@@ -375,6 +396,7 @@ load_service (Loader     *l,
       l->config->tls_certificate = g_steal_pointer (&cert);
       l->config->tls_key = g_steal_pointer (&key);
     }
+  load_static (l, group);
   if (g_key_file_has_key (l->keyfile, group, "exit-on-idle", NULL))
     {
       gint v = g_key_file_get_integer (l->keyfile, group, "exit-on-idle", &error);
@@ -591,10 +613,12 @@ load_behaviour (Loader           *l,
     m->behaviour = OWLD_BEHAVIOUR_ROOM;
   else if (g_strcmp0 (behaviour, "bus") == 0)
     m->behaviour = OWLD_BEHAVIOUR_BUS;
+  else if (g_strcmp0 (behaviour, "stats") == 0)
+    m->behaviour = OWLD_BEHAVIOUR_STATS;
   else if (behaviour == NULL)
-    ERR (l, group, NULL, "a module needs a behaviour (echo, room or bus)");
+    ERR (l, group, NULL, "a module needs a behaviour (echo, room, bus or stats)");
   else
-    ERR (l, group, "behaviour", "unknown behaviour \"%s\" (echo, room or bus)", behaviour);
+    ERR (l, group, "behaviour", "unknown behaviour \"%s\" (echo, room, bus or stats)", behaviour);
 
   m->room_param = g_strdup (room ? room : "room");
   needle = g_strconcat ("/:", m->room_param, NULL);
@@ -609,6 +633,20 @@ load_behaviour (Loader           *l,
   else if (vanish != NULL && !g_str_equal (vanish, "close") && !g_str_equal (vanish, "keep"))
     ERR (l, group, "on-handler-vanish", "\"%s\" is not close or keep", vanish);
   m->vanish = g_strcmp0 (vanish, "keep") == 0 ? OWLD_VANISH_KEEP : OWLD_VANISH_CLOSE;
+
+  m->stats_interval_ms = 1000;
+  if (g_key_file_has_key (l->keyfile, group, "stats-interval", NULL))
+    {
+      gint seconds = g_key_file_get_integer (l->keyfile, group, "stats-interval", &error);
+
+      if (m->behaviour != OWLD_BEHAVIOUR_STATS)
+        ERR (l, group, "stats-interval", "only for behaviour=stats");
+      else if (error != NULL || seconds <= 0 || seconds > 3600)
+        ERR (l, group, "stats-interval", "a number of seconds from 1 to 3600 is required");
+      else
+        m->stats_interval_ms = seconds * 1000;
+      g_clear_error (&error);
+    }
 
   m->call_timeout_ms = 30000;
   if (g_key_file_has_key (l->keyfile, group, "call-timeout", NULL))
@@ -820,6 +858,7 @@ owld_config_apply_service (OwldConfig       *config,
                            OwlSocketService *service)
 {
   GObjectClass *klass = G_OBJECT_GET_CLASS (service);
+  g_autoptr(GError) error = NULL;
 
   for (guint i = 0; before != NULL && i < before->service_names->len; i++)
     {
@@ -832,4 +871,10 @@ owld_config_apply_service (OwldConfig       *config,
   for (guint i = 0; i < config->service_names->len; i++)
     g_object_set_property (G_OBJECT (service), config->service_names->pdata[i],
                            &g_array_index (config->service_values, GValue, i));
+
+  if (before != NULL && before->static_dir != NULL && config->static_dir == NULL)
+    owl_socket_service_serve_static (service, before->static_prefix, NULL, NULL);
+  if (config->static_dir != NULL &&
+      !owl_socket_service_serve_static (service, config->static_prefix, config->static_dir, &error))
+    g_warning ("static-dir: %s", error->message);
 }

@@ -22,6 +22,7 @@ typedef enum
   OWLD_BEHAVIOUR_ECHO,
   OWLD_BEHAVIOUR_ROOM,
   OWLD_BEHAVIOUR_BUS,
+  OWLD_BEHAVIOUR_STATS,
 } OwldBehaviour;
 
 typedef enum
@@ -53,6 +54,7 @@ typedef struct
   char          *room_param;
   OwldVanish     vanish;
   guint          call_timeout_ms;
+  guint          stats_interval_ms;   /* (stats) between two stats events */
   OwlModule     *module;       /* ready to add; guards and gates by alias */
   GPtrArray     *bus_guards;   /* OwldGuardConfig of type=bus it names */
 } OwldModuleConfig;
@@ -64,6 +66,8 @@ typedef struct
   char       *tls_certificate;
   char       *tls_key;
   guint       exit_on_idle;    /* seconds; 0: never */
+  char       *static_dir;      /* absolute, or NULL: no files served */
+  char       *static_prefix;   /* "/" unless set */
   GPtrArray  *service_names;   /* char *: OwlSocketService properties to set ... */
   GArray     *service_values;  /* GValue: ... to these values */
   GPtrArray  *guards;          /* OwldGuardConfig */

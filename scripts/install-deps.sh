@@ -39,7 +39,26 @@ packages=(
   # (no running systemd needed), setpriv to call the bus as other users
   systemd
   util-linux
+  # tests/browser: Debian's Chromium, driven by playwright-core from npm (below)
+  chromium
+  nodejs
 )
+# npm comes with some builds of nodejs (NodeSource's); Debian's is a package of its own.
+if ! command -v npm >/dev/null; then
+  packages+=(npm)
+fi
+
+# tests/browser's playwright-core, as package-lock.json pins it; never a browser
+# download (the tests launch /usr/bin/chromium).
+npm_install() {
+  local dir
+  dir="$(dirname "${BASH_SOURCE[0]}")/../tests/browser"
+  if [[ -f $dir/node_modules/playwright-core/package.json ]]; then
+    return 0
+  fi
+  echo "install-deps: npm ci in tests/browser"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+}
 
 missing=()
 for package in "${packages[@]}"; do
@@ -51,6 +70,7 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#packages[@]} packages are installed"
+  npm_install
   exit 0
 fi
 
@@ -67,3 +87,4 @@ echo "install-deps: installing ${missing[*]}"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
   apt-get install -q -y --no-install-recommends "${missing[@]}"
+npm_install

@@ -290,3 +290,72 @@ owl_socket_service_get_server (OwlSocketService *self)
   return self->server;
 }
 
+
+/**
+ * owl_socket_service_serve_static:
+ * @self: a service
+ * @prefix: the URL path the files appear under, such as `"/"` or
+ *   `"/demo"` (starts with `/`, no trailing `/` but for `"/"`); a path
+ *   that no module uses
+ * @directory: (nullable) (type filename): the folder to serve; %NULL
+ *   stops serving files
+ * @error: return location for an error
+ *
+ * Serves the regular files of @directory on the service's server (the one
+ * of [method@Owlsock.SocketService.listen] or
+ * [method@Owlsock.SocketService.attach], once there is one) below
+ * the prefix: `GET /demo/chat.html` reads `DIRECTORY/chat.html`, and a
+ * folder's `index.html` answers for the folder. One folder at a time: a
+ * second call replaces the first.
+ *
+ * Only `GET` is answered (405 otherwise). There is no listing, and
+ * nothing outside @directory can be reached: a path with a `.` or `..`
+ * segment (escaped or not), a name starting with a dot, an escaped `/`
+ * or NUL, or a symbolic link whose target lies outside the folder is
+ * answered 404 with the JSON body of the service's other 404s,
+ * `{"code":"not-found","message":"No file at this path"}`. The
+ * `Content-Type` follows the extension (`.html`, `.js`, `.css`,
+ * `.json`, `.png`, `.svg`, `.txt`; others are
+ * `application/octet-stream`), with `X-Content-Type-Options: nosniff`.
+ *
+ * Fails with %OWL_ERROR_INVALID_ARGUMENT for a bad @prefix, with
+ * %OWL_ERROR_EXISTS when a module serves @prefix, and with
+ * %OWL_ERROR_NOT_FOUND when @directory is not a folder.
+ *
+ * Returns: %TRUE if the files are served (or no longer served)
+ *
+ * Since: 0.1
+ */
+gboolean
+owl_socket_service_serve_static (OwlSocketService  *self,
+                                 const char        *prefix,
+                                 const char        *directory,
+                                 GError           **error)
+{
+  OwlStatic *files = NULL;
+
+  g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
+  g_return_val_if_fail (prefix != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (prefix[0] != '/' || (prefix[1] != '\0' && g_str_has_suffix (prefix, "/")))
+    {
+      g_set_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+                   "A static prefix starts with '/' and does not end with one");
+      return FALSE;
+    }
+  if (directory != NULL && g_hash_table_contains (self->prefixes, prefix))
+    {
+      g_set_error (error, OWL_ERROR, OWL_ERROR_EXISTS, "A module serves '%s'", prefix);
+      return FALSE;
+    }
+  if (directory != NULL && (files = owl_static_new (prefix, directory, error)) == NULL)
+    return FALSE;
+
+  g_clear_pointer (&self->files, owl_static_free);
+  self->files = files;
+  if (files != NULL && self->server != NULL && !g_str_equal (prefix, "/"))
+    owl_static_attach (files, self->server);
+  owl_socket_service_update_root (self);   /* the old files or the new may have had "/" */
+  return TRUE;
+}

@@ -66,6 +66,8 @@ register_prefix (OwlSocketService *self,
   g_hash_table_insert (self->prefixes, g_strdup (prefix), GUINT_TO_POINTER (n + 1));
   if (n == 0 && self->server != NULL)
     soup_server_add_handler (self->server, prefix, server_callback, self, NULL);
+  if (n == 0 && g_str_equal (prefix, "/"))
+    self->holds_root = self->server != NULL;
 }
 
 static void
@@ -83,10 +85,36 @@ unregister_prefix (OwlSocketService *self,
   g_hash_table_remove (self->prefixes, prefix);
   if (self->server == NULL)
     return;
-  if (self->owns_server && g_str_equal (prefix, "/"))
-    soup_server_add_handler (self->server, "/", not_found_callback, self, NULL);
+  if (g_str_equal (prefix, "/"))
+    owl_socket_service_update_root (self);
   else
     soup_server_remove_handler (self->server, prefix);
+}
+
+/* "/" has one owner at a time, in this order: a module whose prefix is "/",
+ * files served at "/", the JSON 404 (on a server of the service's own), or
+ * nobody (on an attached server: its other handlers stay; "/" is removed
+ * only if owlsock held it). Called whenever one of them comes or goes:
+ * libsoup keeps one handler per path, the last added. */
+void
+owl_socket_service_update_root (OwlSocketService *self)
+{
+  if (self->server == NULL)
+    return;
+  if (g_hash_table_contains (self->prefixes, "/"))
+    soup_server_add_handler (self->server, "/", server_callback, self, NULL);
+  else if (self->files != NULL && g_str_equal (owl_static_get_prefix (self->files), "/"))
+    owl_static_attach (self->files, self->server);
+  else if (self->owns_server)
+    soup_server_add_handler (self->server, "/", not_found_callback, self, NULL);
+  else
+    {
+      if (self->holds_root)
+        soup_server_remove_handler (self->server, "/");
+      self->holds_root = FALSE;
+      return;
+    }
+  self->holds_root = TRUE;
 }
 
 void
@@ -103,8 +131,9 @@ owl_socket_service_use_server (OwlSocketService *self,
   g_hash_table_iter_init (&iter, self->prefixes);
   while (g_hash_table_iter_next (&iter, &key, NULL))
     soup_server_add_handler (self->server, key, server_callback, self, NULL);
-  if (owned && !g_hash_table_contains (self->prefixes, "/"))
-    soup_server_add_handler (self->server, "/", not_found_callback, self, NULL);
+  if (self->files != NULL && !g_str_equal (owl_static_get_prefix (self->files), "/"))
+    owl_static_attach (self->files, self->server);
+  owl_socket_service_update_root (self);
 }
 
 /**

@@ -24,6 +24,7 @@
 #include "owl-rooms-private.h"
 #include "owl-router-private.h"
 #include "owl-socket-service.h"
+#include "owl-static-private.h"
 #include "owl-stats-private.h"
 #include "owl-upgrade-private.h"
 
@@ -57,6 +58,8 @@ struct _OwlSocketService
   OwlStats          *stats;
   OwlMetrics        *metrics;
   gboolean           access_log;
+  OwlStatic         *files;           /* serve_static(), or NULL */
+  gboolean           holds_root;      /* owlsock put a handler on the server's "/" */
   OwlPoller         *poller;
   guint              tick_id;
 
@@ -77,6 +80,7 @@ void owl_socket_service_release_server   (OwlSocketService *self);
 /* owl-socket-service-modules.c */
 void owl_socket_service_init_modules     (OwlSocketService *self);
 void owl_socket_service_clear_modules    (OwlSocketService *self);
+void owl_socket_service_update_root     (OwlSocketService *self);
 void owl_socket_service_use_server       (OwlSocketService *self,
                                           SoupServer       *server,
                                           gboolean          owned);

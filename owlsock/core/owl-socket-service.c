@@ -88,6 +88,9 @@ owl_socket_service_release_server (OwlSocketService *self)
       while (g_hash_table_iter_next (&iter, &key, NULL))
         soup_server_remove_handler (self->server, key);
     }
+  if (self->files != NULL)
+    owl_static_attach (self->files, NULL);
+  self->holds_root = FALSE;
   g_clear_object (&self->server);
 }
 
@@ -158,6 +161,7 @@ owl_socket_service_finalize (GObject *object)
   owl_socket_service_fini_connections (self);
   g_clear_pointer (&self->rooms, owl_rooms_unref);
   g_clear_pointer (&self->metrics, owl_metrics_free);
+  g_clear_pointer (&self->files, owl_static_free);
   g_clear_pointer (&self->stats, owl_stats_free);
   g_clear_object (&self->listener_limits.tls_certificate);
   g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);

@@ -153,5 +153,10 @@ gboolean          owl_socket_service_listen_metrics  (OwlSocketService  *self,
                                                       GError           **error);
 OWL_AVAILABLE_IN_ALL
 guint16           owl_socket_service_get_metrics_port (OwlSocketService *self);
+OWL_AVAILABLE_IN_ALL
+gboolean          owl_socket_service_serve_static    (OwlSocketService  *self,
+                                                      const char        *prefix,
+                                                      const char        *directory,
+                                                      GError           **error);
 
 G_END_DECLS

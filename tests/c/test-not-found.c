@@ -5,6 +5,7 @@
  */
 
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "owl-test-util.h"
 
@@ -105,6 +106,41 @@ test_not_found_root_module (OwlTestFixture *fixture,
   assert_not_found (fixture, "/");
 }
 
+/* "/" has one owner at a time: files served at "/" answer there (and their
+ * own 404 is JSON too); once they are no longer served, the one 404 comes
+ * back; and a module on "/" added after the files, then the files stopped,
+ * keeps its paths (the files' handler going must not take the module's). */
+static void
+test_not_found_root_files (OwlTestFixture *fixture,
+                           gconstpointer   data)
+{
+  g_autofree char *dir = g_dir_make_tmp ("owlsock-root-XXXXXX", NULL);
+  g_autofree char *file = g_build_filename (dir, "hello.txt", NULL);
+  g_autofree char *body = NULL;
+  g_autofree char *type = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (file, "hello", -1, NULL));
+  owl_test_fixture_listen (fixture);
+
+  g_assert_true (owl_socket_service_serve_static (fixture->service, "/", dir, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (get (fixture, "/hello.txt", FALSE, &body, &type), ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (body, ==, "hello");
+
+  g_assert_true (owl_socket_service_serve_static (fixture->service, "/", NULL, &error));
+  assert_not_found (fixture, "/hello.txt");
+
+  g_assert_true (owl_socket_service_serve_static (fixture->service, "/", dir, &error));
+  owl_test_fixture_add_echo_module (fixture, "rooms", "/:room");
+  g_assert_cmpuint (owl_test_client_try_connect (fixture, fixture->port, "/lobby"), ==, 101);
+  g_assert_true (owl_socket_service_serve_static (fixture->service, "/", NULL, &error));
+  g_assert_cmpuint (owl_test_client_try_connect (fixture, fixture->port, "/lobby"), ==, 101);
+
+  g_unlink (file);
+  g_rmdir (dir);
+}
+
 /* "The params do not match", "The query does not match": the refusal's
  * message as a client reads it, and a valid client gets in after. */
 static void
@@ -147,6 +183,7 @@ main (int   argc,
 
   OWL_TEST ("/owl/not-found/same-body", test_not_found_same_body);
   OWL_TEST ("/owl/not-found/root-module", test_not_found_root_module);
+  OWL_TEST ("/owl/not-found/root-files", test_not_found_root_files);
   OWL_TEST ("/owl/not-found/schema-grammar", test_schema_refusal_grammar);
 
   return g_test_run ();
