@@ -1,0 +1,49 @@
+/* owl-test-client.h: an OwlSocketClient under watch, for the client tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <owlsock/owlsock.h>
+
+G_BEGIN_DECLS
+
+/* What a client did, in order. */
+typedef struct
+{
+  OwlSocketClient *client;
+  GString         *states;     /* each notify::state: "connecting;connected;" */
+  GString         *changes;    /* each state-changed: "connecting>connected;" */
+  GPtrArray       *messages;   /* JsonNode, from `message` */
+  GPtrArray       *events;     /* char *, "name=payload" from `event` */
+  guint            n_closed;
+  guint            close_code;
+  char            *close_reason;
+  guint            n_errors;
+  GError          *error;      /* the last one */
+} OwlTestWatch;
+
+/* A client for @uri with fast reconnects (10..40 ms), no ping timeout and
+ * no deflate unless the test sets them; every signal recorded. */
+OwlTestWatch *owl_test_watch_new   (const char   *uri);
+void          owl_test_watch_free  (OwlTestWatch *watch);
+/* Waits (under the watchdog) for the state. */
+void          owl_test_watch_wait_state_at (OwlTestWatch         *watch,
+                                            OwlSocketClientState  state,
+                                            const char           *file,
+                                            int                   line);
+#define owl_test_watch_wait_state(watch, state) \
+  owl_test_watch_wait_state_at (watch, state, __FILE__, __LINE__)
+/* Runs the main loop until an async call's result came. */
+GAsyncResult *owl_test_wait_result_at (GAsyncResult **slot,
+                                       const char    *file,
+                                       int            line);
+#define owl_test_wait_result(slot) owl_test_wait_result_at (slot, __FILE__, __LINE__)
+void          owl_test_store_result (GObject      *source,
+                                     GAsyncResult *result,
+                                     gpointer      slot);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlTestWatch, owl_test_watch_free)
+
+G_END_DECLS
