@@ -52,12 +52,14 @@ owl_socket_client_backoff (guint min,
                            guint attempt)
 {
   guint64 span = min;
+  guint64 delay;
 
   /* min * 2^attempt, without overflowing past max */
   for (guint i = 0; i < attempt && span < max; i++)
     span *= 2;
   span = MIN (span, max);
-  return (guint) MIN ((guint64) max, min + (guint64) g_random_double_range (0, (double) span + 1));
+  delay = min + (guint64) g_random_double_range (0, (double) span + 1);
+  return (guint) MIN ((guint64) max, delay);
 }
 
 gboolean
