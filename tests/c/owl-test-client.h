@@ -44,6 +44,38 @@ void          owl_test_store_result (GObject      *source,
                                      GAsyncResult *result,
                                      gpointer      slot);
 
+/* An HS256 secret and a token for @sub signed with it (expires in 10 min). */
+#define OWL_TEST_CLIENT_SECRET "a-test-secret-of-at-least-32-bytes!!"
+char         *owl_test_client_mint (const char *sub);
+/* Adds a JWT guard "jwt" with that secret to @service. */
+void          owl_test_client_add_guard (OwlSocketService *service);
+
+/* A server that is not owlsock: it answers the upgrade by hand (with a
+ * wrong Sec-WebSocket-Accept if asked), writes @after as it is, then
+ * stays silent and keeps what the client sends. Every connection gets
+ * the same. */
+typedef struct
+{
+  GSocketService *service;
+  guint16         port;
+  gboolean        wrong_accept;
+  GBytes         *after;
+  guint           n_accepted;
+  GByteArray     *received;   /* what the last client sent after its request */
+  GPtrArray      *connections;
+  GCancellable   *cancellable;
+  guint           n_peers;
+} OwlTestRawServer;
+
+OwlTestRawServer *owl_test_raw_server_new  (gboolean          wrong_accept,
+                                            const guint8     *after,
+                                            gsize             len);
+void              owl_test_raw_server_free (OwlTestRawServer *server);
+/* The code of the client's close frame in what it sent, checking that
+ * the frame was masked; 0 if none came yet. */
+guint             owl_test_raw_server_close_code (OwlTestRawServer *server);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlTestWatch, owl_test_watch_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwlTestRawServer, owl_test_raw_server_free)
 
 G_END_DECLS

@@ -11,12 +11,9 @@
 
 #include <string.h>
 
-#include "owl-jwt-private.h"
 #include "owl-socket-client-private.h"
 #include "owl-test-client.h"
 #include "owl-test-util.h"
-
-#define SECRET "a-test-secret-of-at-least-32-bytes!!"
 
 static OwlTestWatch *
 watch_connected (OwlTestFixture *fixture)
@@ -100,20 +97,6 @@ test_final_codes (OwlTestFixture *fixture,
   g_assert_cmpuint (fixture->accepted->len, ==, G_N_ELEMENTS (codes));
 }
 
-static char *
-mint (const char *sub)
-{
-  g_autofree char *claims = g_strdup_printf ("{\"sub\":\"%s\",\"exp\":%" G_GINT64_FORMAT "}", sub,
-                                             g_get_real_time () / G_USEC_PER_SEC + 600);
-  g_autoptr(JsonNode) node = owl_test_json_parse (claims);
-  g_autoptr(GError) error = NULL;
-  char *token = owl_jwt_sign (OWL_JWT_HS256, NULL, (const guint8 *) SECRET, strlen (SECRET),
-                              json_node_get_object (node), &error);
-
-  g_assert_no_error (error);
-  return token;
-}
-
 typedef struct
 {
   guint        n_asked;
@@ -126,7 +109,7 @@ give_token (OwlSocketClient *client,
 {
   Tokens *tokens = data;
   const char *sub = tokens->subs[tokens->n_asked++];
-  g_autofree char *token = sub ? mint (sub) : NULL;
+  g_autofree char *token = sub ? owl_test_client_mint (sub) : NULL;
 
   owl_socket_client_provide_token (client, token);
 }
@@ -138,16 +121,13 @@ static void
 test_token_expired (OwlTestFixture *fixture,
                     gconstpointer   data)
 {
-  g_autoptr(OwlGuard) jwt = owl_jwt_guard_new ();
   const char *guards[] = { "jwt", NULL };
   const char *subs[] = { "first", "second", NULL };
   Tokens tokens = { 0, subs };
   g_autoptr(OwlTestWatch) watch = NULL;
   g_autofree char *uri = NULL;
-  g_autoptr(GError) error = NULL;
 
-  owl_jwt_guard_add_secret (OWL_JWT_GUARD (jwt), NULL, (const guint8 *) SECRET, strlen (SECRET), &error);
-  g_assert_true (owl_socket_service_add_guard (fixture->service, "jwt", jwt, &error));
+  owl_test_client_add_guard (fixture->service);
   owl_test_fixture_add_echo_module_with (fixture, "echo", "/ws/echo", "guards", guards, NULL);
   owl_test_fixture_listen (fixture);
   uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/echo", fixture->port);

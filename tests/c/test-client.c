@@ -11,11 +11,8 @@
 
 #include <string.h>
 
-#include "owl-jwt-private.h"
 #include "owl-test-client.h"
 #include "owl-test-util.h"
-
-#define SECRET "a-test-secret-of-at-least-32-bytes!!"
 
 static char *
 uri_for (OwlTestFixture *fixture,
@@ -230,32 +227,14 @@ test_server_events_and_calls (OwlTestFixture *fixture,
 static OwlModule *
 add_guarded_module (OwlTestFixture *fixture)
 {
-  g_autoptr(OwlGuard) jwt = owl_jwt_guard_new ();
-  g_autoptr(GError) error = NULL;
   const char *guards[] = { "jwt", NULL };
   const char *protocols[] = { "owlsock", NULL };
   OwlModule *module;
 
-  owl_jwt_guard_add_secret (OWL_JWT_GUARD (jwt), NULL, (const guint8 *) SECRET, strlen (SECRET), &error);
-  g_assert_no_error (error);
-  g_assert_true (owl_socket_service_add_guard (fixture->service, "jwt", jwt, &error));
+  owl_test_client_add_guard (fixture->service);
   module = owl_test_fixture_add_echo_module_with (fixture, "secure", "/ws/secure", "guards", guards,
                                                   "protocols", protocols, NULL);
   return module;
-}
-
-static char *
-mint (const char *sub)
-{
-  g_autofree char *claims = g_strdup_printf ("{\"sub\":\"%s\",\"exp\":%" G_GINT64_FORMAT "}", sub,
-                                             g_get_real_time () / G_USEC_PER_SEC + 600);
-  g_autoptr(JsonNode) node = owl_test_json_parse (claims);
-  g_autoptr(GError) error = NULL;
-  char *token = owl_jwt_sign (OWL_JWT_HS256, NULL, (const guint8 *) SECRET, strlen (SECRET),
-                              json_node_get_object (node), &error);
-
-  g_assert_no_error (error);
-  return token;
 }
 
 /* The token as the server reads it: Authorization: Bearer, or the
@@ -266,7 +245,7 @@ test_token (OwlTestFixture *fixture,
             gconstpointer   data)
 {
   gboolean as_protocol = GPOINTER_TO_INT (data);
-  g_autofree char *token = mint (as_protocol ? "bob" : "alice");
+  g_autofree char *token = owl_test_client_mint (as_protocol ? "bob" : "alice");
   g_autofree char *uri = NULL;
   g_autoptr(OwlTestWatch) watch = NULL;
   g_autoptr(OwlTestWatch) anonymous = NULL;
