@@ -379,7 +379,7 @@ owl_socket_client_token_arrived (OwlSocketClient *self)
 
 /* One attempt: the token first, when a function gives it. */
 void
-owl_socket_client_start (OwlSocketClient *self)
+owl_socket_client_attempt (OwlSocketClient *self)
 {
   if (self->token_func == NULL)
     {
@@ -400,7 +400,7 @@ retry_cb (gpointer data)
   g_clear_pointer (&self->retry_timer, g_source_unref);
   self->next_delay = 0;
   owl_socket_client_notify_delay (self);
-  owl_socket_client_start (self);
+  owl_socket_client_attempt (self);
   return G_SOURCE_REMOVE;
 }
 

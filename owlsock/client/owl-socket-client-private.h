@@ -118,7 +118,7 @@ gboolean owl_socket_client_emit_accept_certificate (OwlSocketClient      *self,
 void     owl_socket_client_notify_delay     (OwlSocketClient      *self);
 
 /* owl-socket-client-link.c */
-void     owl_socket_client_start            (OwlSocketClient      *self);
+void     owl_socket_client_attempt            (OwlSocketClient      *self);
 void     owl_socket_client_stop             (OwlSocketClient      *self,
                                              guint16               code,
                                              const char           *reason);

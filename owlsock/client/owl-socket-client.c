@@ -27,7 +27,7 @@
  *
  * owl_socket_client_set_token (client, token);
  * g_signal_connect (client, "message::chat", G_CALLBACK (on_chat), NULL);
- * owl_socket_client_connect (client);
+ * owl_socket_client_open (client);
  * ```
  *
  * The frames are owlsock's own frame layer in the client role (masked
@@ -650,7 +650,7 @@ owl_socket_client_emit_accept_certificate (OwlSocketClient      *self,
  * @uri: a `ws://` or `wss://` URI
  *
  * Creates a client for @uri; nothing happens until
- * [method@Owlsock.SocketClient.connect].
+ * [method@Owlsock.SocketClient.open].
  *
  * Returns: (transfer full): a new client
  *
@@ -780,7 +780,7 @@ owl_socket_client_add_header (OwlSocketClient *self,
 }
 
 /**
- * owl_socket_client_connect:
+ * owl_socket_client_open:
  * @self: a client
  *
  * Starts connecting: the state goes to `connecting`, then `connected`
@@ -788,10 +788,13 @@ owl_socket_client_add_header (OwlSocketClient *self,
  * after a refusal). Does nothing while the client is connecting,
  * connected or reconnecting already.
  *
+ * (Not `connect()`: that would hide GObject's `connect()` for signals in
+ * Python and GJS.)
+ *
  * Since: 0.1
  */
 void
-owl_socket_client_connect (OwlSocketClient *self)
+owl_socket_client_open (OwlSocketClient *self)
 {
   g_return_if_fail (OWL_IS_SOCKET_CLIENT (self));
   g_return_if_fail (self->uri != NULL);
@@ -802,7 +805,7 @@ owl_socket_client_connect (OwlSocketClient *self)
   self->closing = FALSE;
   self->token_required = FALSE;
   owl_socket_client_set_state (self, OWL_SOCKET_CLIENT_CONNECTING);
-  owl_socket_client_start (self);
+  owl_socket_client_attempt (self);
 }
 
 /**

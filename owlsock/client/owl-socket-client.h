@@ -23,14 +23,14 @@ G_BEGIN_DECLS
  * @OWL_SOCKET_CLIENT_DISCONNECTED: not connected and not trying: the
  *   state of a new client
  * @OWL_SOCKET_CLIENT_CONNECTING: the first attempt after
- *   [method@Owlsock.SocketClient.connect] is under way (the token, the
+ *   [method@Owlsock.SocketClient.open] is under way (the token, the
  *   TCP and TLS connection, the handshake)
  * @OWL_SOCKET_CLIENT_CONNECTED: the WebSocket is open
  * @OWL_SOCKET_CLIENT_RECONNECTING: the connection was lost, or an attempt
  *   failed, and the next attempt is waiting for its delay or under way
  * @OWL_SOCKET_CLIENT_CLOSED: over for good: the application closed the
  *   client, the server closed it with a final code, or the server refused
- *   the upgrade; [method@Owlsock.SocketClient.connect] starts again
+ *   the upgrade; [method@Owlsock.SocketClient.open] starts again
  *
  * The states of an [class@Owlsock.SocketClient], as centrifuge-js and
  * `@owlmeans/client-socket` name them.
@@ -99,7 +99,7 @@ OWL_AVAILABLE_IN_ALL
 guint                 owl_socket_client_get_reconnect_delay (OwlSocketClient       *self);
 
 OWL_AVAILABLE_IN_ALL
-void                  owl_socket_client_connect          (OwlSocketClient          *self);
+void                  owl_socket_client_open          (OwlSocketClient          *self);
 OWL_AVAILABLE_IN_ALL
 void                  owl_socket_client_close            (OwlSocketClient          *self,
                                                           guint16                   code,

@@ -21,7 +21,7 @@ watch_raw (OwlTestRawServer *server)
   OwlTestWatch *watch = owl_test_watch_new (uri);
 
   g_object_set (watch->client, "reconnect", FALSE, "max-message-size", (guint64) 16, NULL);
-  owl_socket_client_connect (watch->client);
+  owl_socket_client_open (watch->client);
   return watch;
 }
 

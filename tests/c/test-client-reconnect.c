@@ -21,7 +21,7 @@ watch_connected (OwlTestFixture *fixture)
   g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/echo", fixture->port);
   OwlTestWatch *watch = owl_test_watch_new (uri);
 
-  owl_socket_client_connect (watch->client);
+  owl_socket_client_open (watch->client);
   owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
   return watch;
 }
@@ -133,7 +133,7 @@ test_token_expired (OwlTestFixture *fixture,
   uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/echo", fixture->port);
   watch = owl_test_watch_new (uri);
   owl_socket_client_set_token_func (watch->client, give_token, &tokens, NULL);
-  owl_socket_client_connect (watch->client);
+  owl_socket_client_open (watch->client);
   owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
   g_assert_cmpstr (owl_auth_get_user_id (owl_connection_get_auth (owl_test_fixture_wait_accepted (fixture, 0))),
                    ==, "first");
@@ -239,7 +239,7 @@ test_queue (OwlTestFixture *fixture,
   g_assert_error (error, OWL_ERROR, OWL_ERROR_CLOSED);  /* not connecting: refused */
   g_clear_error (&error);
 
-  owl_socket_client_connect (watch->client);
+  owl_socket_client_open (watch->client);
   g_assert_true (owl_socket_client_send_text (watch->client, "{\"n\":1}", &error));
   g_assert_true (owl_socket_client_send_text (watch->client, "{\"n\":2}", &error));
   owl_socket_client_call_async (watch->client, "nobody", NULL, 0, NULL, owl_test_store_result, &result);
@@ -259,7 +259,7 @@ test_queue (OwlTestFixture *fixture,
 
   /* Nothing listens on port 1: reconnecting forever, until closed. */
   nowhere = owl_test_watch_new ("ws://127.0.0.1:1/ws/echo");
-  owl_socket_client_connect (nowhere->client);
+  owl_socket_client_open (nowhere->client);
   owl_socket_client_call_async (nowhere->client, "lost", NULL, 0, NULL, owl_test_store_result, &lost);
   owl_test_watch_wait_state (nowhere, OWL_SOCKET_CLIENT_RECONNECTING);
   owl_socket_client_close (nowhere->client, OWL_CLOSE_NORMAL, NULL);

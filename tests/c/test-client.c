@@ -28,7 +28,7 @@ watch_connected (OwlTestFixture *fixture,
   g_autofree char *uri = uri_for (fixture, path);
   OwlTestWatch *watch = owl_test_watch_new (uri);
 
-  owl_socket_client_connect (watch->client);
+  owl_socket_client_open (watch->client);
   owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
   return watch;
 }
@@ -258,7 +258,7 @@ test_token (OwlTestFixture *fixture,
   uri = uri_for (fixture, "/ws/secure");
 
   anonymous = owl_test_watch_new (uri);
-  owl_socket_client_connect (anonymous->client);
+  owl_socket_client_open (anonymous->client);
   owl_test_watch_wait_state (anonymous, OWL_SOCKET_CLIENT_CLOSED);
   g_assert_error (anonymous->error, OWL_ERROR, OWL_ERROR_AUTH_FAILED);
   g_assert_cmpstr (anonymous->states->str, ==, "connecting;closed;");
@@ -267,7 +267,7 @@ test_token (OwlTestFixture *fixture,
   owl_socket_client_set_protocols (watch->client, protocols);
   g_object_set (watch->client, "token-as-protocol", as_protocol, NULL);
   owl_socket_client_set_token (watch->client, token);
-  owl_socket_client_connect (watch->client);
+  owl_socket_client_open (watch->client);
   owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
   connection = owl_test_fixture_wait_accepted (fixture, 0);
   g_assert_cmpstr (owl_auth_get_user_id (owl_connection_get_auth (connection)), ==, as_protocol ? "bob" : "alice");
@@ -316,7 +316,7 @@ test_wss (OwlTestFixture *fixture,
 
   refused = owl_test_watch_new (uri);
   g_object_set (refused->client, "reconnect", FALSE, NULL);
-  owl_socket_client_connect (refused->client);
+  owl_socket_client_open (refused->client);
   owl_test_watch_wait_state (refused, OWL_SOCKET_CLIENT_CLOSED);
   g_assert_error (refused->error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
   g_assert_cmpuint (fixture->accepted->len, ==, 0);
@@ -324,7 +324,7 @@ test_wss (OwlTestFixture *fixture,
   trusted = owl_test_watch_new (uri);
   g_signal_connect (trusted->client, "accept-certificate", G_CALLBACK (accept_test_certificate), &n_asked);
   g_object_set (trusted->client, "deflate", TRUE, NULL);
-  owl_socket_client_connect (trusted->client);
+  owl_socket_client_open (trusted->client);
   owl_test_watch_wait_state (trusted, OWL_SOCKET_CLIENT_CONNECTED);
   g_assert_cmpuint (n_asked, ==, 1);
   g_assert_true (owl_socket_client_send_text (trusted->client, "{\"type\":\"x\",\"v\":1}", NULL));
@@ -344,7 +344,7 @@ test_refused (OwlTestFixture *fixture,
   owl_test_fixture_listen (fixture);
   uri = uri_for (fixture, "/ws/nowhere");
   watch = owl_test_watch_new (uri);
-  owl_socket_client_connect (watch->client);
+  owl_socket_client_open (watch->client);
   owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CLOSED);
   g_assert_nonnull (watch->error);
   g_assert_true (watch->error->domain == OWL_ERROR);
