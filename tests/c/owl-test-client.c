@@ -139,11 +139,12 @@ owl_test_wait_result_at (GAsyncResult **slot,
 }
 
 char *
-owl_test_client_mint (const char *sub)
+owl_test_client_mint (const char *sub,
+                      gint64      ttl_s)
 {
   const char *secret = OWL_TEST_CLIENT_SECRET;
   g_autofree char *claims = g_strdup_printf ("{\"sub\":\"%s\",\"exp\":%" G_GINT64_FORMAT "}", sub,
-                                             g_get_real_time () / G_USEC_PER_SEC + 600);
+                                             g_get_real_time () / G_USEC_PER_SEC + ttl_s);
   g_autoptr(JsonNode) node = owl_test_json_parse (claims);
   g_autoptr(GError) error = NULL;
   char *token = owl_jwt_sign (OWL_JWT_HS256, NULL, (const guint8 *) secret, strlen (secret),

@@ -44,9 +44,10 @@ void          owl_test_store_result (GObject      *source,
                                      GAsyncResult *result,
                                      gpointer      slot);
 
-/* An HS256 secret and a token for @sub signed with it (expires in 10 min). */
+/* An HS256 secret and a token for @sub signed with it, expiring in @ttl_s. */
 #define OWL_TEST_CLIENT_SECRET "a-test-secret-of-at-least-32-bytes!!"
-char         *owl_test_client_mint (const char *sub);
+char         *owl_test_client_mint (const char *sub,
+                                    gint64      ttl_s);
 /* Adds a JWT guard "jwt" with that secret to @service. */
 void          owl_test_client_add_guard (OwlSocketService *service);
 

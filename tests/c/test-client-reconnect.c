@@ -109,7 +109,7 @@ give_token (OwlSocketClient *client,
 {
   Tokens *tokens = data;
   const char *sub = tokens->subs[tokens->n_asked++];
-  g_autofree char *token = sub ? owl_test_client_mint (sub) : NULL;
+  g_autofree char *token = sub ? owl_test_client_mint (sub, 600) : NULL;
 
   owl_socket_client_provide_token (client, token);
 }

@@ -245,7 +245,7 @@ test_token (OwlTestFixture *fixture,
             gconstpointer   data)
 {
   gboolean as_protocol = GPOINTER_TO_INT (data);
-  g_autofree char *token = owl_test_client_mint (as_protocol ? "bob" : "alice");
+  g_autofree char *token = owl_test_client_mint (as_protocol ? "bob" : "alice", 600);
   g_autofree char *uri = NULL;
   g_autoptr(OwlTestWatch) watch = NULL;
   g_autoptr(OwlTestWatch) anonymous = NULL;
@@ -284,6 +284,54 @@ test_token (OwlTestFixture *fixture,
 
       g_assert_cmpstr (owl_request_get_header (request, "Authorization"), ==, bearer);
     }
+}
+
+/* The token function answers twice: a token that expires within the
+ * server's auth-expiry-notice, then (asked again on `auth-expiring`) a
+ * fresh one, sent in an `auth` frame: the connection's identity is renewed
+ * (its expiry moves) without a reconnect and the answer arrives as
+ * message::auth. */
+static void
+give_token (OwlSocketClient *client,
+            gpointer         data)
+{
+  guint *n_asked = data;
+  g_autofree char *token = (*n_asked)++ == 0 ? owl_test_client_mint ("early", 30)
+                                             : owl_test_client_mint ("early", 600);
+
+  owl_socket_client_provide_token (client, token);
+}
+
+static void
+test_token_refresh (OwlTestFixture *fixture,
+                    gconstpointer   data)
+{
+  g_autoptr(OwlTestWatch) watch = NULL;
+  g_autofree char *uri = NULL;
+  OwlConnection *connection;
+  guint n_asked = 0;
+  guint n_auth = 0;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  add_guarded_module (fixture);
+  owl_test_fixture_listen (fixture);
+  uri = uri_for (fixture, "/ws/secure");
+  watch = owl_test_watch_new (uri);
+  owl_socket_client_set_token_func (watch->client, give_token, &n_asked, NULL);
+  g_signal_connect_swapped (watch->client, "message::auth", G_CALLBACK (g_atomic_int_inc), &n_auth);
+  owl_socket_client_open (watch->client);
+  owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
+  connection = owl_test_fixture_wait_accepted (fixture, 0);
+  g_assert_cmpstr (owl_auth_get_user_id (owl_connection_get_auth (connection)), ==, "early");
+  g_assert_cmpint (owl_auth_get_expires_at (owl_connection_get_auth (connection)), <=, now + 120);
+
+  OWL_TEST_WAIT_FOR (n_auth == 1);
+  g_assert_cmpuint (n_asked, ==, 2);
+  g_assert_cmpint (owl_auth_get_expires_at (owl_connection_get_auth (connection)), >, now + 300);
+  g_assert_cmpstr (owl_test_json_get_string (g_ptr_array_index (watch->messages, watch->messages->len - 1),
+                                             "stage"), ==, "authenticated");
+  g_assert_cmpstr (watch->states->str, ==, "connecting;connected;");
+  g_assert_cmpuint (fixture->accepted->len, ==, 1);
 }
 
 static gboolean
@@ -365,6 +413,7 @@ main (int    argc,
               owl_test_fixture_setup, test_token, owl_test_fixture_teardown);
   g_test_add ("/owl/client/token/protocol", OwlTestFixture, GINT_TO_POINTER (TRUE),
               owl_test_fixture_setup, test_token, owl_test_fixture_teardown);
+  OWL_TEST ("/owl/client/token/refresh", test_token_refresh);
   OWL_TEST ("/owl/client/wss", test_wss);
   OWL_TEST ("/owl/client/refused", test_refused);
 
