@@ -227,9 +227,10 @@ link_open (OwlSocketClient    *self,
     self->attempt = 0;
   if (self->ping_timeout > 0)
     self->ping_timer = add_timeout (self, self->ping_timeout, ping_cb);
+  /* What waited goes first, before anything a handler of the state
+   * change sends. */
+  owl_socket_client_flush_queue (self);
   owl_socket_client_set_state (self, OWL_SOCKET_CLIENT_CONNECTED);
-  if (self->channel != NULL)
-    owl_socket_client_flush_queue (self);
 }
 
 /* After a connection or an attempt: give up or try again later. */

@@ -7,6 +7,7 @@
 
 import asyncio
 import json
+import subprocess
 import sys
 import threading
 import unittest
@@ -41,7 +42,19 @@ class ForeignServer:
         self.extensions.append([type(e).__name__ for e in ws.extensions])
         async for message in ws:
             self.received.append(message)
-            await ws.send(message)
+            await ws.send(self.answer(message))
+
+    @staticmethod
+    def answer(message):
+        """An echo, but a `call` of `add` is answered with the sum and any other with
+        a `forbidden` error, as an owlsock server would."""
+        frame = json.loads(message)
+        if frame.get('type') != 'call':
+            return message
+        if frame['method'] == 'add':
+            return json.dumps({'type': 'result', 'id': frame['id'], 'payload': sum(frame['payload'])})
+        return json.dumps({'type': 'error', 'id': frame['id'], 'payload': 'ForbiddenError|||No',
+                           'code': 'forbidden', 'recoverable': False})
 
     def _run(self):
         asyncio.set_event_loop(self._loop)
@@ -114,9 +127,36 @@ class ForeignServerTests(unittest.TestCase):
         client.props.deflate = False
         client.open()
         run_until(lambda: client.get_state() == Owlsock.SocketClientState.CONNECTED, 'connected')
+        run_until(lambda: server.extensions, 'the server to see the connection')
         self.assertEqual(server.extensions, [[]])
         client.close(Owlsock.CLOSE_NORMAL, None)
         run_until(lambda: client.get_state() == Owlsock.SocketClientState.CLOSED, 'closed')
+
+
+class CliTests(unittest.TestCase):
+    """owlsock-client: stdin lines out, frames in, `call METHOD ARGS...`."""
+
+    def test_session(self):
+        server = ForeignServer(None)
+        self.addCleanup(server.close)
+        lines = '{"type":"hi"}\ncall add 2 40\ncall deny me\n'
+        done = subprocess.run([str(owltest.BUILD_ROOT / 'tools' / 'owlsock-client'),
+                               f'ws://127.0.0.1:{server.port}/ws', '--no-reconnect'],
+                              input=lines, capture_output=True, text=True, timeout=owltest.TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout.splitlines(), ['< {"type":"hi"}', '= 42', '! forbidden: No'])
+        self.assertIn('* connected', done.stderr)
+        self.assertIn('* closed 1000 bye', done.stderr)
+        self.assertEqual(json.loads(server.received[1])['payload'], [2, 40])
+        self.assertEqual(json.loads(server.received[2])['payload'], ['me'])
+
+    def test_refused_upgrade(self):
+        done = subprocess.run([str(owltest.BUILD_ROOT / 'tools' / 'owlsock-client'), 'ws://127.0.0.1:1/ws',
+                               '--no-reconnect'], input='', capture_output=True, text=True,
+                              timeout=owltest.TIMEOUT)
+        self.assertEqual(done.returncode, 1)
+        self.assertIn('* error: ', done.stderr)
+        self.assertIn('* closed', done.stderr)
 
 
 class OwnServerTests(unittest.TestCase):
