@@ -405,6 +405,13 @@ retry_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+void
+owl_socket_client_stop_timers (OwlSocketClient *self)
+{
+  destroy_source (&self->retry_timer);
+  destroy_source (&self->token_timer);
+}
+
 /* close(): an open connection closes with @code (the end follows from
  * `closed`); an attempt or a wait stops now. */
 void
@@ -412,8 +419,7 @@ owl_socket_client_stop (OwlSocketClient *self,
                         guint16          code,
                         const char      *reason)
 {
-  destroy_source (&self->retry_timer);
-  destroy_source (&self->token_timer);
+  owl_socket_client_stop_timers (self);
   self->token_purpose = TOKEN_FOR_NOTHING;
   if (self->attempt_cancellable != NULL)
     {

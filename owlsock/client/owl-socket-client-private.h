@@ -124,6 +124,8 @@ void     owl_socket_client_stop             (OwlSocketClient      *self,
                                              const char           *reason);
 void     owl_socket_client_token_arrived    (OwlSocketClient      *self);
 void     owl_socket_client_drop_link        (OwlSocketClient      *self);
+/* The retry and token timers go. */
+void     owl_socket_client_stop_timers      (OwlSocketClient      *self);
 /* The delay before attempt @attempt (0-based): with @min and @max in ms,
  * min (max, min + random (0, min (max, min * 2^attempt))). */
 guint    owl_socket_client_backoff          (guint                 min,

@@ -105,8 +105,7 @@ owl_socket_client_dispose (GObject *object)
       g_cancellable_cancel (self->attempt_cancellable);
       g_clear_object (&self->attempt_cancellable);
     }
-  g_clear_pointer (&self->retry_timer, g_source_destroy);
-  g_clear_pointer (&self->token_timer, g_source_destroy);
+  owl_socket_client_stop_timers (self);
   owl_socket_client_drop_link (self);
   owl_socket_client_fail_queue (self, OWL_ERROR_CLOSED, "The client is gone");
   if (self->token_destroy != NULL)

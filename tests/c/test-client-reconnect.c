@@ -269,6 +269,23 @@ test_queue (OwlTestFixture *fixture,
   g_assert_error (error, OWL_ERROR, OWL_ERROR_CLOSED);
 }
 
+/* A client dropped while it waits to reconnect goes away at once, its
+ * timer with it (the ASan run checks nothing leaks or fires later). */
+static void
+test_dropped_while_waiting (void)
+{
+  OwlTestWatch *watch = owl_test_watch_new ("ws://127.0.0.1:1/ws/echo");
+  OwlSocketClient *client = watch->client;
+
+  g_object_set (client, "reconnect-min-delay", 5000, "reconnect-max-delay", 5000, NULL);
+  g_object_add_weak_pointer (G_OBJECT (client), (gpointer *) &client);
+  owl_socket_client_open (client);
+  owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_RECONNECTING);
+  g_assert_cmpuint (owl_socket_client_get_reconnect_delay (client), ==, 5000);
+  owl_test_watch_free (watch);
+  g_assert_null (client);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -281,6 +298,7 @@ main (int    argc,
   OWL_TEST ("/owl/client/reconnect/server-restart", test_server_restart);
   g_test_add_func ("/owl/client/reconnect/backoff", test_backoff);
   OWL_TEST ("/owl/client/queue", test_queue);
+  g_test_add_func ("/owl/client/reconnect/dropped-while-waiting", test_dropped_while_waiting);
 
   return g_test_run ();
 }

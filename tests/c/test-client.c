@@ -346,7 +346,7 @@ accept_test_certificate (OwlSocketClient      *client,
 
 /* wss://: the test's self-signed certificate is refused by default (a TLS
  * error, no connection); trusted through accept-certificate, it connects
- * and messages flow. */
+ * and messages flow, deflated both ways (the module has deflate on). */
 static void
 test_wss (OwlTestFixture *fixture,
           gconstpointer   data)
@@ -354,9 +354,12 @@ test_wss (OwlTestFixture *fixture,
   g_autoptr(OwlTestWatch) refused = NULL;
   g_autoptr(OwlTestWatch) trusted = NULL;
   g_autofree char *uri = NULL;
+  g_autofree char *text = g_strnfill (100000, 'z');
+  g_autofree char *json = g_strdup_printf ("{\"type\":\"big\",\"text\":\"%s\"}", text);
+  g_autoptr(JsonNode) big = owl_test_json_parse (json);
   guint n_asked = 0;
 
-  owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
+  owl_test_fixture_add_echo_module_with (fixture, "echo", "/ws/echo", "deflate", TRUE, NULL);
   owl_test_fixture_use_tls (fixture);
   owl_test_fixture_listen (fixture);
   uri = uri_for (fixture, "/ws/echo");
@@ -376,8 +379,10 @@ test_wss (OwlTestFixture *fixture,
   owl_test_watch_wait_state (trusted, OWL_SOCKET_CLIENT_CONNECTED);
   g_assert_cmpuint (n_asked, ==, 1);
   g_assert_true (owl_socket_client_send_text (trusted->client, "{\"type\":\"x\",\"v\":1}", NULL));
-  OWL_TEST_WAIT_FOR (trusted->messages->len == 1);
+  g_assert_true (owl_socket_client_send (trusted->client, big, NULL));
+  OWL_TEST_WAIT_FOR (trusted->messages->len == 2);
   owl_test_assert_json_equal (g_ptr_array_index (trusted->messages, 0), "{\"type\":\"x\",\"v\":1}");
+  g_assert_true (json_node_equal (g_ptr_array_index (trusted->messages, 1), big));
 }
 
 /* A path nobody serves: 404 is final, reported as not-found. */
