@@ -112,6 +112,25 @@ owl_test_watch_free (OwlTestWatch *watch)
   owl_test_drain ();
 }
 
+char *
+owl_test_client_uri (OwlTestFixture *fixture,
+                     const char     *path)
+{
+  return g_strdup_printf ("%s://127.0.0.1:%u%s", fixture->tls ? "wss" : "ws", fixture->port, path);
+}
+
+OwlTestWatch *
+owl_test_watch_connected (OwlTestFixture *fixture,
+                          const char     *path)
+{
+  g_autofree char *uri = owl_test_client_uri (fixture, path);
+  OwlTestWatch *watch = owl_test_watch_new (uri);
+
+  owl_socket_client_open (watch->client);
+  owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
+  return watch;
+}
+
 void
 owl_test_watch_wait_state_at (OwlTestWatch         *watch,
                               OwlSocketClientState  state,

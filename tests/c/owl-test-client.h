@@ -7,6 +7,8 @@
 
 #include <owlsock/owlsock.h>
 
+#include "owl-test-util.h"
+
 G_BEGIN_DECLS
 
 /* What a client did, in order. */
@@ -28,6 +30,12 @@ typedef struct
  * no deflate unless the test sets them; every signal recorded. */
 OwlTestWatch *owl_test_watch_new   (const char   *uri);
 void          owl_test_watch_free  (OwlTestWatch *watch);
+/* ws:// (wss:// for a TLS fixture) 127.0.0.1, the fixture's port, @path. */
+char         *owl_test_client_uri  (OwlTestFixture *fixture,
+                                    const char     *path);
+/* A watched client for @path of the fixture, open and connected. */
+OwlTestWatch *owl_test_watch_connected (OwlTestFixture *fixture,
+                                        const char     *path);
 /* Waits (under the watchdog) for the state. */
 void          owl_test_watch_wait_state_at (OwlTestWatch         *watch,
                                             OwlSocketClientState  state,

@@ -15,17 +15,6 @@
 #include "owl-test-client.h"
 #include "owl-test-util.h"
 
-static OwlTestWatch *
-watch_connected (OwlTestFixture *fixture)
-{
-  g_autofree char *uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/echo", fixture->port);
-  OwlTestWatch *watch = owl_test_watch_new (uri);
-
-  owl_socket_client_open (watch->client);
-  owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
-  return watch;
-}
-
 static void
 record_delay (OwlSocketClient *client,
               GParamSpec      *pspec,
@@ -50,7 +39,7 @@ test_reconnects (OwlTestFixture *fixture,
 
   owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
   owl_test_fixture_listen (fixture);
-  watch = watch_connected (fixture);
+  watch = owl_test_watch_connected (fixture, "/ws/echo");
   g_signal_connect (watch->client, "notify::reconnect-delay", G_CALLBACK (record_delay), delays);
 
   for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
@@ -85,7 +74,7 @@ test_final_codes (OwlTestFixture *fixture,
   owl_test_fixture_listen (fixture);
   for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
     {
-      g_autoptr(OwlTestWatch) watch = watch_connected (fixture);
+      g_autoptr(OwlTestWatch) watch = owl_test_watch_connected (fixture, "/ws/echo");
 
       owl_connection_close (owl_test_fixture_wait_accepted (fixture, i), codes[i], "final");
       owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CLOSED);
@@ -130,7 +119,7 @@ test_token_expired (OwlTestFixture *fixture,
   owl_test_client_add_guard (fixture->service);
   owl_test_fixture_add_echo_module_with (fixture, "echo", "/ws/echo", "guards", guards, NULL);
   owl_test_fixture_listen (fixture);
-  uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/echo", fixture->port);
+  uri = owl_test_client_uri (fixture, "/ws/echo");
   watch = owl_test_watch_new (uri);
   owl_socket_client_set_token_func (watch->client, give_token, &tokens, NULL);
   owl_socket_client_open (watch->client);
@@ -166,7 +155,7 @@ test_server_restart (OwlTestFixture *fixture,
 
   owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
   owl_test_fixture_listen (fixture);
-  watch = watch_connected (fixture);
+  watch = owl_test_watch_connected (fixture, "/ws/echo");
 
   owl_socket_service_stop (fixture->service);
   owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_RECONNECTING);
@@ -231,7 +220,7 @@ test_queue (OwlTestFixture *fixture,
 
   owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
   owl_test_fixture_listen (fixture);
-  uri = g_strdup_printf ("ws://127.0.0.1:%u/ws/echo", fixture->port);
+  uri = owl_test_client_uri (fixture, "/ws/echo");
   watch = owl_test_watch_new (uri);
   g_object_set (watch->client, "max-queued", 3, NULL);
 

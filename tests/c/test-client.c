@@ -14,25 +14,6 @@
 #include "owl-test-client.h"
 #include "owl-test-util.h"
 
-static char *
-uri_for (OwlTestFixture *fixture,
-         const char     *path)
-{
-  return g_strdup_printf ("%s://127.0.0.1:%u%s", fixture->tls ? "wss" : "ws", fixture->port, path);
-}
-
-static OwlTestWatch *
-watch_connected (OwlTestFixture *fixture,
-                 const char     *path)
-{
-  g_autofree char *uri = uri_for (fixture, path);
-  OwlTestWatch *watch = owl_test_watch_new (uri);
-
-  owl_socket_client_open (watch->client);
-  owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
-  return watch;
-}
-
 /* connect, an echo, close: every state in order, each notified before
  * state-changed; `closed` once with the client's code; no reconnect. */
 static void
@@ -46,7 +27,7 @@ test_echo_states (OwlTestFixture *fixture,
 
   owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
   owl_test_fixture_listen (fixture);
-  watch = watch_connected (fixture, "/ws/echo");
+  watch = owl_test_watch_connected (fixture, "/ws/echo");
   g_assert_cmpstr (watch->states->str, ==, "connecting;connected;");
   g_assert_cmpstr (watch->changes->str, ==, "disconnected>connecting;connecting>connected;");
 
@@ -137,7 +118,7 @@ test_calls (OwlTestFixture *fixture,
 
   g_signal_connect (module, "connection", G_CALLBACK (on_connection_calls), held);
   owl_test_fixture_listen (fixture);
-  watch = watch_connected (fixture, "/ws/rpc");
+  watch = owl_test_watch_connected (fixture, "/ws/rpc");
 
   sum = call_sync (watch, "add", "[2, 40]", 0, NULL, &error);
   g_assert_no_error (error);
@@ -200,7 +181,7 @@ test_server_events_and_calls (OwlTestFixture *fixture,
 
   owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
   owl_test_fixture_listen (fixture);
-  watch = watch_connected (fixture, "/ws/echo");
+  watch = owl_test_watch_connected (fixture, "/ws/echo");
   connection = owl_test_fixture_wait_accepted (fixture, 0);
   g_signal_connect_swapped (watch->client, "event::joined", G_CALLBACK (g_atomic_int_inc), &n_joined);
   g_signal_connect (watch->client, "call::confirm", G_CALLBACK (on_client_confirm), NULL);
@@ -255,7 +236,7 @@ test_token (OwlTestFixture *fixture,
 
   add_guarded_module (fixture);
   owl_test_fixture_listen (fixture);
-  uri = uri_for (fixture, "/ws/secure");
+  uri = owl_test_client_uri (fixture, "/ws/secure");
 
   anonymous = owl_test_watch_new (uri);
   owl_socket_client_open (anonymous->client);
@@ -315,7 +296,7 @@ test_token_refresh (OwlTestFixture *fixture,
 
   add_guarded_module (fixture);
   owl_test_fixture_listen (fixture);
-  uri = uri_for (fixture, "/ws/secure");
+  uri = owl_test_client_uri (fixture, "/ws/secure");
   watch = owl_test_watch_new (uri);
   owl_socket_client_set_token_func (watch->client, give_token, &n_asked, NULL);
   g_signal_connect_swapped (watch->client, "message::auth", G_CALLBACK (g_atomic_int_inc), &n_auth);
@@ -362,7 +343,7 @@ test_wss (OwlTestFixture *fixture,
   owl_test_fixture_add_echo_module_with (fixture, "echo", "/ws/echo", "deflate", TRUE, NULL);
   owl_test_fixture_use_tls (fixture);
   owl_test_fixture_listen (fixture);
-  uri = uri_for (fixture, "/ws/echo");
+  uri = owl_test_client_uri (fixture, "/ws/echo");
   g_assert_true (g_str_has_prefix (uri, "wss://"));
 
   refused = owl_test_watch_new (uri);
@@ -395,7 +376,7 @@ test_refused (OwlTestFixture *fixture,
 
   owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
   owl_test_fixture_listen (fixture);
-  uri = uri_for (fixture, "/ws/nowhere");
+  uri = owl_test_client_uri (fixture, "/ws/nowhere");
   watch = owl_test_watch_new (uri);
   owl_socket_client_open (watch->client);
   owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CLOSED);
