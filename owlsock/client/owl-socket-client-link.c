@@ -112,10 +112,22 @@ channel_event (gpointer    owner,
   owl_socket_client_emit_event (owner, event, payload);
 }
 
+/* An error without id (the server refusing a message: `malformed`,
+ * `validation`, `rate-limited`), or an answer to a call that timed out:
+ * the application's, as message::error or message::result. */
+static void
+channel_stray (gpointer  owner,
+               JsonNode *root,
+               gsize     size)
+{
+  owl_socket_client_emit_message (owner, root);
+}
+
 static const OwlChannelHandlers channel_handlers = {
   .message = channel_message,
   .call = channel_call,
   .event = channel_event,
+  .stray = channel_stray,
 };
 
 static void
@@ -242,7 +254,16 @@ retry_or_close (OwlSocketClient *self,
 {
   if (final || self->closing || !self->reconnect)
     {
-      owl_socket_client_fail_queue (self, OWL_ERROR_CLOSED, "The client closed");
+      guint dropped = owl_socket_client_fail_queue (self, OWL_ERROR_CLOSED, "The client closed");
+
+      /* Nothing goes silently: the messages that never went out are told. */
+      if (dropped > 0)
+        {
+          g_autoptr(GError) error = g_error_new (OWL_ERROR, OWL_ERROR_CLOSED,
+                                                 "%u messages waiting for a connection were not sent", dropped);
+
+          owl_socket_client_emit_error (self, error);
+        }
       self->token_purpose = TOKEN_FOR_NOTHING;
       self->closing = FALSE;
       owl_socket_client_set_state (self, OWL_SOCKET_CLIENT_CLOSED);

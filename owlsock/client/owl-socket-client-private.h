@@ -96,8 +96,9 @@ void     owl_socket_client_set_state        (OwlSocketClient      *self,
                                              OwlSocketClientState  state);
 /* Sends what was queued, in order, on the open channel. */
 void     owl_socket_client_flush_queue      (OwlSocketClient      *self);
-/* Fails every queued call with @code; drops queued texts. */
-void     owl_socket_client_fail_queue       (OwlSocketClient      *self,
+/* Fails every queued call with @code; drops queued texts and returns
+ * how many. */
+guint    owl_socket_client_fail_queue       (OwlSocketClient      *self,
                                              OwlError              code,
                                              const char           *message);
 void     owl_socket_client_emit_message     (OwlSocketClient      *self,

@@ -66,12 +66,13 @@ owl_socket_client_flush_queue (OwlSocketClient *self)
     }
 }
 
-void
+guint
 owl_socket_client_fail_queue (OwlSocketClient *self,
                               OwlError         code,
                               const char      *message)
 {
   OwlClientPending *pending;
+  guint dropped = 0;
 
   while ((pending = g_queue_pop_head (&self->queue)) != NULL)
     {
@@ -82,8 +83,12 @@ owl_socket_client_fail_queue (OwlSocketClient *self,
           g_task_return_new_error (task, OWL_ERROR, code, "%s", message);
         }
       else
-        owl_client_pending_free (pending);
+        {
+          owl_client_pending_free (pending);
+          dropped++;
+        }
     }
+  return dropped;
 }
 
 /* Queues @pending while a connection is being made; FALSE when the

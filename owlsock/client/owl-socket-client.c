@@ -447,8 +447,10 @@ install_signals (GObjectClass *object_class)
    * @message: the JSON object
    *
    * A message that is not the protocol's own arrived (the application's
-   * messages, `system` notices, `auth` answers); detailed by its string
-   * `type`: `message::chat`.
+   * messages, `system` notices, `auth` answers), or an answer that no call
+   * waits for (an `error` without id: the server refusing a message, as
+   * `malformed` or `validation`; the late `result` of a call that timed
+   * out); detailed by its string `type`: `message::chat`, `message::error`.
    *
    * Since: 0.1
    */
@@ -510,7 +512,8 @@ install_signals (GObjectClass *object_class)
    * A connection attempt failed: the network or TLS (GIO's errors), the
    * upgrade was refused (an `OWL_ERROR` with the server's code: HTTP 401 is
    * `auth-failed`), the handshake's answer was broken (`malformed`), or
-   * no token came (`timeout`, `auth-failed`).
+   * no token came (`timeout`, `auth-failed`). Also when the client ends with
+   * messages still waiting for a connection (`closed`, with their number).
    *
    * Since: 0.1
    */

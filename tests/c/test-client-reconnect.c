@@ -205,7 +205,8 @@ test_backoff (void)
 
 /* While connecting: two messages and a call wait, a fourth is refused
  * with unavailable; once connected they go out in order. Calls queued
- * when the client gives up fail with closed. */
+ * when the client gives up fail with closed, and the messages dropped
+ * then are reported by `error`. */
 static void
 test_queue (OwlTestFixture *fixture,
             gconstpointer   data)
@@ -250,12 +251,17 @@ test_queue (OwlTestFixture *fixture,
   nowhere = owl_test_watch_new ("ws://127.0.0.1:1/ws/echo");
   owl_socket_client_open (nowhere->client);
   owl_socket_client_call_async (nowhere->client, "lost", NULL, 0, NULL, owl_test_store_result, &lost);
+  g_assert_true (owl_socket_client_send_text (nowhere->client, "{\"n\":4}", NULL));
+  g_assert_true (owl_socket_client_send_text (nowhere->client, "{\"n\":5}", NULL));
   owl_test_watch_wait_state (nowhere, OWL_SOCKET_CLIENT_RECONNECTING);
   owl_socket_client_close (nowhere->client, OWL_CLOSE_NORMAL, NULL);
   g_assert_cmpint (owl_socket_client_get_state (nowhere->client), ==, OWL_SOCKET_CLIENT_CLOSED);
   owl_test_wait_result (&lost);
   g_assert_null (owl_socket_client_call_finish (nowhere->client, lost, &error));
   g_assert_error (error, OWL_ERROR, OWL_ERROR_CLOSED);
+  /* The two messages are not dropped silently. */
+  g_assert_error (nowhere->error, OWL_ERROR, OWL_ERROR_CLOSED);
+  g_assert_cmpstr (nowhere->error->message, ==, "2 messages waiting for a connection were not sent");
 }
 
 /* A client dropped while it waits to reconnect goes away at once, its

@@ -148,6 +148,37 @@ test_calls (OwlTestFixture *fixture,
   sum = call_sync (watch, "add", "[1, 1]", 0, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (json_node_get_int (sum), ==, 2);
+
+  /* The answer to the call that timed out comes late: message::result. */
+  g_assert_cmpuint (watch->messages->len, ==, 0);
+  owl_call_return_value (g_ptr_array_index (held, 0), sum);
+  OWL_TEST_WAIT_FOR (watch->messages->len == 1);
+  owl_test_assert_frame (g_ptr_array_index (watch->messages, 0), "result", NULL);
+}
+
+/* A message the server refuses is answered with an error without id:
+ * message::error, and the connection goes on. */
+static void
+test_refused_message (OwlTestFixture *fixture,
+                      gconstpointer   data)
+{
+  g_autoptr(OwlTestWatch) watch = NULL;
+  guint n_errors = 0;
+
+  owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
+  owl_test_fixture_listen (fixture);
+  watch = owl_test_watch_connected (fixture, "/ws/echo");
+  g_signal_connect_swapped (watch->client, "message::error", G_CALLBACK (g_atomic_int_inc), &n_errors);
+
+  g_assert_true (owl_socket_client_send_text (watch->client, "not JSON", NULL));
+  OWL_TEST_WAIT_FOR (watch->messages->len == 1);
+  owl_test_assert_error_frame (g_ptr_array_index (watch->messages, 0), NULL, "malformed", "MalformedError|||");
+  g_assert_cmpuint (n_errors, ==, 1);
+
+  g_assert_true (owl_socket_client_send_text (watch->client, "{\"type\":\"still\"}", NULL));
+  OWL_TEST_WAIT_FOR (watch->messages->len == 2);
+  owl_test_assert_json_equal (g_ptr_array_index (watch->messages, 1), "{\"type\":\"still\"}");
+  g_assert_cmpint (owl_socket_client_get_state (watch->client), ==, OWL_SOCKET_CLIENT_CONNECTED);
 }
 
 static gboolean
@@ -394,6 +425,7 @@ main (int    argc,
 
   OWL_TEST ("/owl/client/echo-states", test_echo_states);
   OWL_TEST ("/owl/client/calls", test_calls);
+  OWL_TEST ("/owl/client/refused-message", test_refused_message);
   OWL_TEST ("/owl/client/server-events-and-calls", test_server_events_and_calls);
   g_test_add ("/owl/client/token/header", OwlTestFixture, GINT_TO_POINTER (FALSE),
               owl_test_fixture_setup, test_token, owl_test_fixture_teardown);
