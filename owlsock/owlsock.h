@@ -21,4 +21,5 @@
 # include "owl-connection.h"
 # include "owl-module.h"
 # include "owl-socket-service.h"
+# include "owl-socket-client.h"
 #undef OWLSOCK_INSIDE

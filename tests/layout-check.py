@@ -7,8 +7,10 @@
 #
 # Fails (exit 1, a line per finding) when:
 #   - a file includes a header of a layer above its own: the folders of
-#     owlsock/ are, from the bottom, wire/, protocol/, auth/, core/; a
-#     folder includes from itself and the folders below it, and everything
+#     owlsock/ are, from the bottom, wire/, protocol/, auth/, core/, with
+#     client/ beside auth/ (over protocol/, under core/; the two siblings
+#     never include each other); a folder includes from itself and the
+#     folders below it, and everything
 #     may include the public face at the top (owl-version-macros.h,
 #     owl-error.h, owl-close.h); the umbrella owlsock.h is for applications
 #     only, and the generated owl-enums.h belongs to core/;
@@ -25,6 +27,8 @@ import sys
 from pathlib import Path
 
 LAYERS = ['wire', 'protocol', 'auth', 'core']
+# Folders beside a layer: the same rank, but not each other's.
+SIBLINGS = {'client': 'auth'}
 FACE = {'owl-version-macros.h', 'owl-error.h', 'owl-close.h'}
 GENERATED = {'owl-enums.h': 'core'}
 MAX_FILE_LINES = 900
@@ -36,7 +40,7 @@ FUNCTION_START = re.compile(r'^([a-z_][a-z0-9_]*) \(', re.M)
 
 
 def rank(folder):
-    return LAYERS.index(folder)
+    return LAYERS.index(SIBLINGS.get(folder, folder))
 
 
 def headers(lib):
@@ -64,7 +68,8 @@ def check_includes(lib, where):
             layer = where.get(name)
             if layer is None:
                 continue
-            if layer == '' or rank(layer) > rank(folder):
+            if layer == '' or rank(layer) > rank(folder) or \
+                    (rank(layer) == rank(folder) and layer != folder):
                 problems.append(f'{path.relative_to(lib.parent)} ({folder}/) includes {name} '
                                 f'({layer or "the top"}/)')
     return problems
@@ -139,6 +144,8 @@ def self_test():
         'owlsock/wire/owl-up2.c': '#include "owl-envelope-private.h"\n',
         'owlsock/auth/owl-umbrella.c': '#include "owlsock.h"\n',
         'owlsock/core/owl-fine.c': '#include "owl-envelope-private.h"\n#include "owl-error.h"\n',
+        'owlsock/auth/owl-guard-private.h': '#pragma once\n',
+        'owlsock/client/owl-side.c': '#include "owl-guard-private.h"\n#include "owl-envelope-private.h"\n',
         'owlsock/core/owl-long.c': f'static int\nlong_one (void)\n{{\n  int x = 0;\n{body}\n  return x;\n}}\n',
         'owlsock/core/owl-big.c': '\n' * (MAX_FILE_LINES + 1),
         'daemon/owld-big.c': '\n' * (MAX_FILE_LINES + 1),
@@ -146,6 +153,7 @@ def self_test():
     expected = ['owl-up.c (wire/) includes owl-service-private.h',
                 'owl-up2.c (wire/) includes owl-envelope-private.h',
                 'owl-umbrella.c: includes the umbrella',
+                'owl-side.c (client/) includes owl-guard-private.h',
                 'long_one() is',
                 'owl-big.c: ',
                 'daemon/owld-big.c: ']

@@ -165,7 +165,9 @@ owl_call_get_params (OwlCall *self)
  *
  * Gets the connection the call arrived on.
  *
- * Returns: (transfer none) (nullable): the connection the call came on
+ * Returns: (transfer none) (nullable): the connection the call came on;
+ *   %NULL for a call the server made to an [class@Owlsock.SocketClient]
+ *   (see [method@Owlsock.Call.get_owner])
  *
  * Since: 0.1
  */
@@ -174,7 +176,29 @@ owl_call_get_connection (OwlCall *self)
 {
   g_return_val_if_fail (OWL_IS_CALL (self), NULL);
 
+  /* protocol/ knows no OwlConnection: its type is looked up by name. */
+  if (!g_type_is_a (G_OBJECT_TYPE (self->connection), g_type_from_name ("OwlConnection")))
+    return NULL;
   return (OwlConnection *) self->connection;
+}
+
+/**
+ * owl_call_get_owner:
+ * @self: a call
+ *
+ * Gets the object the call arrived at: the [class@Owlsock.Connection] on
+ * a server, the [class@Owlsock.SocketClient] on a client.
+ *
+ * Returns: (transfer none): the connection or client the call came on
+ *
+ * Since: 0.1
+ */
+GObject *
+owl_call_get_owner (OwlCall *self)
+{
+  g_return_val_if_fail (OWL_IS_CALL (self), NULL);
+
+  return self->connection;
 }
 
 /**

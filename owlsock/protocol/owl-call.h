@@ -32,6 +32,8 @@ JsonNode      *owl_call_get_params         (OwlCall    *self);
 OWL_AVAILABLE_IN_ALL
 OwlConnection *owl_call_get_connection     (OwlCall    *self);
 OWL_AVAILABLE_IN_ALL
+GObject       *owl_call_get_owner          (OwlCall    *self);
+OWL_AVAILABLE_IN_ALL
 gboolean       owl_call_is_request         (OwlCall    *self);
 OWL_AVAILABLE_IN_ALL
 gboolean       owl_call_is_answered        (OwlCall    *self);

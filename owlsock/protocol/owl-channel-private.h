@@ -69,6 +69,11 @@ typedef struct
   /* An `auth` frame; NULL: treated as the application's message. */
   void     (*auth)    (gpointer    owner,
                        JsonObject *object);
+  /* A `result`, `response` or `error` that answers no call waiting here
+   * (an error without id: the peer refusing a message). NULL: dropped. */
+  void     (*stray)   (gpointer    owner,
+                       JsonNode   *root,
+                       gsize       size);
 } OwlChannelHandlers;
 
 /* @owner is what OwlCall:connection and the GTasks of outgoing calls

@@ -347,8 +347,9 @@ pending_free (Pending *pending)
   g_free (pending);
 }
 
-/* Answers the call @id, once: @result (or null) or @error, taken. */
-static void
+/* Answers the call @id, once: @result (or null) or @error, taken. FALSE
+ * when no call @id waits. */
+static gboolean
 pending_complete (OwlChannel *self,
                   const char *id,
                   JsonNode   *result,
@@ -360,7 +361,7 @@ pending_complete (OwlChannel *self,
   if (pending == NULL)
     {
       g_clear_error (&error);
-      return;
+      return FALSE;
     }
 
   task = g_steal_pointer (&pending->task);
@@ -370,6 +371,7 @@ pending_complete (OwlChannel *self,
   else
     g_task_return_pointer (task, result ? json_node_ref (result) : json_node_new (JSON_NODE_NULL),
                            (GDestroyNotify) json_node_unref);
+  return TRUE;
 }
 
 static void
@@ -518,18 +520,22 @@ dispatch_call (OwlChannel *self,
 
 static void
 dispatch_answer (OwlChannel *self,
-                 JsonObject *object,
+                 JsonNode   *root,
+                 gsize       size,
                  gboolean    is_error)
 {
+  JsonObject *object = json_node_get_object (root);
   char buf[32];
   const char *id = owl_json_object_get_id (object, buf, NULL);
+  gboolean answered = FALSE;
 
-  if (id == NULL)
-    return;  /* an answer to nothing we can name */
-  if (is_error)
-    pending_complete (self, id, NULL, owl_envelope_parse_error (object));
-  else
-    pending_complete (self, id, json_object_get_member (object, "payload"), NULL);
+  if (id != NULL && is_error)
+    answered = pending_complete (self, id, NULL, owl_envelope_parse_error (object));
+  else if (id != NULL)
+    answered = pending_complete (self, id, json_object_get_member (object, "payload"), NULL);
+  /* An answer to nothing waiting here: the owner's, if it wants it. */
+  if (!answered && self->handlers->stray != NULL)
+    self->handlers->stray (self->owner, root, size);
 }
 
 static void
@@ -563,7 +569,7 @@ dispatch (OwlChannel *self,
     case OWL_ENVELOPE_RESULT:
     case OWL_ENVELOPE_RESPONSE:
     case OWL_ENVELOPE_ERROR:
-      dispatch_answer (self, object, type == OWL_ENVELOPE_ERROR);
+      dispatch_answer (self, root, size, type == OWL_ENVELOPE_ERROR);
       break;
     case OWL_ENVELOPE_EVENT:
       {

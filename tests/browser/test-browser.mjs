@@ -294,7 +294,7 @@ describe('browser', { skip: chromium ? false : 'playwright-core is not installed
       return {
         errors, refused, queued: await call, state: client.state,
         delays: [0, 1, 5, 10].map((n) => [m.backoffDelay(n, 500, 20000, () => 0), m.backoffDelay(n, 500, 20000, () => 1)]),
-        final: [1000, 1001, 1003, 1006, 1008, 1011, 4000, 4001, 4099, 4100, 4408].filter(m.isFinalCloseCode),
+        final: [1000, 1001, 1003, 1006, 1008, 1011, 4000, 4001, 4099, 4100, 4408, 4499, 4500, 4999].filter(m.isFinalCloseCode),
       };
     });
     assert.deepEqual(got.errors, [['queue-full', true], ['closed', false]]);
@@ -302,7 +302,7 @@ describe('browser', { skip: chromium ? false : 'playwright-core is not installed
     assert.equal(got.queued, 'closed');
     assert.equal(got.state, 'closed');
     assert.deepEqual(got.delays, [[500, 1000], [500, 1500], [500, 16500], [500, 20000]]);
-    assert.deepEqual(got.final, [1003, 1008, 4000, 4099]);
+    assert.deepEqual(got.final, [1000, 1003, 1008, 4500, 4999]);
     // The page's own client was not disturbed.
     assert.deepEqual(await page.evaluate(() => window.owlsockClient.call('members')), ['hana']);
     await page.close();

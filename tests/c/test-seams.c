@@ -214,7 +214,7 @@ side_call (gpointer  owner,
 {
   const char *method = owl_call_get_method (call);
 
-  g_assert_true (owl_call_get_connection (call) == owner);
+  g_assert_true (owl_call_get_owner (call) == owner);
   if (owl_call_is_request (call))
     {
       owl_call_return_value (call, owl_call_get_params (call));

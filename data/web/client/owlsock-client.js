@@ -13,9 +13,10 @@
 //
 // The same rules as OwlSocketClient (README, "Browser client"): states
 // disconnected, connecting, connected, reconnecting, closed; reconnect
-// with exponential backoff and full jitter; final close codes 1000 (asked
-// by the client), 1003, 1008, 4000-4099, and 4001 when the token function
-// gives no new token; every other close (a server's 1000 too) reconnects.
+// with exponential backoff and full jitter; final close codes 1000 (either
+// side), 1003, 1008, 4500-4999, and 4001 when the token function gives no
+// new token; every other close (1001, 1006, 4000-4499, ...) reconnects: the
+// same rules as OwlSocketClient's.
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -53,11 +54,13 @@
  * @property {number} [delay] ms until the next attempt, in `reconnecting`
  */
 
-/** The codes from the server after which the client never reconnects on its own
- * (a 1000 the client asked for with close() is final too; one from the server is not). */
-export const FINAL_CLOSE_CODES = Object.freeze([1003, 1008]);
-/** The application range of final codes, inclusive. */
-export const FINAL_APPLICATION_CODES = Object.freeze({ min: 4000, max: 4099 });
+/** The codes after which the client never reconnects on its own: 1000 from
+ * either side (the server is done with this client, or close() was called),
+ * 1003, 1008. */
+export const FINAL_CLOSE_CODES = Object.freeze([1000, 1003, 1008]);
+/** The application range of final codes, inclusive (as Centrifugo's 4500-4999:
+ * 4000-4499 reconnect). */
+export const FINAL_APPLICATION_CODES = Object.freeze({ min: 4500, max: 4999 });
 /** The close code of an expired token. */
 export const TOKEN_EXPIRED = 4001;
 

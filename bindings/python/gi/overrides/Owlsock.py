@@ -95,15 +95,12 @@ def _to_node_or_none(value):
     return None if value is None else to_node(value)
 
 
-class Connection(Owlsock.Connection):
+class _Envelope:
+    """What Connection and SocketClient share: the envelope with Python values."""
 
     def send(self, message):
         """Sends `message` (a Json.Node or a Python value, see Owlsock.to_node)."""
         return super().send(to_node(message))
-
-    def notify_event(self, event, payload=None):
-        """Sends the event `event` with `payload` (a Json.Node, a Python value or None)."""
-        return super().notify_event(event, _to_node_or_none(payload))
 
     def call_async(self, method, params, *args, **kwargs):
         return super().call_async(method, _to_node_or_none(params), *args, **kwargs)
@@ -129,8 +126,26 @@ class Connection(Owlsock.Connection):
                             *user_data)
 
 
+class Connection(_Envelope, Owlsock.Connection):
+
+    def notify_event(self, event, payload=None):
+        """Sends the event `event` with `payload` (a Json.Node, a Python value or None)."""
+        return super().notify_event(event, _to_node_or_none(payload))
+
+
 Connection = override(Connection)
 __all__.append('Connection')
+
+
+class SocketClient(_Envelope, Owlsock.SocketClient):
+
+    def send_event(self, event, payload=None):
+        """Sends the event `event` with `payload` (a Json.Node, a Python value or None)."""
+        return super().send_event(event, _to_node_or_none(payload))
+
+
+SocketClient = override(SocketClient)
+__all__.append('SocketClient')
 
 
 class SocketService(Owlsock.SocketService):
