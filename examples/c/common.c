@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 
@@ -119,4 +120,186 @@ example_main_full (OwlSocketService   *service,
    * and 1001, and it returns once they all closed. */
   owl_socket_service_run (service, NULL, NULL);
   return EXIT_SUCCESS;
+}
+
+/* JSON frames ---------------------------------------------------------------- */
+
+/**
+ * example_frame_new:
+ * @type: the frame's `type`
+ *
+ * Returns: (transfer full): a new object `{"type": TYPE}` to fill in
+ */
+JsonObject *
+example_frame_new (const char *type)
+{
+  JsonObject *frame = json_object_new ();
+
+  json_object_set_string_member (frame, "type", type);
+  return frame;
+}
+
+/**
+ * example_node_take:
+ * @object: (transfer full): an object
+ *
+ * Returns: (transfer full): a node holding @object
+ */
+JsonNode *
+example_node_take (JsonObject *object)
+{
+  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
+
+  json_node_take_object (node, object);
+  return node;
+}
+
+/**
+ * example_send_take:
+ * @connection: a connection
+ * @frame: (transfer full): the frame to send
+ *
+ * Sends @frame to @connection. A send fails only once the connection is
+ * closing; then it is logged as a warning, so that a timer left running
+ * after `closing` shows up on stderr.
+ */
+void
+example_send_take (OwlConnection *connection,
+                   JsonObject    *frame)
+{
+  g_autoptr(JsonNode) node = example_node_take (frame);
+  g_autoptr(GError) error = NULL;
+
+  if (!owl_connection_send (connection, node, &error))
+    g_warning ("send to %s: %s", owl_connection_get_id (connection), error->message);
+}
+
+/**
+ * example_broadcast_take:
+ * @service: a service
+ * @room: the room
+ * @frame: (transfer full): the frame to send
+ * @except: (nullable): a member left out (the sender)
+ *
+ * Sends @frame to every member of @room but @except; the JSON is framed once.
+ */
+void
+example_broadcast_take (OwlSocketService *service,
+                        const char       *room,
+                        JsonObject       *frame,
+                        OwlConnection    *except)
+{
+  g_autoptr(JsonNode) node = example_node_take (frame);
+
+  owl_socket_service_broadcast (service, room, node, except);
+}
+
+/**
+ * example_stats_json:
+ * @service: a service
+ *
+ * Returns: (transfer full): owl_socket_service_dup_stats() as a JSON object
+ */
+JsonNode *
+example_stats_json (OwlSocketService *service)
+{
+  g_autoptr(GVariant) stats = owl_socket_service_dup_stats (service);
+
+  return json_gvariant_serialize (stats);
+}
+
+/**
+ * example_add_jwt_secret:
+ * @guard: a JWT guard
+ * @secret_file: (nullable): `--secret-file`
+ * @error: where to put the reason it failed
+ *
+ * Gives @guard its HS256 secret: @secret_file (read as owlsockd and
+ * owlsock-token read it: one trailing newline dropped), or else
+ * `OWLSOCK_JWT_SECRET`. The guard refuses a secret under 32 bytes: then so
+ * does the example.
+ *
+ * Returns: %TRUE if the guard has its secret
+ */
+gboolean
+example_add_jwt_secret (OwlJwtGuard  *guard,
+                        const char   *secret_file,
+                        GError      **error)
+{
+  const char *env = g_getenv ("OWLSOCK_JWT_SECRET");
+
+  if (secret_file != NULL)
+    return owl_jwt_guard_load_secret_file (guard, NULL, secret_file, error);
+  if (env == NULL)
+    {
+      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
+                           "Set OWLSOCK_JWT_SECRET or pass --secret-file");
+      return FALSE;
+    }
+  return owl_jwt_guard_add_secret (guard, NULL, (const guint8 *) env, strlen (env), error);
+}
+
+/* Timers that end with the connection ------------------------------------------- */
+
+typedef struct
+{
+  OwlConnection   *connection;  /* not a reference: the timer ends in its `closing` */
+  ExampleTickFunc  func;
+  gpointer         user_data;
+  guint            source_id;
+} Ticker;
+
+static gboolean
+ticker_fire (gpointer data)
+{
+  Ticker *ticker = data;
+
+  ticker->func (ticker->connection, ticker->user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+ticker_stop (OwlConnection *connection,
+             guint          code,
+             const char    *reason,
+             gpointer       data)
+{
+  Ticker *ticker = data;
+
+  g_clear_handle_id (&ticker->source_id, g_source_remove);
+}
+
+static void
+ticker_free (gpointer  data,
+             GClosure *closure)
+{
+  g_free (data);
+}
+
+/**
+ * example_every:
+ * @connection: a connection that is open
+ * @interval_ms: the period
+ * @func: called with @connection every @interval_ms
+ * @user_data: data for @func
+ *
+ * Starts a timer for @connection, stopped in its `closing`: nothing runs
+ * between the connection's change of state and `closing`, so @func never
+ * meets a closing or closed connection.
+ */
+void
+example_every (OwlConnection   *connection,
+               guint            interval_ms,
+               ExampleTickFunc  func,
+               gpointer         user_data)
+{
+  Ticker *ticker = g_new0 (Ticker, 1);
+
+  ticker->connection = connection;
+  ticker->func = func;
+  ticker->user_data = user_data;
+  ticker->source_id = g_timeout_add (interval_ms, ticker_fire, ticker);
+  /* The ticker is freed with the handler, when the connection is finalized. */
+  g_signal_connect_data (connection, "closing", G_CALLBACK (ticker_stop), ticker,
+                         ticker_free, 0);
 }

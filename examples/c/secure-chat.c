@@ -25,7 +25,6 @@
  */
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "common.h"
 
@@ -58,25 +57,6 @@ user_of (OwlConnection *connection)
   return owl_auth_get_user_id (owl_connection_get_auth (connection));
 }
 
-/* A frame {"type": TYPE} to fill in. */
-static JsonObject *
-frame_new (const char *type)
-{
-  JsonObject *frame = json_object_new ();
-
-  json_object_set_string_member (frame, "type", type);
-  return frame;
-}
-
-static JsonNode *
-node_take (JsonObject *object)
-{
-  JsonNode *node = json_node_new (JSON_NODE_OBJECT);
-
-  json_node_take_object (node, object);
-  return node;
-}
-
 static gboolean
 has_type (JsonObject *message,
           const char *type)
@@ -97,17 +77,15 @@ on_chat_message (OwlConnection *connection,
   JsonObject *in = json_node_get_object (message);
   JsonNode *content = json_object_get_member (in, "content");
   JsonObject *frame;
-  g_autoptr(JsonNode) node = NULL;
 
   if (!has_type (in, "chat-message"))
     return;
-  frame = frame_new ("room-message");
+  frame = example_frame_new ("room-message");
   json_object_set_string_member (frame, "room", room_of (connection));
   json_object_set_string_member (frame, "sender", user_of (connection));
   json_object_set_member (frame, "content",
                           content != NULL ? json_node_copy (content) : json_node_new (JSON_NODE_NULL));
-  node = node_take (frame);
-  owl_socket_service_broadcast (service, room_of (connection), node, connection);
+  example_broadcast_take (service, room_of (connection), frame, connection);
 }
 
 static void
@@ -115,33 +93,23 @@ on_chat_connection (OwlModule     *module,
                     OwlConnection *connection,
                     gpointer       service)
 {
-  JsonObject *frame = frame_new ("welcome");
-  g_autoptr(JsonNode) welcome = NULL;
+  JsonObject *frame = example_frame_new ("welcome");
 
   g_signal_connect (connection, "message", G_CALLBACK (on_chat_message), service);
   owl_connection_join (connection, room_of (connection));
   json_object_set_string_member (frame, "room", room_of (connection));
   json_object_set_string_member (frame, "userId", user_of (connection));
-  welcome = node_take (frame);
-  owl_connection_send (connection, welcome, NULL);
+  example_send_take (connection, frame);
 }
 
 /* The monitor ----------------------------------------------------------------- */
-
-static JsonNode *
-stats_json (OwlSocketService *service)
-{
-  g_autoptr(GVariant) stats = owl_socket_service_dup_stats (service);
-
-  return json_gvariant_serialize (stats);
-}
 
 static gboolean
 on_call_stats (OwlConnection *connection,
                OwlCall       *call,
                gpointer       service)
 {
-  g_autoptr(JsonNode) stats = stats_json (service);
+  g_autoptr(JsonNode) stats = example_stats_json (service);
 
   owl_call_return_value (call, stats);
   return TRUE;
@@ -150,13 +118,11 @@ on_call_stats (OwlConnection *connection,
 static gboolean
 push_stats (gpointer service)
 {
-  JsonObject *frame = frame_new ("event");
-  g_autoptr(JsonNode) node = NULL;
+  JsonObject *frame = example_frame_new ("event");
 
   json_object_set_string_member (frame, "event", "stats");
-  json_object_set_member (frame, "payload", stats_json (service));
-  node = node_take (frame);
-  owl_socket_service_broadcast (service, MONITOR_ROOM, node, NULL);
+  json_object_set_member (frame, "payload", example_stats_json (service));
+  example_broadcast_take (service, MONITOR_ROOM, frame, NULL);
   return G_SOURCE_CONTINUE;
 }
 
@@ -170,27 +136,6 @@ on_monitor_connection (OwlModule     *module,
 }
 
 /* Setup, once the options are known -------------------------------------------- */
-
-/* --secret-file (read as owlsockd and owlsock-token read it: one trailing
- * newline dropped), or OWLSOCK_JWT_SECRET. The guard refuses a secret under
- * 32 bytes: then so does the example. */
-static gboolean
-add_secret (OwlJwtGuard    *guard,
-            const Options  *options,
-            GError        **error)
-{
-  const char *env = g_getenv ("OWLSOCK_JWT_SECRET");
-
-  if (options->secret_file != NULL)
-    return owl_jwt_guard_load_secret_file (guard, NULL, options->secret_file, error);
-  if (env == NULL)
-    {
-      g_set_error_literal (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT,
-                           "Set OWLSOCK_JWT_SECRET or pass --secret-file");
-      return FALSE;
-    }
-  return owl_jwt_guard_add_secret (guard, NULL, (const guint8 *) env, strlen (env), error);
-}
 
 static gboolean
 add_modules (OwlSocketService  *service,
@@ -222,7 +167,7 @@ setup (OwlSocketService  *service,
   g_autoptr(OwlGuard) guard = owl_jwt_guard_new ();
   g_autoptr(OwlGate) admin = owl_scope_gate_new ((const char *[]) { "admin", NULL });
 
-  if (!add_secret (OWL_JWT_GUARD (guard), options, error))
+  if (!example_add_jwt_secret (OWL_JWT_GUARD (guard), options->secret_file, error))
     return FALSE;
   if (options->stats_interval < 1)
     {

@@ -153,6 +153,14 @@ class Server:
             self._drain.cancel()
 
 
+def check_frame(msg, type_, fields):
+    """`msg`, which must have this `type` and these field values."""
+    expected = dict(fields, type=type_)
+    got = {k: msg.get(k) for k in expected}
+    assert got == expected, f'expected {expected}, got {msg}'
+    return msg
+
+
 class Client:
     """A websockets client that speaks the owlsock envelope in JSON."""
 
@@ -182,11 +190,7 @@ class Client:
 
     async def expect(self, type_, **fields):
         """The next message; it must have this `type` and these field values."""
-        msg = await self.recv()
-        expected = dict(fields, type=type_)
-        got = {k: msg.get(k) for k in expected}
-        assert got == expected, f'expected {expected}, got {msg}'
-        return msg
+        return check_frame(await self.recv(), type_, fields)
 
     async def call(self, method, *args):
         """Sends a `call` and returns its id; read the answer with expect()."""
