@@ -2,12 +2,16 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * On a pollable stream (a socket, TLS over a socket) one pollable source
- * watches the input for the whole connection and reads without blocking,
- * and frames are written at once without blocking; only what the socket
- * does not take then waits in the queue for g_output_stream_write_all_async().
- * A GTask and a GSource per read and per write cost the client more per
- * message than the whole server spends on it (tests/bench/run-client.sh).
+ * On a plain socket the input is watched by the context's OwlPoller (one
+ * epoll source for every socket, as the server's connections); on another
+ * pollable stream (TLS over a socket) by one pollable source for the whole
+ * connection; either way it is read without blocking. Frames are written at
+ * once without blocking; only what the socket does not take then waits in
+ * the queue for g_output_stream_write_all_async(). A GTask and a GSource
+ * per read and per write, or even a GSource per connection (GLib signals
+ * its wakeup descriptor each time a source with a descriptor is
+ * dispatched), cost the client more per message than the whole server
+ * spends on it (tests/bench/run-client.sh).
  * Other streams: one read is always pending, and the queue is written one
  * frame at a time with g_output_stream_write_all_async(). Sources and async
  * operations hold a reference, so the owner may free the transport at any
@@ -21,6 +25,7 @@
 
 #include "owl-close.h"
 #include "owl-frame-private.h"
+#include "owl-poller-private.h"
 #include "owl-transport-client-private.h"
 
 #define OWL_CLIENT_READ_SIZE      (16 * 1024)
@@ -66,6 +71,8 @@ typedef struct
 
   GSource        *start_idle;
   GSource        *read_source;        /* pollable streams: input is readable */
+  OwlPoller      *poller;             /* plain sockets: the watch on it */
+  OwlPollerWatch *watch;
   GSource        *close_timer;
   GSource        *closed_idle;
   gint64          last_rx;
@@ -90,6 +97,19 @@ destroy_source (GSource **source)
     }
 }
 
+static void client_unref (gpointer data);
+
+/* The poller's watch holds a reference, dropped here. */
+static void
+stop_watch (OwlTransportClient *self)
+{
+  if (self->watch == NULL)
+    return;
+  owl_poller_remove (self->poller, self->watch);
+  self->watch = NULL;
+  client_unref (self);
+}
+
 static void
 client_unref (gpointer data)
 {
@@ -102,6 +122,7 @@ client_unref (gpointer data)
   g_clear_pointer (&self->deflate, owl_deflate_free);
   g_clear_pointer (&self->rand, g_rand_free);
   g_clear_pointer (&self->leftover, g_bytes_unref);
+  g_clear_pointer (&self->poller, owl_poller_unref);
   g_clear_object (&self->stream);
   g_clear_object (&self->read_cancellable);
   g_clear_object (&self->cancellable);
@@ -287,6 +308,7 @@ client_finish (OwlTransportClient *self,
   self->closed_reason = g_strdup (reason ? reason : "");
   destroy_source (&self->close_timer);
   destroy_source (&self->read_source);
+  stop_watch (self);
   g_cancellable_cancel (self->read_cancellable);
   pump (self);
   self->closed_idle = client_attach (self, g_idle_source_new (), closed_idle_cb);
@@ -402,19 +424,20 @@ on_read (GObject      *source,
   client_unref (self);
 }
 
+/* Reads and feeds until @input would block, a few times at the most (it
+ * is still readable then, and is called again next turn); FALSE once the
+ * connection is over. */
 static gboolean
-on_readable (GObject  *stream,
-             gpointer  data)
+read_available (OwlTransportClient   *self,
+                GPollableInputStream *input)
 {
-  OwlTransportClient *self = data;
   guint i;
 
   for (i = 0; i < OWL_CLIENT_READS_PER_TURN && !self->freed && self->state != CLIENT_DONE; i++)
     {
       g_autoptr(GError) error = NULL;
-      gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (stream), self->buf,
-                                                           OWL_CLIENT_READ_SIZE, self->read_cancellable,
-                                                           &error);
+      gssize n = g_pollable_input_stream_read_nonblocking (input, self->buf, OWL_CLIENT_READ_SIZE,
+                                                           self->read_cancellable, &error);
 
       if (n > 0)
         feed (self, self->buf, n);
@@ -423,10 +446,25 @@ on_readable (GObject  *stream,
       else
         read_ended (self);
     }
-  if (!self->freed && self->state != CLIENT_DONE)
-    return G_SOURCE_CONTINUE;
-  /* client_finish() or client_free() destroyed the source already */
-  return G_SOURCE_REMOVE;
+  return !self->freed && self->state != CLIENT_DONE;
+}
+
+static gboolean
+on_readable (GObject  *stream,
+             gpointer  data)
+{
+  /* once over, client_finish() or client_free() destroyed the source */
+  return read_available (data, G_POLLABLE_INPUT_STREAM (stream)) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+on_socket_ready (gpointer user_data,
+                 guint    events)
+{
+  OwlTransportClient *self = client_ref (user_data);   /* the owner may free it meanwhile */
+
+  read_available (self, G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream)));
+  client_unref (self);
 }
 
 static void
@@ -434,8 +472,17 @@ start_read (OwlTransportClient *self)
 {
   GInputStream *input = g_io_stream_get_input_stream (self->stream);
 
-  if (self->freed || self->state == CLIENT_DONE)
+  if (self->freed || self->state == CLIENT_DONE || self->watch != NULL || self->read_source != NULL)
     return;
+  if (G_IS_SOCKET_CONNECTION (self->stream) && G_IS_POLLABLE_INPUT_STREAM (input))
+    {
+      GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream));
+
+      self->poller = owl_poller_ref_for_context (self->context);
+      self->watch = owl_poller_add (self->poller, g_socket_get_fd (socket), OWL_POLL_IN, on_socket_ready,
+                                    client_ref (self));
+      return;
+    }
   if (G_IS_POLLABLE_INPUT_STREAM (input) &&
       g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (input)))
     {
@@ -479,6 +526,7 @@ client_free (OwlTransport *transport)
   self->freed = TRUE;
   destroy_source (&self->start_idle);
   destroy_source (&self->read_source);
+  stop_watch (self);
   destroy_source (&self->close_timer);
   destroy_source (&self->closed_idle);
   g_cancellable_cancel (self->read_cancellable);
