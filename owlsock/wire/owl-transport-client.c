@@ -2,11 +2,21 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * One read is always pending on the stream while the connection is open;
- * frames go out through a queue written one frame at a time with
- * g_output_stream_write_all_async(). Async operations hold a reference, so
- * the owner may free the transport at any time (even from a callback): a
- * freed transport's operations are cancelled and finish quietly.
+ * On a plain socket the input is watched by the context's OwlPoller (one
+ * epoll source for every socket, as the server's connections); on another
+ * pollable stream (TLS over a socket) by one pollable source for the whole
+ * connection; either way it is read without blocking. Frames are written at
+ * once without blocking; only what the socket does not take then waits in
+ * the queue for g_output_stream_write_all_async(). A GTask and a GSource
+ * per read and per write, or even a GSource per connection (GLib signals
+ * its wakeup descriptor each time a source with a descriptor is
+ * dispatched), cost the client more per message than the whole server
+ * spends on it (tests/bench/run-client.sh).
+ * Other streams: one read is always pending, and the queue is written one
+ * frame at a time with g_output_stream_write_all_async(). Sources and async
+ * operations hold a reference, so the owner may free the transport at any
+ * time (even from a callback): a freed transport's operations are
+ * cancelled and finish quietly.
  */
 
 #include "config.h"
@@ -15,9 +25,13 @@
 
 #include "owl-close.h"
 #include "owl-frame-private.h"
+#include "owl-poller-private.h"
 #include "owl-transport-client-private.h"
 
 #define OWL_CLIENT_READ_SIZE      (16 * 1024)
+/* reads per dispatch of the input source, so that one busy connection
+ * lets the others (and timers) have the main loop */
+#define OWL_CLIENT_READS_PER_TURN 4
 #define OWL_CLIENT_CLOSE_TIMEOUT_MS 5000
 
 typedef enum
@@ -56,6 +70,9 @@ typedef struct
   char           *closed_reason;
 
   GSource        *start_idle;
+  GSource        *read_source;        /* pollable streams: input is readable */
+  OwlPoller      *poller;             /* plain sockets: the watch on it */
+  OwlPollerWatch *watch;
   GSource        *close_timer;
   GSource        *closed_idle;
   gint64          last_rx;
@@ -80,6 +97,19 @@ destroy_source (GSource **source)
     }
 }
 
+static void client_unref (gpointer data);
+
+/* The poller's watch holds a reference, dropped here. */
+static void
+stop_watch (OwlTransportClient *self)
+{
+  if (self->watch == NULL)
+    return;
+  owl_poller_remove (self->poller, self->watch);
+  self->watch = NULL;
+  client_unref (self);
+}
+
 static void
 client_unref (gpointer data)
 {
@@ -92,6 +122,7 @@ client_unref (gpointer data)
   g_clear_pointer (&self->deflate, owl_deflate_free);
   g_clear_pointer (&self->rand, g_rand_free);
   g_clear_pointer (&self->leftover, g_bytes_unref);
+  g_clear_pointer (&self->poller, owl_poller_unref);
   g_clear_object (&self->stream);
   g_clear_object (&self->read_cancellable);
   g_clear_object (&self->cancellable);
@@ -151,6 +182,33 @@ on_written (GObject      *source,
   client_unref (self);
 }
 
+/* Writes the queue's head without blocking, if the stream can: TRUE when
+ * all of it went. What is left of it (the socket is full, or an error that
+ * the async write then meets and reports) stays at the head. */
+static gboolean
+write_head_now (OwlTransportClient *self)
+{
+  GOutputStream *output = g_io_stream_get_output_stream (self->stream);
+  GBytes *head = g_queue_peek_head (&self->queue);
+  gsize len;
+  const guint8 *data = g_bytes_get_data (head, &len);
+  gssize n;
+
+  if (!G_IS_POLLABLE_OUTPUT_STREAM (output) ||
+      !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
+    return FALSE;
+  n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (output), data, len,
+                                                  self->cancellable, NULL);
+  if (n <= 0)
+    return FALSE;
+  self->queued -= n;
+  g_queue_pop_head (&self->queue);
+  if ((gsize) n < len)
+    g_queue_push_head (&self->queue, g_bytes_new_from_bytes (head, n, len - n));
+  g_bytes_unref (head);
+  return (gsize) n == len;
+}
+
 static void
 pump (OwlTransportClient *self)
 {
@@ -158,6 +216,8 @@ pump (OwlTransportClient *self)
 
   if (self->writing || self->stream_closed)
     return;
+  while (g_queue_peek_head (&self->queue) != NULL && write_head_now (self))
+    ;
   head = g_queue_peek_head (&self->queue);
   if (head == NULL)
     {
@@ -247,6 +307,8 @@ client_finish (OwlTransportClient *self,
   self->closed_code = code;
   self->closed_reason = g_strdup (reason ? reason : "");
   destroy_source (&self->close_timer);
+  destroy_source (&self->read_source);
+  stop_watch (self);
   g_cancellable_cancel (self->read_cancellable);
   pump (self);
   self->closed_idle = client_attach (self, g_idle_source_new (), closed_idle_cb);
@@ -332,6 +394,16 @@ feed (OwlTransportClient *self,
 
 static void start_read (OwlTransportClient *self);
 
+/* The input ended (end of stream, or an error) */
+static void
+read_ended (OwlTransportClient *self)
+{
+  if (self->state == CLIENT_CLOSE_SENT)
+    client_finish (self, self->close_code, self->close_reason);
+  else
+    client_finish (self, OWL_CLOSE_ABNORMAL, "");
+}
+
 static void
 on_read (GObject      *source,
          GAsyncResult *result,
@@ -347,18 +419,79 @@ on_read (GObject      *source,
       feed (self, self->buf, n);
       start_read (self);
     }
-  else if (self->state == CLIENT_CLOSE_SENT)
-    client_finish (self, self->close_code, self->close_reason);
   else
-    client_finish (self, OWL_CLOSE_ABNORMAL, "");
+    read_ended (self);
+  client_unref (self);
+}
+
+/* Reads and feeds until @input would block, a few times at the most (it
+ * is still readable then, and is called again next turn); FALSE once the
+ * connection is over. */
+static gboolean
+read_available (OwlTransportClient   *self,
+                GPollableInputStream *input)
+{
+  guint i;
+
+  for (i = 0; i < OWL_CLIENT_READS_PER_TURN && !self->freed && self->state != CLIENT_DONE; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_pollable_input_stream_read_nonblocking (input, self->buf, OWL_CLIENT_READ_SIZE,
+                                                           self->read_cancellable, &error);
+
+      if (n > 0)
+        feed (self, self->buf, n);
+      else if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+      else
+        read_ended (self);
+    }
+  return !self->freed && self->state != CLIENT_DONE;
+}
+
+static gboolean
+on_readable (GObject  *stream,
+             gpointer  data)
+{
+  /* once over, client_finish() or client_free() destroyed the source */
+  return read_available (data, G_POLLABLE_INPUT_STREAM (stream)) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+on_socket_ready (gpointer user_data,
+                 guint    events)
+{
+  OwlTransportClient *self = client_ref (user_data);   /* the owner may free it meanwhile */
+
+  read_available (self, G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream)));
   client_unref (self);
 }
 
 static void
 start_read (OwlTransportClient *self)
 {
-  if (self->freed || self->state == CLIENT_DONE)
+  GInputStream *input = g_io_stream_get_input_stream (self->stream);
+
+  if (self->freed || self->state == CLIENT_DONE || self->watch != NULL || self->read_source != NULL)
     return;
+  if (G_IS_SOCKET_CONNECTION (self->stream) && G_IS_POLLABLE_INPUT_STREAM (input))
+    {
+      GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream));
+
+      self->poller = owl_poller_ref_for_context (self->context);
+      self->watch = owl_poller_add (self->poller, g_socket_get_fd (socket), OWL_POLL_IN, on_socket_ready,
+                                    client_ref (self));
+      return;
+    }
+  if (G_IS_POLLABLE_INPUT_STREAM (input) &&
+      g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (input)))
+    {
+      GSource *source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (input),
+                                                               self->read_cancellable);
+
+      self->read_source = client_attach (self, source, G_SOURCE_FUNC (on_readable));
+      return;
+    }
   g_input_stream_read_async (g_io_stream_get_input_stream (self->stream), self->buf, OWL_CLIENT_READ_SIZE,
                              G_PRIORITY_DEFAULT, self->read_cancellable, on_read, client_ref (self));
 }
@@ -392,6 +525,8 @@ client_free (OwlTransport *transport)
 
   self->freed = TRUE;
   destroy_source (&self->start_idle);
+  destroy_source (&self->read_source);
+  stop_watch (self);
   destroy_source (&self->close_timer);
   destroy_source (&self->closed_idle);
   g_cancellable_cancel (self->read_cancellable);

@@ -49,15 +49,8 @@ done
   die "needs CPUs $SERVER_CPU and $LOAD_CPU"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/owlsock-wss.XXXXXX") || die "no temporary folder"
-SRV_PID=""
-stop_server() {
-  [ -n "$SRV_PID" ] || return 0
-  kill -TERM "$SRV_PID" 2>/dev/null
-  for _ in $(seq 60); do kill -0 "$SRV_PID" 2>/dev/null || break; sleep 0.05; done
-  kill -KILL "$SRV_PID" 2>/dev/null
-  wait "$SRV_PID" 2>/dev/null
-  SRV_PID=""
-}
+# shellcheck source=bench-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
 cleanup() { stop_server; rm -rf "$TMP"; }
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
@@ -82,23 +75,9 @@ start_server() {
   : >"$log"
   taskset -c "$SERVER_CPU" "${cmd[@]}" >"$log" 2>&1 </dev/null &
   SRV_PID=$!
-  SRV_PORT=""
-  for _ in $(seq 400); do
-    SRV_PORT=$(sed -n 's/^listening on \([0-9][0-9]*\)$/\1/p' "$log" | head -n 1)
-    [ -n "$SRV_PORT" ] && return 0
-    if ! kill -0 "$SRV_PID" 2>/dev/null; then
-      echo "  $1 exited during start-up:" >&2; tail -n 5 "$log" >&2
-      wait "$SRV_PID" 2>/dev/null; SRV_PID=""
-      return 1
-    fi
-    sleep 0.05
-  done
-  echo "  $1 did not listen within 20 s" >&2
-  stop_server
-  return 1
+  wait_listening "$1" "$log"
 }
 
-json_num() { sed -n "s/.*\"$1\":\(-\{0,1\}[0-9.]*\).*/\1/p" <<<"$2"; }
 
 declare -A R   # R[scenario,server,round,field]
 NOISY=0 REPEATED=0 ERRORS=0
@@ -150,8 +129,6 @@ run_one() {
   [ $noisy = false ] || return 2
 }
 
-median() { printf '%s\n' "$@" | grep -E '^-?[0-9.]+$' | sort -g |
-  awk '{v[NR]=$1} END{if(NR==0) print "-"; else if(NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
 # row LABEL SCENARIO FIELD: every round and the median of each server, and the
 # ratio. A run still disturbed after its repeats is marked * and left out of

@@ -37,6 +37,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bench-util.h"
 #include "wss-client.h"
 
 #define MS_NS G_GINT64_CONSTANT (1000000)
@@ -88,98 +89,12 @@ typedef struct
   GArray     *lat;        /* gint64 ns: echo round trips in the window */
   GArray     *hs_lat;     /* gint64 ns: connect() to 101 in the window (hold: all) */
   gint64      t0, t1, t_ramp0, t_ramp1;
-  double      cpu0, cpu1;
-  GArray     *cpus0, *cpus1;   /* CpuTimes of every CPU: others' load shows here */
-  long        srv_ticks0, srv_ticks1;
+  BenchSnapshot snap0, snap1;   /* every CPU's use too: others' load shows there */
   long        rss_base, rss_start, rss_end;
   int         hold_base_open;
 } Load;
 
 static volatile sig_atomic_t stop_requested;
-
-/* ---------------------------------------------------------------------- */
-/* the server's and our own resource use                                    */
-
-static long
-read_rss_kb (int pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
-  g_autofree char *text = NULL;
-  const char *line;
-
-  if (pid <= 0 || !g_file_get_contents (path, &text, NULL, NULL))
-    return -1;
-  line = strstr (text, "\nVmRSS:");
-  return line != NULL ? strtol (line + 7, NULL, 10) : -1;
-}
-
-/* utime + stime of every thread, in clock ticks */
-static long
-read_cpu_ticks (int pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
-  g_autofree char *text = NULL;
-  unsigned long utime, stime;
-  const char *p;
-
-  if (pid <= 0 || !g_file_get_contents (path, &text, NULL, NULL))
-    return -1;
-  /* after "(comm) " come state (field 3) ... utime and stime (14 and 15) */
-  p = strrchr (text, ')');
-  if (p == NULL ||
-      sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-              &utime, &stime) != 2)
-    return -1;
-  return (long) (utime + stime);
-}
-
-typedef struct
-{
-  guint64 busy, total;   /* clock ticks */
-} CpuTimes;
-
-/* /proc/stat's cpuN lines; busy is all but idle and iowait */
-static GArray *
-read_cpu_times (void)
-{
-  GArray *cpus = g_array_new (FALSE, TRUE, sizeof (CpuTimes));
-  g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
-  guint i;
-
-  if (!g_file_get_contents ("/proc/stat", &text, NULL, NULL))
-    return cpus;
-  lines = g_strsplit (text, "\n", -1);
-  for (i = 0; lines[i] != NULL; i++)
-    {
-      guint64 v[8] = { 0, };
-      CpuTimes t = { 0, 0 };
-      guint j;
-
-      if (!g_str_has_prefix (lines[i], "cpu") || !g_ascii_isdigit (lines[i][3]))
-        continue;
-      if (sscanf (lines[i], "%*s %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
-                  " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
-                  " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
-                  &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5)
-        continue;
-      for (j = 0; j < G_N_ELEMENTS (v); j++)
-        t.total += v[j];
-      t.busy = t.total - v[3] - v[4];
-      g_array_append_val (cpus, t);
-    }
-  return cpus;
-}
-
-static double
-self_cpu_s (void)
-{
-  struct rusage usage;
-
-  getrusage (RUSAGE_SELF, &usage);
-  return (double) usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
-         (double) usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-}
 
 /* ---------------------------------------------------------------------- */
 /* what each mode does with a connection                                    */
@@ -274,10 +189,8 @@ begin_measure (Load   *load,
     g_array_set_size (load->hs_lat, 0);
   g_array_set_size (load->lat, 0);
   load->t0 = now;
-  load->cpu0 = self_cpu_s ();
-  load->cpus0 = read_cpu_times ();
-  load->srv_ticks0 = read_cpu_ticks (load->server_pid);
-  load->rss_start = read_rss_kb (load->server_pid);
+  bench_snapshot_take (&load->snap0, load->server_pid);
+  load->rss_start = bench_read_rss_kb (load->server_pid);
   load->phase = PHASE_MEASURE;
   load->phase_end = now + (gint64) (load->duration * 1e9);
 }
@@ -288,10 +201,8 @@ end_measure (Load   *load,
 {
   load->st1 = load->st;
   load->t1 = now;
-  load->cpu1 = self_cpu_s ();
-  load->cpus1 = read_cpu_times ();
-  load->srv_ticks1 = read_cpu_ticks (load->server_pid);
-  load->rss_end = read_rss_kb (load->server_pid);
+  bench_snapshot_take (&load->snap1, load->server_pid);
+  load->rss_end = bench_read_rss_kb (load->server_pid);
   load->phase = PHASE_DONE;
 }
 
@@ -380,7 +291,7 @@ tick (Load   *load,
     case PHASE_HOLD_SETTLE:
       if (now >= load->phase_end)
         {
-          load->rss_base = read_rss_kb (load->server_pid);
+          load->rss_base = bench_read_rss_kb (load->server_pid);
           load->hold_base_open = wss_client_get_counters (load->client)->open;
           load->t_ramp0 = now;
           load->phase = PHASE_HOLD_RAMP;
@@ -411,40 +322,6 @@ tick (Load   *load,
 /* ---------------------------------------------------------------------- */
 /* output                                                                   */
 
-static int
-cmp_gint64 (gconstpointer a,
-            gconstpointer b)
-{
-  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-/* nearest rank, in µs; @samples must be sorted */
-static double
-percentile_us (GArray *samples,
-               double  q)
-{
-  gsize rank;
-
-  if (samples->len == 0)
-    return 0;
-  rank = (gsize) (q * samples->len + 0.999999);
-  rank = CLAMP (rank, 1, samples->len);
-  return g_array_index (samples, gint64, rank - 1) / 1e3;
-}
-
-static double
-mean_us (GArray *samples)
-{
-  double sum = 0;
-  guint i;
-
-  for (i = 0; i < samples->len; i++)
-    sum += (double) g_array_index (samples, gint64, i);
-  return samples->len > 0 ? sum / samples->len / 1e3 : 0;
-}
-
 static void
 append_hold (Load    *load,
              GString *out)
@@ -465,30 +342,6 @@ append_hold (Load    *load,
     g_string_append (out, "\"rss_per_conn_bytes\":null,");
 }
 
-/* How busy each CPU was in the window, whoever used it: on a shared machine,
- * busy minus server and wss-load is what others took. */
-static void
-append_cpus (Load    *load,
-             GString *out)
-{
-  guint i, n = 0;
-
-  if (load->cpus0 != NULL && load->cpus1 != NULL)
-    n = MIN (load->cpus0->len, load->cpus1->len);
-
-  g_string_append (out, "\"cpus_busy_pct\":[");
-  for (i = 0; i < n; i++)
-    {
-      CpuTimes *a = &g_array_index (load->cpus0, CpuTimes, i);
-      CpuTimes *b = &g_array_index (load->cpus1, CpuTimes, i);
-      guint64 total = b->total - a->total;
-
-      g_string_append_printf (out, "%s%.1f", i > 0 ? "," : "",
-                              total > 0 ? (double) (b->busy - a->busy) * 100.0 / total : 0.0);
-    }
-  g_string_append (out, "],");
-}
-
 static void
 print_result (Load *load)
 {
@@ -507,8 +360,7 @@ print_result (Load *load)
     handshakes = load->st.handshakes;
   for (i = 0; i < WSS_N_ERRORS; i++)
     errors += counters->err[i];
-  g_array_sort (load->lat, cmp_gint64);
-  g_array_sort (load->hs_lat, cmp_gint64);
+  bench_sort_samples (load->hs_lat);
 
   g_string_append_printf (out, "\"mode\":\"%s\",\"url\":\"%s\",\"tls\":\"%s\",",
                           mode_names[load->mode], load->url,
@@ -520,15 +372,12 @@ print_result (Load *load)
   g_string_append_printf (out, "\"msgs\":%" G_GUINT64_FORMAT ",\"msgs_per_s\":%.1f,"
                           "\"sent\":%" G_GUINT64_FORMAT ",\"sent_per_s\":%.1f,",
                           msgs, RATE (msgs), sent, RATE (sent));
-  g_string_append_printf (out, "\"lat_samples\":%u,\"lat_p50_us\":%.1f,\"lat_p90_us\":%.1f,"
-                          "\"lat_p99_us\":%.1f,\"lat_max_us\":%.1f,\"lat_mean_us\":%.1f,",
-                          load->lat->len, percentile_us (load->lat, 0.50),
-                          percentile_us (load->lat, 0.90), percentile_us (load->lat, 0.99),
-                          percentile_us (load->lat, 1.0), mean_us (load->lat));
+  bench_append_latency (out, load->lat);
   g_string_append_printf (out, "\"handshakes\":%" G_GUINT64_FORMAT ",\"handshakes_per_s\":%.1f,"
                           "\"hs_p50_us\":%.1f,\"hs_p99_us\":%.1f,",
                           handshakes, load->mode == MODE_HOLD ? 0.0 : RATE (handshakes),
-                          percentile_us (load->hs_lat, 0.50), percentile_us (load->hs_lat, 0.99));
+                          bench_percentile_us (load->hs_lat, 0.50),
+                          bench_percentile_us (load->hs_lat, 0.99));
   if (load->mode == MODE_CONNECT)
     g_string_append_printf (out, "\"cycles\":%" G_GUINT64_FORMAT ",\"cycles_per_s\":%.1f,",
                             cycles, RATE (cycles));
@@ -546,20 +395,9 @@ print_result (Load *load)
   g_string_append_printf (out, "\"server_pid\":%d,\"server_rss_start_kb\":%ld,"
                           "\"server_rss_end_kb\":%ld,",
                           load->server_pid, load->rss_start, load->rss_end);
-  if (load->srv_ticks0 >= 0 && load->srv_ticks1 >= 0 && win > 0)
-    g_string_append_printf (out, "\"server_cpu_pct\":%.1f,",
-                            (double) (load->srv_ticks1 - load->srv_ticks0) /
-                            (double) sysconf (_SC_CLK_TCK) / win * 100.0);
-  else
-    g_string_append (out, "\"server_cpu_pct\":null,");
-  g_string_append_printf (out, "\"loadgen_cpu_pct\":%.1f,",
-                          win > 0 ? (load->cpu1 - load->cpu0) / win * 100.0 : 0.0);
-  append_cpus (load, out);
-  g_string_append_printf (out, "\"ok\":%s}",
-                          win > 0 ? "true" : "false");
+  bench_append_cpu (out, &load->snap0, &load->snap1, win, msgs);
 #undef RATE
-  printf ("%s\n", out->str);
-  fflush (stdout);
+  bench_print_line (out, win > 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -619,19 +457,6 @@ parse_options (Load    *load,
     load->warmup = 0;
   load->hold_base = MIN (100, load->conns);
   return TRUE;
-}
-
-static void
-make_payload (Load *load)
-{
-  static const char head[] = "{\"type\":\"echo\",\"data\":\"";
-  gsize h = sizeof head - 1;
-  gsize size = (gsize) load->size;
-
-  load->payload = g_malloc (size);
-  memcpy (load->payload, head, h);
-  memset (load->payload + h, 'x', size - h - 2);
-  memcpy (load->payload + size - 2, "\"}", 2);
 }
 
 static void
@@ -698,7 +523,7 @@ main (int   argc,
   Load load = {
     .mode = MODE_ECHO, .conns = 100, .size = 64, .duration = 3, .warmup = 1,
     .ramp = 64, .timeout = 10,
-    .rss_base = -1, .rss_start = -1, .rss_end = -1, .srv_ticks0 = -1, .srv_ticks1 = -1,
+    .rss_base = -1, .rss_start = -1, .rss_end = -1,
   };
   g_autoptr(GError) error = NULL;
   int i;
@@ -720,7 +545,7 @@ main (int   argc,
       fprintf (stderr, "wss-load: %s\n", error->message);
       return EXIT_FAILURE;
     }
-  make_payload (&load);
+  load.payload = bench_make_echo_payload ((gsize) load.size);
   load.lat = g_array_sized_new (FALSE, FALSE, sizeof (gint64), 1 << 16);
   load.hs_lat = g_array_sized_new (FALSE, FALSE, sizeof (gint64), 1 << 12);
   load.slots = g_new0 (WssConn, load.conns);
@@ -740,8 +565,8 @@ main (int   argc,
   gnutls_global_deinit ();
   g_array_unref (load.lat);
   g_array_unref (load.hs_lat);
-  g_clear_pointer (&load.cpus0, g_array_unref);
-  g_clear_pointer (&load.cpus1, g_array_unref);
+  bench_snapshot_clear (&load.snap0);
+  bench_snapshot_clear (&load.snap1);
   g_free (load.payload);
   g_free (load.url);
   g_free (load.priority);

@@ -1,0 +1,140 @@
+/* test-client-io.c: how OwlSocketClient reads and writes its socket
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * On a socket (and TLS over one) the client reads from one pollable
+ * source, a bounded number of reads per main loop turn, and writes each
+ * frame at once without blocking; only what the socket does not take waits
+ * for an async write. These tests give that path what can go wrong: a
+ * message larger than the socket takes at once (the rest of a partly
+ * written frame must follow, before the next frame), and more messages at
+ * once than one turn reads, over ws:// and wss://, with a second client
+ * served alongside.
+ */
+
+#include <string.h>
+
+#include "owl-test-client.h"
+#include "owl-test-util.h"
+
+#define N_BURST 400
+/* under the server's 1 MiB max-message-size; far more than a loopback
+ * socket takes in one write while the server (same thread) cannot read */
+#define BIG_SIZE (900 * 1024)
+
+static gboolean
+accept_certificate (OwlSocketClient      *client,
+                    GTlsCertificate      *certificate,
+                    GTlsCertificateFlags  errors,
+                    gpointer              user_data)
+{
+  return TRUE;
+}
+
+/* An echo service (ws://, or wss:// when @data is TRUE) that does not
+ * rate-limit, and a connected client on it. */
+static OwlTestWatch *
+start (OwlTestFixture *fixture,
+       gconstpointer   data)
+{
+  g_autofree char *uri = NULL;
+  OwlTestWatch *watch;
+
+  g_object_set (fixture->service, "rate-limit", 1e9, NULL);
+  owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
+  if (GPOINTER_TO_INT (data))
+    owl_test_fixture_use_tls (fixture);
+  owl_test_fixture_listen (fixture);
+  uri = owl_test_client_uri (fixture, "/ws/echo");
+  watch = owl_test_watch_new (uri);
+  g_signal_connect (watch->client, "accept-certificate", G_CALLBACK (accept_certificate), NULL);
+  owl_socket_client_open (watch->client);
+  owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
+  return watch;
+}
+
+static const char *
+message_text (OwlTestWatch *watch,
+              guint         i)
+{
+  JsonObject *object = json_node_get_object (g_ptr_array_index (watch->messages, i));
+
+  return json_object_get_string_member (object, "text");
+}
+
+/* A message far larger than one write takes comes back whole, and the
+ * small ones sent before and after it come back around it in order: the
+ * rest of the partly written frame went out before the next frame. */
+static void
+test_large (OwlTestFixture *fixture,
+            gconstpointer   data)
+{
+  g_autoptr(OwlTestWatch) watch = start (fixture, data);
+  g_autofree char *text = g_strnfill (BIG_SIZE, 'q');
+  g_autofree char *big = g_strdup_printf ("{\"type\":\"big\",\"text\":\"%s\"}", text);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (owl_socket_client_send_text (watch->client, "{\"type\":\"s\",\"text\":\"before\"}", &error));
+  g_assert_true (owl_socket_client_send_text (watch->client, big, &error));
+  g_assert_true (owl_socket_client_send_text (watch->client, "{\"type\":\"s\",\"text\":\"after\"}", &error));
+  g_assert_no_error (error);
+  OWL_TEST_WAIT_FOR (watch->messages->len == 3);
+  g_assert_cmpstr (message_text (watch, 0), ==, "before");
+  g_assert_cmpuint (strlen (message_text (watch, 1)), ==, BIG_SIZE);
+  g_assert_cmpstr (message_text (watch, 1), ==, text);
+  g_assert_cmpstr (message_text (watch, 2), ==, "after");
+  g_assert_cmpuint (watch->n_errors, ==, 0);
+  g_assert_cmpint (owl_socket_client_get_state (watch->client), ==, OWL_SOCKET_CLIENT_CONNECTED);
+}
+
+/* N_BURST messages sent at once come back, all of them and in order,
+ * although their echoes arrive faster than one main loop turn reads; a
+ * second client connected meanwhile gets its echo too. */
+static void
+test_burst (OwlTestFixture *fixture,
+            gconstpointer   data)
+{
+  g_autoptr(OwlTestWatch) watch = start (fixture, data);
+  g_autoptr(OwlTestWatch) other = NULL;
+  g_autofree char *uri = owl_test_client_uri (fixture, "/ws/echo");
+  g_autofree char *pad = g_strnfill (200, 'p');
+  guint i;
+
+  for (i = 0; i < N_BURST; i++)
+    {
+      g_autofree char *json = g_strdup_printf ("{\"type\":\"n\",\"text\":\"%u\",\"pad\":\"%s\"}", i, pad);
+
+      g_assert_true (owl_socket_client_send_text (watch->client, json, NULL));
+    }
+  other = owl_test_watch_new (uri);
+  g_signal_connect (other->client, "accept-certificate", G_CALLBACK (accept_certificate), NULL);
+  owl_socket_client_open (other->client);
+  owl_test_watch_wait_state (other, OWL_SOCKET_CLIENT_CONNECTED);
+  g_assert_true (owl_socket_client_send_text (other->client, "{\"type\":\"o\",\"text\":\"other\"}", NULL));
+
+  OWL_TEST_WAIT_FOR (watch->messages->len == N_BURST && other->messages->len == 1);
+  for (i = 0; i < N_BURST; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("%u", i);
+
+      g_assert_cmpstr (message_text (watch, i), ==, expected);
+    }
+  g_assert_cmpstr (message_text (other, 0), ==, "other");
+  g_assert_cmpuint (watch->n_errors + other->n_errors, ==, 0);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  owl_test_init (&argc, &argv);
+  g_test_add ("/owl/client/io/large/ws", OwlTestFixture, GINT_TO_POINTER (FALSE),
+              owl_test_fixture_setup, test_large, owl_test_fixture_teardown);
+  g_test_add ("/owl/client/io/large/wss", OwlTestFixture, GINT_TO_POINTER (TRUE),
+              owl_test_fixture_setup, test_large, owl_test_fixture_teardown);
+  g_test_add ("/owl/client/io/burst/ws", OwlTestFixture, GINT_TO_POINTER (FALSE),
+              owl_test_fixture_setup, test_burst, owl_test_fixture_teardown);
+  g_test_add ("/owl/client/io/burst/wss", OwlTestFixture, GINT_TO_POINTER (TRUE),
+              owl_test_fixture_setup, test_burst, owl_test_fixture_teardown);
+  return g_test_run ();
+}
