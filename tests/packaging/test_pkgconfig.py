@@ -3,7 +3,8 @@
 # `#include <owlsock/owlsock.h>`, compiled and linked with nothing but what
 # `pkg-config --cflags --libs owlsock-1` says, then run: against the build
 # tree (meson-uninstalled/owlsock-1-uninstalled.pc), and against a copy
-# installed with `meson install --destdir`.
+# installed with `meson install --destdir` (which also installs the browser client and
+# demo pages under share/owlsock/web).
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -98,6 +99,12 @@ class Build(unittest.TestCase):
         libraries = {p.parent for p in destdir.glob('**/libowlsock-1.so*')}
         self.assertEqual(len(libraries), 1, libraries)
         self.build_and_run(pc_dir, libraries.pop())
+        # The browser client and the demo pages, for owlsockd's static-dir.
+        web = [p for p in destdir.glob('**/share/owlsock/web') if p.is_dir()]
+        self.assertEqual(len(web), 1, web)
+        for name in ('client/owlsock-client.js', 'client/package.json', 'demo/chat.html',
+                     'demo/monitor.html'):
+            self.assertTrue((web[0] / name).is_file(), name)
 
 
 if __name__ == '__main__':
