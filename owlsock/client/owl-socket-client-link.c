@@ -346,7 +346,6 @@ start_handshake (OwlSocketClient *self)
 {
   OwlHandshakeConfig config = { 0, };
   g_autoptr(GPtrArray) protocols = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *entry = NULL;
 
   for (guint i = 0; self->protocols != NULL && self->protocols[i] != NULL; i++)
     g_ptr_array_add (protocols, g_strdup (self->protocols[i]));

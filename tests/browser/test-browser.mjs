@@ -11,7 +11,7 @@
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -130,205 +130,209 @@ async function shot (page, name) {
   assert.ok(fs.statSync(path.join(artifacts, name)).size > 1000, `${name} was written`);
 }
 
-describe('browser', { skip: chromium ? false : 'playwright-core is not installed (npm ci in tests/browser)' }, () => {
-  before(async () => {
-    // Port 0 first, then the same port again with the origin set: the
-    // restart test listens on it once more.
-    const port = await server.start(0);
-    await server.stop();
-    await server.start(port);
-    origin = `http://127.0.0.1:${port}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+// Top-level tests, not a describe() block: meson 1.0's TAP parser does not
+// read TAP 14's indented subtests.
+const skip = chromium ? false : 'playwright-core is not installed (npm ci in tests/browser)';
+
+before(async () => {
+  if (skip) return;
+  // Port 0 first, then the same port again with the origin set: the
+  // restart test listens on it once more.
+  const port = await server.start(0);
+  await server.stop();
+  await server.start(port);
+  origin = `http://127.0.0.1:${port}`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+});
 
-  after(async () => {
-    await browser?.close();
-    await server.stop();
+after(async () => {
+  if (skip) return;
+  await browser?.close();
+  await server.stop();
+});
+
+test('two pages chat through the server, the sender from the token', { timeout: 60000, skip }, async () => {
+  const [ann, bob] = await pair('two');
+  await waitMembers(ann, ['ann', 'bob']);
+  await say(ann, 'hello from ann');
+  await waitText(bob, 'annhello from ann');
+  await say(bob, 'hi ann');
+  await waitText(ann, 'bobhi ann');
+  assert.equal(await ann.textContent('#user'), 'ann');
+  await waitMembers(bob, ['ann', 'bob']);
+  await shot(bob, 'chat.png');
+  await ann.close();
+  await bob.close();
+});
+
+test('the server restarts on the same port: the pages reconnect and say so', { timeout: 60000, skip }, async () => {
+  const [ann, bob] = await pair('restart');
+
+  await server.stop();
+  await waitState(ann, 'reconnecting');
+  await waitState(bob, 'reconnecting');
+  await waitText(ann, 'connection lost');
+  assert.equal(await ann.textContent('#state'), 'reconnecting');
+  // Made while the server is away: queued, sent on the reconnect, answered then.
+  const queued = ann.evaluate(() => window.owlsockClient.call('members'));
+
+  await server.start(server.port);
+  await waitState(ann, 'connected');
+  await waitState(bob, 'connected');
+  await waitText(ann, 'reconnected');
+  await waitText(bob, 'reconnected');
+  assert.ok((await queued).includes('ann'), 'the queued call was answered after the reconnect');
+  await waitMembers(ann, ['ann', 'bob']);
+  await say(ann, 'after the restart');
+  await waitText(bob, 'annafter the restart');
+  await shot(ann, 'chat-reconnected.png');
+  await ann.close();
+  await bob.close();
+});
+
+test('a token about to expire is refreshed through the token function', { timeout: 60000, skip }, async () => {
+  const given = [];
+  const tokens = () => {
+    // The first lives 4 s (auth-expiring comes at 2 s), the next ones 10 min.
+    const token = mint('carol', given.length === 0 ? 4 : 600);
+    given.push(token);
+    return token;
+  };
+  const page = await chatPage('carol', { room: 'refresh', tokens });
+  await page.evaluate(() => {
+    window.closes = [];
+    window.owlsockClient.on('close', (c) => window.closes.push(c.code));
   });
+  await waitState(page, 'connected');
+  await page.waitForFunction(() => Number(document.body.dataset.refreshed || 0) >= 1, null, { timeout: WAIT });
+  await waitText(page, 'token refreshed for carol');
+  // Past the first token's expiry: still the same connection.
+  const firstExp = JSON.parse(Buffer.from(given[0].split('.')[1], 'base64url')).exp;
+  await page.waitForFunction((exp) => Date.now() / 1000 > exp + 1, firstExp, { timeout: WAIT });
+  assert.equal(await page.evaluate(() => window.owlsockClient.state), 'connected');
+  assert.deepEqual(await page.evaluate(() => window.closes), []);
+  assert.deepEqual(await page.evaluate(() => window.owlsockClient.call('members')), ['carol']);
+  assert.equal(given.length, 2);
+  await page.close();
+});
 
-  test('two pages chat through the server, the sender from the token', { timeout: 60000 }, async () => {
-    const [ann, bob] = await pair('two');
-    await waitMembers(ann, ['ann', 'bob']);
-    await say(ann, 'hello from ann');
-    await waitText(bob, 'annhello from ann');
-    await say(bob, 'hi ann');
-    await waitText(ann, 'bobhi ann');
-    assert.equal(await ann.textContent('#user'), 'ann');
-    await waitMembers(bob, ['ann', 'bob']);
-    await shot(bob, 'chat.png');
-    await ann.close();
-    await bob.close();
+test('4001 with no new token from the token function is final', { timeout: 60000, skip }, async () => {
+  let asked = 0;
+  // One short token, then none: the refresh fails, the server closes with 4001.
+  const tokens = () => (asked++ === 0 ? mint('dave', 3) : null);
+  const page = await chatPage('dave', { room: 'expire', tokens });
+  await waitState(page, 'connected');
+  await waitState(page, 'closed');
+  const info = await page.evaluate(() => ({ state: window.owlsockClient.state }));
+  assert.equal(info.state, 'closed');
+  assert.ok(asked >= 2, 'the token function was asked again');
+  await page.close();
+});
+
+test('a call times out; server errors carry code and recoverable', { timeout: 60000, skip }, async () => {
+  const page = await chatPage('erin', { room: 'calls' });
+  await waitState(page, 'connected');
+  const timeout = await page.evaluate(() => {
+    const started = performance.now();
+    return window.owlsockClient.callWithTimeout(300, 'slow').then(
+      () => ({ resolved: true }),
+      (e) => ({ name: e.name, code: e.code, recoverable: e.recoverable, ms: performance.now() - started }));
   });
+  assert.equal(timeout.name, 'OwlsockError');
+  assert.equal(timeout.code, 'timeout');
+  assert.equal(timeout.recoverable, true);
+  assert.ok(timeout.ms >= 290 && timeout.ms < 5000, `timed out after ${timeout.ms} ms`);
+  const unknown = await page.evaluate(() => window.owlsockClient.call('no-such-method').then(
+    () => null, (e) => ({ code: e.code, recoverable: e.recoverable })));
+  assert.deepEqual(unknown, { code: 'unknown-method', recoverable: true });
+  assert.deepEqual(await page.evaluate(() => window.owlsockClient.call('members')), ['erin']);
+  assert.equal(await page.evaluate(() => window.owlsockClient.state), 'connected');
+  await page.close();
+});
 
-  test('the server restarts on the same port: the pages reconnect and say so', { timeout: 60000 }, async () => {
-    const [ann, bob] = await pair('restart');
+test('a refused origin is reported to the page; others keep working', { timeout: 60000, skip }, async () => {
+  const ok = await chatPage('frank', { room: 'origin' });
+  await waitState(ok, 'connected');
+  const page = await browser.newPage();
+  page.setDefaultTimeout(WAIT);
+  // A page from http://localhost:PORT connecting to 127.0.0.1:PORT: a
+  // cross-origin request from an origin the module does not allow.
+  await page.goto(`http://localhost:${server.port}/demo/chat.html?room=origin&minDelay=100` +
+    `&server=127.0.0.1:${server.port}#token=${mint('gina', 600)}`);
+  await page.waitForFunction(() => document.body.dataset.error === 'handshake-failed', null, { timeout: WAIT });
+  assert.match(await page.textContent('#error'), /handshake-failed: The server refused the WebSocket handshake/);
+  assert.notEqual(await page.evaluate(() => window.owlsockClient.state), 'connected');
+  await shot(page, 'chat-refused-origin.png');
 
-    await server.stop();
-    await waitState(ann, 'reconnecting');
-    await waitState(bob, 'reconnecting');
-    await waitText(ann, 'connection lost');
-    assert.equal(await ann.textContent('#state'), 'reconnecting');
-    // Made while the server is away: queued, sent on the reconnect, answered then.
-    const queued = ann.evaluate(() => window.owlsockClient.call('members'));
+  const monitor = await browser.newPage();
+  await monitor.goto(`${origin}/demo/monitor.html`);
+  const rejected = await monitor.evaluate(() => new Promise((resolve) =>
+    window.owlsockClient.on('event:stats', (s) => resolve(s.rejected))));
+  assert.ok(rejected.origin >= 1, 'the server counted the refused origin');
+  await say(ok, 'still here');
+  assert.equal(await ok.evaluate(() => window.owlsockClient.state), 'connected');
+  await page.close();
+  await monitor.close();
+  await ok.close();
+});
 
-    await server.start(server.port);
-    await waitState(ann, 'connected');
-    await waitState(bob, 'connected');
-    await waitText(ann, 'reconnected');
-    await waitText(bob, 'reconnected');
-    assert.ok((await queued).includes('ann'), 'the queued call was answered after the reconnect');
-    await waitMembers(ann, ['ann', 'bob']);
-    await say(ann, 'after the restart');
-    await waitText(bob, 'annafter the restart');
-    await shot(ann, 'chat-reconnected.png');
-    await ann.close();
-    await bob.close();
-  });
-
-  test('a token about to expire is refreshed through the token function', { timeout: 60000 }, async () => {
-    const given = [];
-    const tokens = () => {
-      // The first lives 4 s (auth-expiring comes at 2 s), the next ones 10 min.
-      const token = mint('carol', given.length === 0 ? 4 : 600);
-      given.push(token);
-      return token;
+test('the send queue is bounded while not connected; backoff and final codes', { timeout: 60000, skip }, async () => {
+  const page = await chatPage('hana', { room: 'queue' });
+  await waitState(page, 'connected');
+  const got = await page.evaluate(async () => {
+    const m = await import('/client/owlsock-client.js');
+    // Port 1: nothing listens, the client stays between connecting and reconnecting.
+    const client = new m.OwlsockClient('ws://127.0.0.1:1/ws/none', { maxQueue: 2, minDelay: 50, maxDelay: 100 });
+    const errors = [];
+    client.connect();
+    client.send({ type: 'one' });
+    const call = client.call('two').catch((e) => e.code);
+    try { client.send({ type: 'three' }); } catch (e) { errors.push([e.code, e.recoverable]); }
+    const refused = await client.call('four').catch((e) => e.code);
+    client.close();
+    try { client.send({ type: 'five' }); } catch (e) { errors.push([e.code, e.recoverable]); }
+    return {
+      errors, refused, queued: await call, state: client.state,
+      delays: [0, 1, 5, 10].map((n) => [m.backoffDelay(n, 500, 20000, () => 0), m.backoffDelay(n, 500, 20000, () => 1)]),
+      final: [1000, 1001, 1003, 1006, 1008, 1011, 4000, 4001, 4099, 4100, 4408, 4499, 4500, 4999].filter(m.isFinalCloseCode),
     };
-    const page = await chatPage('carol', { room: 'refresh', tokens });
-    await page.evaluate(() => {
-      window.closes = [];
-      window.owlsockClient.on('close', (c) => window.closes.push(c.code));
-    });
-    await waitState(page, 'connected');
-    await page.waitForFunction(() => Number(document.body.dataset.refreshed || 0) >= 1, null, { timeout: WAIT });
-    await waitText(page, 'token refreshed for carol');
-    // Past the first token's expiry: still the same connection.
-    const firstExp = JSON.parse(Buffer.from(given[0].split('.')[1], 'base64url')).exp;
-    await page.waitForFunction((exp) => Date.now() / 1000 > exp + 1, firstExp, { timeout: WAIT });
-    assert.equal(await page.evaluate(() => window.owlsockClient.state), 'connected');
-    assert.deepEqual(await page.evaluate(() => window.closes), []);
-    assert.deepEqual(await page.evaluate(() => window.owlsockClient.call('members')), ['carol']);
-    assert.equal(given.length, 2);
-    await page.close();
   });
+  assert.deepEqual(got.errors, [['queue-full', true], ['closed', false]]);
+  assert.equal(got.refused, 'queue-full');
+  assert.equal(got.queued, 'closed');
+  assert.equal(got.state, 'closed');
+  assert.deepEqual(got.delays, [[500, 1000], [500, 1500], [500, 16500], [500, 20000]]);
+  assert.deepEqual(got.final, [1000, 1003, 1008, 4500, 4999]);
+  // The page's own client was not disturbed.
+  assert.deepEqual(await page.evaluate(() => window.owlsockClient.call('members')), ['hana']);
+  await page.close();
+});
 
-  test('4001 with no new token from the token function is final', { timeout: 60000 }, async () => {
-    let asked = 0;
-    // One short token, then none: the refresh fails, the server closes with 4001.
-    const tokens = () => (asked++ === 0 ? mint('dave', 3) : null);
-    const page = await chatPage('dave', { room: 'expire', tokens });
-    await waitState(page, 'connected');
-    await waitState(page, 'closed');
-    const info = await page.evaluate(() => ({ state: window.owlsockClient.state }));
-    assert.equal(info.state, 'closed');
-    assert.ok(asked >= 2, 'the token function was asked again');
-    await page.close();
+test('the monitor draws connections and message rates from the stats stream', { timeout: 60000, skip }, async () => {
+  const [ann, bob] = await pair('busy');
+  const monitor = await browser.newPage();
+  monitor.setDefaultTimeout(WAIT);
+  await monitor.goto(`${origin}/demo/monitor.html`);
+  await waitState(monitor, 'connected');
+  for (let i = 0; i < 5; i++) await say(ann, `message ${i}`);
+  await monitor.waitForFunction(() => Number(document.body.dataset.samples || 0) >= 4, null, { timeout: WAIT });
+  assert.ok(Number(await monitor.textContent('#connections')) >= 3);
+  // Something was drawn: the canvas is not blank.
+  const inked = await monitor.evaluate(() => {
+    const c = document.getElementById('chart');
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+    return n;
   });
-
-  test('a call times out; server errors carry code and recoverable', { timeout: 60000 }, async () => {
-    const page = await chatPage('erin', { room: 'calls' });
-    await waitState(page, 'connected');
-    const timeout = await page.evaluate(() => {
-      const started = performance.now();
-      return window.owlsockClient.callWithTimeout(300, 'slow').then(
-        () => ({ resolved: true }),
-        (e) => ({ name: e.name, code: e.code, recoverable: e.recoverable, ms: performance.now() - started }));
-    });
-    assert.equal(timeout.name, 'OwlsockError');
-    assert.equal(timeout.code, 'timeout');
-    assert.equal(timeout.recoverable, true);
-    assert.ok(timeout.ms >= 290 && timeout.ms < 5000, `timed out after ${timeout.ms} ms`);
-    const unknown = await page.evaluate(() => window.owlsockClient.call('no-such-method').then(
-      () => null, (e) => ({ code: e.code, recoverable: e.recoverable })));
-    assert.deepEqual(unknown, { code: 'unknown-method', recoverable: true });
-    assert.deepEqual(await page.evaluate(() => window.owlsockClient.call('members')), ['erin']);
-    assert.equal(await page.evaluate(() => window.owlsockClient.state), 'connected');
-    await page.close();
-  });
-
-  test('a refused origin is reported to the page; others keep working', { timeout: 60000 }, async () => {
-    const ok = await chatPage('frank', { room: 'origin' });
-    await waitState(ok, 'connected');
-    const page = await browser.newPage();
-    page.setDefaultTimeout(WAIT);
-    // A page from http://localhost:PORT connecting to 127.0.0.1:PORT: a
-    // cross-origin request from an origin the module does not allow.
-    await page.goto(`http://localhost:${server.port}/demo/chat.html?room=origin&minDelay=100` +
-      `&server=127.0.0.1:${server.port}#token=${mint('gina', 600)}`);
-    await page.waitForFunction(() => document.body.dataset.error === 'handshake-failed', null, { timeout: WAIT });
-    assert.match(await page.textContent('#error'), /handshake-failed: The server refused the WebSocket handshake/);
-    assert.notEqual(await page.evaluate(() => window.owlsockClient.state), 'connected');
-    await shot(page, 'chat-refused-origin.png');
-
-    const monitor = await browser.newPage();
-    await monitor.goto(`${origin}/demo/monitor.html`);
-    const rejected = await monitor.evaluate(() => new Promise((resolve) =>
-      window.owlsockClient.on('event:stats', (s) => resolve(s.rejected))));
-    assert.ok(rejected.origin >= 1, 'the server counted the refused origin');
-    await say(ok, 'still here');
-    assert.equal(await ok.evaluate(() => window.owlsockClient.state), 'connected');
-    await page.close();
-    await monitor.close();
-    await ok.close();
-  });
-
-  test('the send queue is bounded while not connected; backoff and final codes', { timeout: 60000 }, async () => {
-    const page = await chatPage('hana', { room: 'queue' });
-    await waitState(page, 'connected');
-    const got = await page.evaluate(async () => {
-      const m = await import('/client/owlsock-client.js');
-      // Port 1: nothing listens, the client stays between connecting and reconnecting.
-      const client = new m.OwlsockClient('ws://127.0.0.1:1/ws/none', { maxQueue: 2, minDelay: 50, maxDelay: 100 });
-      const errors = [];
-      client.connect();
-      client.send({ type: 'one' });
-      const call = client.call('two').catch((e) => e.code);
-      try { client.send({ type: 'three' }); } catch (e) { errors.push([e.code, e.recoverable]); }
-      const refused = await client.call('four').catch((e) => e.code);
-      client.close();
-      try { client.send({ type: 'five' }); } catch (e) { errors.push([e.code, e.recoverable]); }
-      return {
-        errors, refused, queued: await call, state: client.state,
-        delays: [0, 1, 5, 10].map((n) => [m.backoffDelay(n, 500, 20000, () => 0), m.backoffDelay(n, 500, 20000, () => 1)]),
-        final: [1000, 1001, 1003, 1006, 1008, 1011, 4000, 4001, 4099, 4100, 4408, 4499, 4500, 4999].filter(m.isFinalCloseCode),
-      };
-    });
-    assert.deepEqual(got.errors, [['queue-full', true], ['closed', false]]);
-    assert.equal(got.refused, 'queue-full');
-    assert.equal(got.queued, 'closed');
-    assert.equal(got.state, 'closed');
-    assert.deepEqual(got.delays, [[500, 1000], [500, 1500], [500, 16500], [500, 20000]]);
-    assert.deepEqual(got.final, [1000, 1003, 1008, 4500, 4999]);
-    // The page's own client was not disturbed.
-    assert.deepEqual(await page.evaluate(() => window.owlsockClient.call('members')), ['hana']);
-    await page.close();
-  });
-
-  test('the monitor draws connections and message rates from the stats stream', { timeout: 60000 }, async () => {
-    const [ann, bob] = await pair('busy');
-    const monitor = await browser.newPage();
-    monitor.setDefaultTimeout(WAIT);
-    await monitor.goto(`${origin}/demo/monitor.html`);
-    await waitState(monitor, 'connected');
-    for (let i = 0; i < 5; i++) await say(ann, `message ${i}`);
-    await monitor.waitForFunction(() => Number(document.body.dataset.samples || 0) >= 4, null, { timeout: WAIT });
-    assert.ok(Number(await monitor.textContent('#connections')) >= 3);
-    // Something was drawn: the canvas is not blank.
-    const inked = await monitor.evaluate(() => {
-      const c = document.getElementById('chart');
-      const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
-      return n;
-    });
-    assert.ok(inked > 500, `the chart has ${inked} painted pixels`);
-    await shot(monitor, 'monitor.png');
-    await monitor.close();
-    await ann.close();
-    await bob.close();
-  });
+  assert.ok(inked > 500, `the chart has ${inked} painted pixels`);
+  await shot(monitor, 'monitor.png');
+  await monitor.close();
+  await ann.close();
+  await bob.close();
 });
