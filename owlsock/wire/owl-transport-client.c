@@ -426,10 +426,17 @@ on_read (GObject      *source,
 
 /* Reads and feeds until @input would block, a few times at the most (it
  * is still readable then, and is called again next turn); FALSE once the
- * connection is over. */
+ * connection is over. With @stop_short (a plain socket on the poller,
+ * which watches it level-triggered, as the server's connections), a read
+ * that did not fill the buffer ends the turn: the socket was drained, and
+ * whatever came since makes the poller call again. Reading on to the
+ * would-block answer costs one more recv() (and a GError) per message.
+ * A TLS stream may hold decrypted data the socket no longer shows, so it
+ * is read until it would block. */
 static gboolean
 read_available (OwlTransportClient   *self,
-                GPollableInputStream *input)
+                GPollableInputStream *input,
+                gboolean              stop_short)
 {
   guint i;
 
@@ -440,7 +447,11 @@ read_available (OwlTransportClient   *self,
                                                            self->read_cancellable, &error);
 
       if (n > 0)
-        feed (self, self->buf, n);
+        {
+          feed (self, self->buf, n);
+          if (stop_short && n < OWL_CLIENT_READ_SIZE)
+            break;
+        }
       else if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         break;
       else
@@ -454,7 +465,7 @@ on_readable (GObject  *stream,
              gpointer  data)
 {
   /* once over, client_finish() or client_free() destroyed the source */
-  return read_available (data, G_POLLABLE_INPUT_STREAM (stream)) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+  return read_available (data, G_POLLABLE_INPUT_STREAM (stream), FALSE) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static void
@@ -463,7 +474,7 @@ on_socket_ready (gpointer user_data,
 {
   OwlTransportClient *self = client_ref (user_data);   /* the owner may free it meanwhile */
 
-  read_available (self, G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream)));
+  read_available (self, G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->stream)), TRUE);
   client_unref (self);
 }
 

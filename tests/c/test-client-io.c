@@ -9,7 +9,9 @@
  * message larger than the socket takes at once (the rest of a partly
  * written frame must follow, before the next frame), and more messages at
  * once than one turn reads, over ws:// and wss://, with a second client
- * served alongside.
+ * served alongside; and one message in flight at a time, each echo in a
+ * read of its own that does not fill the buffer (on a plain socket such a
+ * read ends the turn, and the next echo must still wake the client).
  */
 
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "owl-test-util.h"
 
 #define N_BURST 400
+#define N_ROUND_TRIPS 200
 /* under the server's 1 MiB max-message-size; far more than a loopback
  * socket takes in one write while the server (same thread) cannot read */
 #define BIG_SIZE (900 * 1024)
@@ -31,26 +34,31 @@ accept_certificate (OwlSocketClient      *client,
   return TRUE;
 }
 
+/* One more client, connected to the fixture's echo service. */
+static OwlTestWatch *
+connect_client (OwlTestFixture *fixture)
+{
+  g_autofree char *uri = owl_test_client_uri (fixture, "/ws/echo");
+  OwlTestWatch *watch = owl_test_watch_new (uri);
+
+  g_signal_connect (watch->client, "accept-certificate", G_CALLBACK (accept_certificate), NULL);
+  owl_socket_client_open (watch->client);
+  owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
+  return watch;
+}
+
 /* An echo service (ws://, or wss:// when @data is TRUE) that does not
  * rate-limit, and a connected client on it. */
 static OwlTestWatch *
 start (OwlTestFixture *fixture,
        gconstpointer   data)
 {
-  g_autofree char *uri = NULL;
-  OwlTestWatch *watch;
-
   g_object_set (fixture->service, "rate-limit", 1e9, NULL);
   owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
   if (GPOINTER_TO_INT (data))
     owl_test_fixture_use_tls (fixture);
   owl_test_fixture_listen (fixture);
-  uri = owl_test_client_uri (fixture, "/ws/echo");
-  watch = owl_test_watch_new (uri);
-  g_signal_connect (watch->client, "accept-certificate", G_CALLBACK (accept_certificate), NULL);
-  owl_socket_client_open (watch->client);
-  owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
-  return watch;
+  return connect_client (fixture);
 }
 
 static const char *
@@ -96,7 +104,6 @@ test_burst (OwlTestFixture *fixture,
 {
   g_autoptr(OwlTestWatch) watch = start (fixture, data);
   g_autoptr(OwlTestWatch) other = NULL;
-  g_autofree char *uri = owl_test_client_uri (fixture, "/ws/echo");
   g_autofree char *pad = g_strnfill (200, 'p');
   guint i;
 
@@ -106,10 +113,7 @@ test_burst (OwlTestFixture *fixture,
 
       g_assert_true (owl_socket_client_send_text (watch->client, json, NULL));
     }
-  other = owl_test_watch_new (uri);
-  g_signal_connect (other->client, "accept-certificate", G_CALLBACK (accept_certificate), NULL);
-  owl_socket_client_open (other->client);
-  owl_test_watch_wait_state (other, OWL_SOCKET_CLIENT_CONNECTED);
+  other = connect_client (fixture);
   g_assert_true (owl_socket_client_send_text (other->client, "{\"type\":\"o\",\"text\":\"other\"}", NULL));
 
   OWL_TEST_WAIT_FOR (watch->messages->len == N_BURST && other->messages->len == 1);
@@ -120,6 +124,31 @@ test_burst (OwlTestFixture *fixture,
       g_assert_cmpstr (message_text (watch, i), ==, expected);
     }
   g_assert_cmpstr (message_text (other, 0), ==, "other");
+  g_assert_cmpuint (watch->n_errors + other->n_errors, ==, 0);
+}
+
+/* N_ROUND_TRIPS messages, each sent once the echo of the one before came
+ * back, by two clients in turn: every echo arrives, in order, although
+ * each is read alone and short of the read buffer. */
+static void
+test_round_trips (OwlTestFixture *fixture,
+                  gconstpointer   data)
+{
+  g_autoptr(OwlTestWatch) watch = start (fixture, data);
+  g_autoptr(OwlTestWatch) other = connect_client (fixture);
+  guint i;
+
+  for (i = 0; i < N_ROUND_TRIPS; i++)
+    {
+      OwlTestWatch *w = i % 2 == 0 ? watch : other;
+      g_autofree char *json = g_strdup_printf ("{\"type\":\"n\",\"text\":\"%u\"}", i);
+      g_autofree char *expected = g_strdup_printf ("%u", i);
+
+      g_assert_true (owl_socket_client_send_text (w->client, json, NULL));
+      OWL_TEST_WAIT_FOR (w->messages->len == i / 2 + 1);
+      g_assert_cmpstr (message_text (w, i / 2), ==, expected);
+    }
+  g_assert_cmpuint (watch->messages->len + other->messages->len, ==, N_ROUND_TRIPS);
   g_assert_cmpuint (watch->n_errors + other->n_errors, ==, 0);
 }
 
@@ -136,5 +165,9 @@ main (int    argc,
               owl_test_fixture_setup, test_burst, owl_test_fixture_teardown);
   g_test_add ("/owl/client/io/burst/wss", OwlTestFixture, GINT_TO_POINTER (TRUE),
               owl_test_fixture_setup, test_burst, owl_test_fixture_teardown);
+  g_test_add ("/owl/client/io/round-trips/ws", OwlTestFixture, GINT_TO_POINTER (FALSE),
+              owl_test_fixture_setup, test_round_trips, owl_test_fixture_teardown);
+  g_test_add ("/owl/client/io/round-trips/wss", OwlTestFixture, GINT_TO_POINTER (TRUE),
+              owl_test_fixture_setup, test_round_trips, owl_test_fixture_teardown);
   return g_test_run ();
 }
