@@ -7,7 +7,7 @@
 #                   ASan-built library without preloading the runtime into the interpreter;
 #                   no -Werror: sanitizer instrumentation makes GCC warn spuriously)
 #   3. build-fuzz/  the libFuzzer targets of tests/fuzz, built with clang (-Werror: clang
-#                   builds the whole tree without a warning), 30 s each
+#                   builds the whole tree without a warning), 20 s each
 #
 # A stage whose setup or build fails counts as one failed test, and its tests still run
 # (those that could not be built fail too). Ends with one line "N passed, N failed" summed
