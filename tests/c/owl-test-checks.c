@@ -31,3 +31,16 @@ owl_test_assert_echoes (OwlTestClient *client)
   reply = owl_test_client_wait_json (client, n);
   g_assert_cmpstr (owl_test_json_get_string (reply, "data"), ==, "still here");
 }
+
+void
+owl_test_assert_echo_works (OwlTestFixture *fixture,
+                            const char     *path)
+{
+  OwlTestClient *client = owl_test_client_connect (fixture, path);
+  g_autoptr(JsonNode) node = NULL;
+
+  owl_test_client_send (client, "{\"type\":\"still-here\",\"n\":42}");
+  node = owl_test_client_wait_json (client, 0);
+  owl_test_assert_json_equal (node, "{\"type\":\"still-here\",\"n\":42}");
+  owl_test_client_free (client);
+}

@@ -18,5 +18,9 @@ void owl_test_assert_upgrade_refused (OwlTestFixture *fixture,
 /* A round trip through an echo module on a client admitted earlier:
  * {"type":"echo","data":"still here"} comes back. */
 void owl_test_assert_echoes          (OwlTestClient  *client);
+/* A new libsoup client on @path (an echo module) whose message comes back
+ * unchanged; the client is freed after. */
+void owl_test_assert_echo_works      (OwlTestFixture *fixture,
+                                      const char     *path);
 
 G_END_DECLS
