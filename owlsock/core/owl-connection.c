@@ -10,6 +10,7 @@
 
 #include "owl-connection-private.h"
 #include "owl-enums.h"
+#include "owl-json-private.h"
 #include "owl-log-private.h"
 #include "owl-module-private.h"
 
@@ -494,13 +495,12 @@ void
 owl_connection_emit_message (OwlConnection *self,
                              JsonNode      *message)
 {
-  JsonObject *object = JSON_NODE_HOLDS_OBJECT (message) ? json_node_get_object (message) : NULL;
-  JsonNode *type = object ? json_object_get_member (object, "type") : NULL;
-  GQuark detail = 0;
+  const char *type = JSON_NODE_HOLDS_OBJECT (message)
+                   ? owl_json_object_get_string (json_node_get_object (message), "type") : NULL;
 
   /* g_quark_try_string: a type nobody connected to makes no quark. */
-  if (type != NULL && JSON_NODE_HOLDS_VALUE (type) && json_node_get_value_type (type) == G_TYPE_STRING)
-    detail = g_quark_try_string (json_node_get_string (type));
+  GQuark detail = type ? g_quark_try_string (type) : 0;
+
   g_signal_emit (self, signals[MESSAGE], detail, message);
 }
 
