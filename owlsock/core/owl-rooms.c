@@ -25,9 +25,11 @@ struct _OwlRooms
   GHashTable   *members;  /* owner -> Member (owned) */
 };
 
-static void deliver_remote (gpointer    user_data,
-                            const char *room,
-                            GBytes     *payload);
+static void deliver (gpointer           user_data,
+                     const char        *room,
+                     GBytes            *payload,
+                     const OwlPosition *pos,
+                     const char        *except_id);
 
 static void
 member_free (gpointer data)
@@ -46,7 +48,7 @@ owl_rooms_new (GMainContext *context)
 
   self->context = g_main_context_ref (context);
   self->home = g_thread_self ();
-  self->broker = owl_broker_new_local (deliver_remote, self);
+  owl_rooms_set_broker (self, owl_broker_new_local ());
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_hash_table_unref);
   self->members = g_hash_table_new_full (NULL, NULL, NULL, member_free);
   return self;
@@ -83,7 +85,7 @@ owl_rooms_set_broker (OwlRooms  *self,
 {
   owl_broker_free (self->broker);
   self->broker = broker;
-  broker->deliver = deliver_remote;
+  broker->deliver = deliver;
   broker->deliver_data = self;
 }
 
@@ -117,7 +119,7 @@ owl_rooms_join (OwlRooms   *self,
     {
       set = g_hash_table_new (NULL, NULL);
       g_hash_table_insert (self->rooms, g_strdup (room), set);
-      self->broker->klass->join (self->broker, room);
+      self->broker->klass->join (self->broker, room, &(OwlRoomOptions) { 0, });
     }
   g_hash_table_add (set, member);
   return TRUE;
@@ -228,11 +230,13 @@ owl_rooms_dup_rooms_of (OwlRooms *self,
  * are collected first, so a handler that closes a connection while we send
  * cannot change the set under us. */
 static void
-fan_out (OwlRooms   *self,
-         const char *room,
-         GBytes     *payload,
-         GObject    *except)
+deliver (gpointer           user_data,
+         const char        *room,
+         GBytes            *payload,
+         const OwlPosition *pos,
+         const char        *except_id)
 {
+  OwlRooms *self = user_data;
   GHashTable *set = g_hash_table_lookup (self->rooms, room);
   g_autoptr(GPtrArray) targets = NULL;
   OwlSharedMessage message = { NULL, };
@@ -248,7 +252,7 @@ fan_out (OwlRooms   *self,
     {
       Member *member = data;
 
-      if (member->owner != except)
+      if (except_id == NULL || g_strcmp0 (member->id, except_id) != 0)
         g_ptr_array_add (targets, owl_channel_ref (member->channel));
     }
 
@@ -256,14 +260,6 @@ fan_out (OwlRooms   *self,
   for (guint i = 0; i < targets->len; i++)
     owl_channel_send_shared (g_ptr_array_index (targets, i), &message);
   owl_shared_message_clear (&message);
-}
-
-static void
-deliver_remote (gpointer    user_data,
-                const char *room,
-                GBytes     *payload)
-{
-  fan_out (user_data, room, payload, NULL);
 }
 
 typedef struct
@@ -281,7 +277,6 @@ broadcast_run (gpointer data)
   OwlRooms *self = b->rooms;
   Member *excluded = b->except ? g_hash_table_lookup (self->members, b->except) : NULL;
 
-  fan_out (self, b->room, b->payload, b->except);
   self->broker->klass->publish (self->broker, b->room, b->payload, excluded ? excluded->id : NULL);
 }
 
