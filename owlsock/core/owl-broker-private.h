@@ -145,4 +145,17 @@ owl_broker_free (OwlBroker *self)
     self->klass->free (self);
 }
 
+/* owl-broker.c: the broker a service's properties name (OwlSocketService:
+ * broker): NULL, "" or "local" for the in-process broker,
+ * "redis://HOST:PORT" or "redis+unix:///PATH" for Redis (when owlsock was
+ * built with it). Any other URL, or Redis without the support, is refused
+ * with OWL_ERROR_UNSUPPORTED and a message that names it. @node becomes
+ * the broker's node name. */
+OwlBroker *owl_broker_new_for_service (const char    *url,
+                                       const char    *prefix,
+                                       guint          heartbeat_s,
+                                       const char    *node,
+                                       GMainContext  *context,
+                                       GError       **error);
+
 G_END_DECLS

@@ -5,6 +5,7 @@
  */
 
 #include "config.h"
+#include <errno.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -48,6 +49,33 @@ raise_descriptor_limit (void)
       rl.rlim_cur = rl.rlim_max;
       setrlimit (RLIMIT_NOFILE, &rl);
     }
+}
+
+/* g_socket_bind() with SO_REUSEADDR, and SO_REUSEPORT when @reuse_port:
+ * g_socket_bind() clears SO_REUSEPORT on TCP sockets, so that case binds
+ * the descriptor itself, with the same error. */
+static gboolean
+bind_socket (GSocket         *socket,
+             GSocketAddress  *address,
+             gboolean         reuse_port,
+             GError         **error)
+{
+  struct sockaddr_storage native;
+  int fd = g_socket_get_fd (socket);
+  int saved;
+
+  if (!reuse_port)
+    return g_socket_bind (socket, address, TRUE, error);
+  if (!g_socket_set_option (socket, SOL_SOCKET, SO_REUSEADDR, 1, error) ||
+      !g_socket_set_option (socket, SOL_SOCKET, SO_REUSEPORT, 1, error) ||
+      !g_socket_address_to_native (address, &native, sizeof native, error))
+    return FALSE;
+  if (bind (fd, (struct sockaddr *) &native, g_socket_address_get_native_size (address)) == 0)
+    return TRUE;
+  saved = errno;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "Error binding to address: %s",
+               g_strerror (saved));
+  return FALSE;
 }
 
 /* Serves on @socket, bound and listening: the one path of listen() and
@@ -140,7 +168,7 @@ owl_socket_service_listen (OwlSocketService  *self,
   g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!check_owned (self, error))
+  if (!check_owned (self, error) || !owl_socket_service_apply_broker (self, error))
     return FALSE;
 
   raise_descriptor_limit ();
@@ -157,7 +185,7 @@ owl_socket_service_listen (OwlSocketService  *self,
 
   /* GLib's default backlog of 10 drops bursts of connects. */
   g_socket_set_listen_backlog (socket, SOMAXCONN);
-  if (!g_socket_bind (socket, socket_address, TRUE, error) ||
+  if (!bind_socket (socket, socket_address, self->reuse_port, error) ||
       !g_socket_listen (socket, error))
     return FALSE;
 
@@ -215,6 +243,8 @@ owl_socket_service_listen_socket (OwlSocketService  *self,
         return FALSE;
       }
 
+  if (!owl_socket_service_apply_broker (self, error))
+    return FALSE;
   raise_descriptor_limit ();
   return serve_socket (self, socket, error);
 }
@@ -267,6 +297,8 @@ owl_socket_service_attach (OwlSocketService  *self,
       g_set_error_literal (error, OWL_ERROR, OWL_ERROR_EXISTS, "The service already has a server");
       return FALSE;
     }
+  if (!owl_socket_service_apply_broker (self, error))
+    return FALSE;
 
   owl_socket_service_use_server (self, server, FALSE);
   return TRUE;

@@ -30,6 +30,16 @@
 
 G_BEGIN_DECLS
 
+/* The broker properties, as set (owl-socket-service-scale.c). */
+typedef struct
+{
+  char     *url;        /* NULL: in process */
+  char     *prefix;
+  guint     heartbeat;
+  char     *node;
+  gboolean  changed;    /* since the broker in use was built */
+} OwlBrokerSettings;
+
 struct _OwlSocketService
 {
   GObject            parent_instance;
@@ -51,6 +61,9 @@ struct _OwlSocketService
   GHashTable        *connections;     /* id -> Entry: the connection, its slots */
   gulong             closed_hook;     /* on OwlConnection::closed, all instances */
   OwlRooms          *rooms;
+  OwlBroker         *broker;          /* the rooms' (borrowed): for statistics */
+  OwlBrokerSettings  broker_settings; /* the properties; applied at listen */
+  gboolean           reuse_port;
 
   OwlLimits          limits;          /* every limit, the service-wide ones too */
   OwlListenerLimits  listener_limits; /* the handshake's limits (copies) and TLS */
@@ -76,6 +89,36 @@ void owl_socket_service_set_port         (OwlSocketService *self,
                                          guint16           port);
 void owl_socket_service_emit_stopped     (OwlSocketService *self);
 void owl_socket_service_release_server   (OwlSocketService *self);
+
+/* owl-socket-service-scale.c: the properties of scaling out (broker,
+ * broker-prefix, broker-heartbeat, node-name, reuse-port: OwlScaleProperty
+ * order): class_init fills @properties[0 .. OWL_SCALE_N_PROPERTIES - 1] */
+typedef enum
+{
+  OWL_SCALE_BROKER,
+  OWL_SCALE_BROKER_PREFIX,
+  OWL_SCALE_BROKER_HEARTBEAT,
+  OWL_SCALE_NODE_NAME,
+  OWL_SCALE_REUSE_PORT,
+  OWL_SCALE_N_PROPERTIES
+} OwlScaleProperty;
+
+void owl_socket_service_scale_class_init (GParamSpec       **properties);
+void owl_socket_service_init_broker      (OwlSocketService  *self);
+void owl_socket_service_fini_broker      (OwlSocketService  *self);
+void owl_socket_service_scale_get        (OwlSocketService  *self,
+                                          OwlScaleProperty   which,
+                                          GValue            *value);
+void owl_socket_service_scale_set        (OwlSocketService  *self,
+                                          OwlScaleProperty   which,
+                                          const GValue      *value,
+                                          GParamSpec        *pspec);
+/* Builds and installs the broker the properties name when they changed;
+ * called by listen*() and attach() before they serve. */
+gboolean owl_socket_service_apply_broker (OwlSocketService  *self,
+                                          GError           **error);
+/* (transfer full): the broker's "broker" statistics object. */
+JsonNode *owl_socket_service_dup_broker_stats (OwlSocketService *self);
 
 /* owl-socket-service-modules.c */
 void owl_socket_service_init_modules     (OwlSocketService *self);

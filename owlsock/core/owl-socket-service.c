@@ -45,6 +45,12 @@ enum {
   PROP_METRICS_TOKEN,
   PROP_METRICS_ALLOW,
   PROP_ACCESS_LOG,
+  /* owl-socket-service-scale.c's, in OwlScaleProperty order */
+  PROP_BROKER,
+  PROP_BROKER_PREFIX,
+  PROP_BROKER_HEARTBEAT,
+  PROP_NODE_NAME,
+  PROP_REUSE_PORT,
   N_PROPS,
   /* Then every limit, from owl-limits.c's table. */
   PROP_FIRST_LIMIT = N_PROPS
@@ -56,6 +62,8 @@ enum {
   CONNECTION_REMOVED,
   N_SIGNALS
 };
+
+G_STATIC_ASSERT (PROP_REUSE_PORT - PROP_BROKER + 1 == OWL_SCALE_N_PROPERTIES);
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
@@ -159,6 +167,7 @@ owl_socket_service_finalize (GObject *object)
   g_clear_pointer (&self->upgrades.allowed_origins, g_strfreev);
   owl_upgrades_clear (&self->upgrades);
   owl_socket_service_fini_connections (self);
+  owl_socket_service_fini_broker (self);
   g_clear_pointer (&self->rooms, owl_rooms_unref);
   g_clear_pointer (&self->metrics, owl_metrics_free);
   g_clear_pointer (&self->files, owl_static_free);
@@ -199,6 +208,13 @@ owl_socket_service_get_property (GObject    *object,
       break;
     case PROP_ACCESS_LOG:
       g_value_set_boolean (value, self->access_log);
+      break;
+    case PROP_BROKER:
+    case PROP_BROKER_PREFIX:
+    case PROP_BROKER_HEARTBEAT:
+    case PROP_NODE_NAME:
+    case PROP_REUSE_PORT:
+      owl_socket_service_scale_get (self, prop_id - PROP_BROKER, value);
       break;
     default:
       if (!owl_limits_get_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value))
@@ -241,6 +257,13 @@ owl_socket_service_set_property (GObject      *object,
           self->access_log = g_value_get_boolean (value);
           g_object_notify_by_pspec (object, pspec);
         }
+      break;
+    case PROP_BROKER:
+    case PROP_BROKER_PREFIX:
+    case PROP_BROKER_HEARTBEAT:
+    case PROP_NODE_NAME:
+    case PROP_REUSE_PORT:
+      owl_socket_service_scale_set (self, prop_id - PROP_BROKER, value, pspec);
       break;
     default:
       {
@@ -380,6 +403,9 @@ owl_socket_service_class_init (OwlSocketServiceClass *klass)
     g_param_spec_boolean ("access-log", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /* Documented in owl-socket-service-scale.c. */
+  owl_socket_service_scale_class_init (properties + PROP_BROKER);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
   /* Documented beside their rows in owl-limits.c. */
   owl_limits_install_properties (object_class, PROP_FIRST_LIMIT, FALSE);
@@ -447,6 +473,7 @@ owl_socket_service_init (OwlSocketService *self)
   self->chain = owl_auth_chain_new ();
   self->admission = owl_admission_new ();
   self->rooms = owl_rooms_new (self->context);
+  owl_socket_service_init_broker (self);
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   owl_limits_init (&self->limits, FALSE);
   limits_changed (self);
@@ -518,10 +545,12 @@ owl_socket_service_set_port (OwlSocketService *self,
 
 static void
 live_stats (OwlSocketService *self,
-            OwlStatsLive     *live)
+            OwlStatsLive     *live,
+            JsonNode         *broker)
 {
   live->connections_open = g_hash_table_size (self->connections);
   live->dropped_open = owl_socket_service_dropped_open (self);
+  live->broker = broker;
 }
 
 /**
@@ -539,8 +568,12 @@ live_stats (OwlSocketService *self,
  * `client-gone`) and `closes` (a{st}: closed connections by close code:
  * `1000` to `1015`, `4001` and `4408` by number; the codes clients choose
  * in buckets `3xxx`, `4xxx` and `other`, so a client cannot make the
- * table grow). Messages count every frame of data, the protocol's own
- * included.
+ * table grow), and `broker` (a{sv}: the broker's counters, `type`
+ * (`local` or `redis`) and, for Redis, `connected` (b), `published`,
+ * `received`, `failed` (cross-node deliveries that could not be made),
+ * `reconnects` and `rooms`; see
+ * [property@Owlsock.SocketService:broker]). Messages count every frame
+ * of data, the protocol's own included.
  *
  * Returns: (transfer full): the statistics
  *
@@ -549,11 +582,13 @@ live_stats (OwlSocketService *self,
 GVariant *
 owl_socket_service_dup_stats (OwlSocketService *self)
 {
+  g_autoptr(JsonNode) broker = NULL;
   OwlStatsLive live;
 
   g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
 
-  live_stats (self, &live);
+  broker = owl_socket_service_dup_broker_stats (self);
+  live_stats (self, &live, broker);
   return g_variant_ref_sink (owl_stats_snapshot (self->stats, &live));
 }
 
@@ -572,11 +607,13 @@ owl_socket_service_dup_stats (OwlSocketService *self)
 char *
 owl_socket_service_dup_metrics (OwlSocketService *self)
 {
+  g_autoptr(JsonNode) broker = NULL;
   OwlStatsLive live;
 
   g_return_val_if_fail (OWL_IS_SOCKET_SERVICE (self), NULL);
 
-  live_stats (self, &live);
+  broker = owl_socket_service_dup_broker_stats (self);
+  live_stats (self, &live, broker);
   return owl_stats_to_prometheus (self->stats, &live);
 }
 

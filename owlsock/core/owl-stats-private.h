@@ -12,6 +12,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "owl-channel-private.h"
 
@@ -22,8 +23,9 @@ typedef struct _OwlStats OwlStats;
 /* What only the service knows at the time of a snapshot. */
 typedef struct
 {
-  guint   connections_open;
-  guint64 dropped_open;      /* dropped by connections still open */
+  guint     connections_open;
+  guint64   dropped_open;    /* dropped by connections still open */
+  JsonNode *broker;          /* the broker's object (add_stats), or NULL */
 } OwlStatsLive;
 
 OwlStats   *owl_stats_new             (void);

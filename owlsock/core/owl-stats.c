@@ -121,6 +121,7 @@ owl_stats_snapshot (OwlStats           *stats,
                     const OwlStatsLive *live)
 {
   GVariantBuilder builder;
+  GVariant *broker;
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&builder, "{sv}", "connections-open", g_variant_new_uint32 (live->connections_open));
@@ -133,6 +134,9 @@ owl_stats_snapshot (OwlStats           *stats,
                          g_variant_new_uint64 (stats->dropped + live->dropped_open));
   g_variant_builder_add (&builder, "{sv}", "rejected", counts_variant (stats->rejected));
   g_variant_builder_add (&builder, "{sv}", "closes", counts_variant (stats->closes));
+  broker = live->broker ? json_gvariant_deserialize (live->broker, "a{sv}", NULL) : NULL;
+  if (broker != NULL)
+    g_variant_builder_add (&builder, "{sv}", "broker", broker);
   return g_variant_builder_end (&builder);
 }
 
@@ -170,6 +174,46 @@ metric_pair (GString    *out,
   g_string_append_printf (out, "owlsock_%s{direction=\"out\"} %" G_GUINT64_FORMAT "\n", name, out_count);
 }
 
+/* The broker's members that are numbers (or booleans), by name; others
+ * are not shown. */
+static const struct
+{
+  const char *member;
+  const char *name;
+  const char *type;
+  const char *help;
+} broker_metrics[] = {
+  { "connected", "broker_connected", "gauge", "1 while the broker reaches Redis." },
+  { "rooms", "broker_rooms", "gauge", "Rooms the broker subscribes to." },
+  { "published", "broker_published_total", "counter", "Publications sent to other nodes." },
+  { "received", "broker_received_total", "counter", "Publications received from other nodes." },
+  { "failed", "broker_failed_total", "counter", "Cross-node deliveries that could not be made." },
+  { "reconnects", "broker_reconnects_total", "counter", "Reconnections to Redis." },
+};
+
+static void
+metric_broker (GString  *out,
+               JsonNode *broker)
+{
+  JsonObject *object = json_node_get_object (broker);
+  const char *type = json_object_get_string_member_with_default (object, "type", "unknown");
+
+  metric (out, "broker_info", "gauge", "The broker in use, by type.");
+  g_string_append_printf (out, "owlsock_broker_info{type=\"%s\"} 1\n",
+                          g_str_equal (type, "redis") ? "redis" : g_str_equal (type, "local") ? "local" : "other");
+  for (guint i = 0; i < G_N_ELEMENTS (broker_metrics); i++)
+    {
+      JsonNode *value = json_object_get_member (object, broker_metrics[i].member);
+
+      if (value == NULL || !JSON_NODE_HOLDS_VALUE (value))
+        continue;
+      metric (out, broker_metrics[i].name, broker_metrics[i].type, broker_metrics[i].help);
+      g_string_append_printf (out, "owlsock_%s %" G_GINT64_FORMAT "\n", broker_metrics[i].name,
+                              json_node_get_value_type (value) == G_TYPE_BOOLEAN
+                              ? (gint64) json_node_get_boolean (value) : json_node_get_int (value));
+    }
+}
+
 char *
 owl_stats_to_prometheus (OwlStats           *stats,
                          const OwlStatsLive *live)
@@ -192,5 +236,7 @@ owl_stats_to_prometheus (OwlStats           *stats,
   metric (out, "dropped_messages_total", "counter", "Messages dropped under backpressure.");
   g_string_append_printf (out, "owlsock_dropped_messages_total %" G_GUINT64_FORMAT "\n",
                           stats->dropped + live->dropped_open);
+  if (live->broker != NULL)
+    metric_broker (out, live->broker);
   return g_string_free (out, FALSE);
 }

@@ -44,3 +44,11 @@ owl_test_assert_echo_works (OwlTestFixture *fixture,
   owl_test_assert_json_equal (node, "{\"type\":\"still-here\",\"n\":42}");
   owl_test_client_free (client);
 }
+
+void
+owl_test_count_notify (GObject    *object,
+                       GParamSpec *pspec,
+                       gpointer    user_data)
+{
+  (*(guint *) user_data)++;
+}

@@ -22,5 +22,9 @@ void owl_test_assert_echoes          (OwlTestClient  *client);
  * unchanged; the client is freed after. */
 void owl_test_assert_echo_works      (OwlTestFixture *fixture,
                                       const char     *path);
+/* A GObject::notify handler that counts into the guint at @user_data. */
+void owl_test_count_notify           (GObject        *object,
+                                      GParamSpec     *pspec,
+                                      gpointer        user_data);
 
 G_END_DECLS

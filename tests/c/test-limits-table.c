@@ -7,6 +7,7 @@
  * test instead of quietly changing the API. The rest runs over the table.
  */
 
+#include "owl-test-checks.h"
 #include "owl-test-util.h"
 #include "owl-limits-private.h"
 #include "owl-module-private.h"
@@ -90,14 +91,6 @@ other_value (GParamSpec   *pspec,
   g_assert_false (g_param_value_validate (pspec, to));
 }
 
-static void
-count_notify (GObject    *object,
-              GParamSpec *pspec,
-              gpointer    user_data)
-{
-  (*(guint *) user_data)++;
-}
-
 /* Sets @value twice: one notify, then none for the equal value. */
 static void
 set_and_check (GObject      *object,
@@ -107,7 +100,7 @@ set_and_check (GObject      *object,
   g_auto(GValue) back = G_VALUE_INIT;
   g_autofree char *signal = g_strconcat ("notify::", pspec->name, NULL);
   guint n_notify = 0;
-  gulong id = g_signal_connect (object, signal, G_CALLBACK (count_notify), &n_notify);
+  gulong id = g_signal_connect (object, signal, G_CALLBACK (owl_test_count_notify), &n_notify);
 
   g_object_set_property (object, pspec->name, value);
   g_assert_cmpuint (n_notify, ==, 1);
