@@ -38,7 +38,7 @@ static const char * const module_keys[] = {
 /* Properties set through keys of their own, never by name. */
 static const char * const hidden_properties[] = {
   "alias", "path", "guards", "gates", "message-schema", "query-schema", "params-schema",
-  "metrics-token", NULL
+  "metrics-token", "broker", "broker-prefix", "broker-heartbeat", "node-name", NULL
 };
 
 static void
@@ -89,6 +89,9 @@ owld_config_free (OwldConfig *config)
   g_free (config->static_prefix);
   g_ptr_array_unref (config->service_names);
   g_array_unref (config->service_values);
+  g_ptr_array_unref (config->module_default_names);
+  g_array_unref (config->module_default_values);
+  g_free (config->broker_signature);
   g_ptr_array_unref (config->guards);
   g_ptr_array_unref (config->gates);
   g_ptr_array_unref (config->modules);
@@ -225,6 +228,8 @@ property_from_key (Loader       *l,
     {
       if (g_str_equal (key, "metrics-token"))
         ERR (l, group, key, "secrets are read from files: use metrics-token-file");
+      else if (pspec != NULL && (g_str_has_prefix (key, "broker") || g_str_equal (key, "node-name")))
+        ERR (l, group, key, "set in [broker] (type, address, prefix, heartbeat, node)");
       else
         ERR (l, group, key, "unknown key");
       return FALSE;
@@ -708,6 +713,7 @@ load_module (Loader     *l,
   gates = resolve_guards (l, m, group, TRUE, signature);
   g_object_set (m->module, "guards", guards, "gates", gates, NULL);
   load_module_properties (l, m, group);
+  owld_config_broker_apply_module (l->config, l->keyfile, group, m->module, signature);
   m->signature = g_string_free (g_steal_pointer (&signature), FALSE);
 }
 
@@ -722,6 +728,11 @@ load_group (Loader     *l,
     {
       if (!modules)
         load_service (l, group);
+    }
+  else if (g_str_equal (group, "broker"))
+    {
+      if (!modules)
+        owld_config_load_broker (l->config, l->keyfile, l->text, l->errors);
     }
   else if (g_str_has_prefix (group, "guard ") && group[6] != '\0')
     {
@@ -739,7 +750,7 @@ load_group (Loader     *l,
         load_module (l, group, group + 7);
     }
   else if (!modules)
-    ERR (l, group, NULL, "unknown group (service, guard NAME, gate NAME or module NAME)");
+    ERR (l, group, NULL, "unknown group (service, broker, guard NAME, gate NAME or module NAME)");
 }
 
 /* The paths as the service will see them (a bad pattern, two modules on
@@ -797,6 +808,8 @@ owld_config_load (const char  *path,
   config->path = g_strdup (path);
   config->service_names = g_ptr_array_new ();
   config->service_values = values_new ();
+  config->module_default_names = g_ptr_array_new ();
+  config->module_default_values = values_new ();
   config->guards = g_ptr_array_new_with_free_func (guard_config_free);
   config->gates = g_ptr_array_new_with_free_func (gate_config_free);
   config->modules = g_ptr_array_new_with_free_func (module_config_free);

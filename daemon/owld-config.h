@@ -70,6 +70,9 @@ typedef struct
   char       *static_prefix;   /* "/" unless set */
   GPtrArray  *service_names;   /* char *: OwlSocketService properties to set ... */
   GArray     *service_values;  /* GValue: ... to these values */
+  GPtrArray  *module_default_names;   /* [broker]: OwlModule properties ... */
+  GArray     *module_default_values;  /* ... every module gets unless it sets them */
+  char       *broker_signature;       /* [broker]'s keys for the service, or NULL */
   GPtrArray  *guards;          /* OwldGuardConfig */
   GPtrArray  *gates;           /* OwldGateConfig */
   GPtrArray  *modules;         /* OwldModuleConfig */
@@ -117,5 +120,16 @@ gboolean        owld_config_parse_value  (GParamSpec      *pspec,
                                           char           **why);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OwldConfigText, owld_config_text_free)
+
+/* owld-config-broker.c: the [broker] group */
+void owld_config_load_broker         (OwldConfig     *config,
+                                      GKeyFile       *keyfile,
+                                      OwldConfigText *text,
+                                      GPtrArray      *errors);
+void owld_config_broker_apply_module (OwldConfig     *config,
+                                      GKeyFile       *keyfile,
+                                      const char     *group,
+                                      OwlModule      *module,
+                                      GString        *signature);
 
 G_END_DECLS

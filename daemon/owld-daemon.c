@@ -343,11 +343,38 @@ adopt_sockets (GError **error)
   return g_steal_pointer (&sockets);
 }
 
-/* A socket bound and listening on @text (checked by the configuration). */
+/* g_socket_bind(), with SO_REUSEPORT when @reuse_port: g_socket_bind()
+ * clears it on TCP sockets, so then the descriptor is bound here. */
+static gboolean
+bind_socket (GSocket         *socket,
+             GSocketAddress  *address,
+             gboolean         reuse_port,
+             GError         **error)
+{
+  struct sockaddr_storage native;
+  int saved;
+
+  if (!reuse_port)
+    return g_socket_bind (socket, address, TRUE, error);
+  if (!g_socket_set_option (socket, SOL_SOCKET, SO_REUSEADDR, 1, error) ||
+      !g_socket_set_option (socket, SOL_SOCKET, SO_REUSEPORT, 1, error) ||
+      !g_socket_address_to_native (address, &native, sizeof native, error))
+    return FALSE;
+  if (bind (g_socket_get_fd (socket), (struct sockaddr *) &native, g_socket_address_get_native_size (address)) == 0)
+    return TRUE;
+  saved = errno;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+  return FALSE;
+}
+
+/* A socket bound and listening on @text (checked by the configuration);
+ * with SO_REUSEPORT when the service's reuse-port is set. */
 static GSocket *
-bind_address (const char  *text,
+bind_address (OwldDaemon  *self,
+              const char  *text,
               GError     **error)
 {
+  gboolean reuse_port = FALSE;
   g_autofree char *host = NULL;
   guint16 port = 0;
   g_autoptr(GInetAddress) address = NULL;
@@ -363,7 +390,8 @@ bind_address (const char  *text,
   if (socket == NULL)
     return NULL;
   g_socket_set_listen_backlog (socket, SOMAXCONN);
-  if (!g_socket_bind (socket, socket_address, TRUE, error) || !g_socket_listen (socket, error))
+  g_object_get (self->service, "reuse-port", &reuse_port, NULL);
+  if (!bind_socket (socket, socket_address, reuse_port, error) || !g_socket_listen (socket, error))
     {
       g_prefix_error (error, "%s: ", text);
       return NULL;
@@ -408,7 +436,7 @@ listen_now (OwldDaemon  *self,
     return FALSE;
   for (guint i = 0; !adopted && self->config->listen[i] != NULL; i++)
     {
-      GSocket *socket = bind_address (self->config->listen[i], error);
+      GSocket *socket = bind_address (self, self->config->listen[i], error);
 
       if (socket == NULL)
         return FALSE;
@@ -475,6 +503,8 @@ owld_daemon_reload (OwldDaemon  *self,
     owld_log (G_LOG_LEVEL_WARNING, NULL, "listen changed: a restart applies it");
   if ((config->tls_certificate == NULL) != (self->config->tls_certificate == NULL))
     owld_log (G_LOG_LEVEL_WARNING, NULL, "TLS turned on or off: a restart applies it");
+  if (g_strcmp0 (config->broker_signature, self->config->broker_signature) != 0)
+    owld_log (G_LOG_LEVEL_WARNING, NULL, "[broker] type, address, prefix, heartbeat or node changed: a restart applies them");
   /* New certificates serve the connections that come next (the files may
    * be the same names with new contents). */
   if (config->tls_certificate != NULL && self->config->tls_certificate != NULL &&
