@@ -21,13 +21,14 @@
 
 #define EXPECTED "local, redis://HOST:PORT or redis+unix:///PATH"
 
-static gboolean
+/* Sets the error that refuses @url; NULL, for the callers to return. */
+static gpointer
 refuse (GError     **error,
         const char  *url,
         const char  *why)
 {
   g_set_error (error, OWL_ERROR, OWL_ERROR_UNSUPPORTED, "The broker \"%s\" %s", url, why);
-  return FALSE;
+  return NULL;
 }
 
 /* redis://HOST:PORT: "HOST:PORT" ("[V6]:PORT" for an IPv6 address). */
@@ -40,9 +41,9 @@ tcp_address (GUri        *uri,
   const char *path = g_uri_get_path (uri);
 
   if (host == NULL || host[0] == '\0' || g_uri_get_port (uri) <= 0)
-    return refuse (error, url, "needs a host and a port: redis://HOST:PORT"), NULL;
+    return refuse (error, url, "needs a host and a port: redis://HOST:PORT");
   if (path[0] != '\0' && !g_str_equal (path, "/"))
-    return refuse (error, url, "selects a database (/DB): owlsock uses database 0 only"), NULL;
+    return refuse (error, url, "selects a database (/DB): owlsock uses database 0 only");
   return g_strdup_printf (strchr (host, ':') ? "[%s]:%d" : "%s:%d", host, g_uri_get_port (uri));
 }
 
@@ -57,7 +58,7 @@ unix_address (GUri        *uri,
 
   if ((host != NULL && host[0] != '\0') || g_uri_get_port (uri) != -1 ||
       path[0] != '/' || path[1] == '\0')
-    return refuse (error, url, "needs an absolute socket path: redis+unix:///PATH"), NULL;
+    return refuse (error, url, "needs an absolute socket path: redis+unix:///PATH");
   return g_strdup (path);
 }
 
@@ -71,17 +72,17 @@ redis_address (const char  *url,
   const char *scheme;
 
   if (uri == NULL)
-    return refuse (error, url, "is not a URL (" EXPECTED ")"), NULL;
+    return refuse (error, url, "is not a URL (" EXPECTED ")");
   scheme = g_uri_get_scheme (uri);
   if (g_uri_get_userinfo (uri) != NULL)
-    return refuse (error, url, "carries credentials, which owlsock does not support"), NULL;
+    return refuse (error, url, "carries credentials, which owlsock does not support");
   if (g_uri_get_query (uri) != NULL || g_uri_get_fragment (uri) != NULL)
-    return refuse (error, url, "has a query or a fragment, which owlsock does not support"), NULL;
+    return refuse (error, url, "has a query or a fragment, which owlsock does not support");
   if (g_ascii_strcasecmp (scheme, "redis") == 0)
     return tcp_address (uri, url, error);
   if (g_ascii_strcasecmp (scheme, "redis+unix") == 0)
     return unix_address (uri, url, error);
-  return refuse (error, url, "has an unsupported scheme (" EXPECTED ")"), NULL;
+  return refuse (error, url, "has an unsupported scheme (" EXPECTED ")");
 }
 
 OwlBroker *
@@ -110,7 +111,6 @@ owl_broker_new_for_service (const char    *url,
 #ifdef OWL_HAVE_REDIS
   return owl_broker_new_redis (address, prefix, heartbeat_s, node, context);
 #else
-  refuse (error, url, "needs Redis: owlsock was built without Redis support");
-  return NULL;
+  return refuse (error, url, "needs Redis: owlsock was built without Redis support");
 #endif
 }

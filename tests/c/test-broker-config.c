@@ -107,13 +107,17 @@ test_other_entries (OwlTestFixture *fixture,
   g_assert_null (owl_socket_service_get_server (fixture->service));
 }
 
-/* Without hiredis, a good Redis URL is refused with a message that says
- * why; with it, the service builds the Redis broker (its statistics say). */
+/* Without hiredis, a good Redis URL (a trailing "/" is no database, the
+ * scheme is case-insensitive) is refused with a message that says why;
+ * with it, the service builds the Redis broker (its statistics say). */
 static void
 test_redis_support (OwlTestFixture *fixture,
                     gconstpointer   data)
 {
-  static const char * const urls[] = { "redis://127.0.0.1:1", "redis+unix:///nonexistent/redis.sock" };
+  static const char * const urls[] = {
+    "redis://127.0.0.1:1", "redis://[::1]:1", "redis://localhost:1/", "REDIS://127.0.0.1:1",
+    "redis+unix:///nonexistent/redis.sock",
+  };
 
   for (guint i = 0; i < G_N_ELEMENTS (urls); i++)
     {
