@@ -78,6 +78,39 @@ server_restarts_connection (OwlTestFixture *fixture,
   owl_test_fixture_wait_accepted (fixture, index + 1);
 }
 
+typedef struct
+{
+  GString *log;
+  guint    n;
+} Recovered;
+
+static void
+on_recovered (OwlSocketClient *client,
+              const char      *room,
+              gboolean         recovered,
+              guint            missed,
+              Recovered       *seen)
+{
+  g_string_append_printf (seen->log, "%s:%s:%u;", room, recovered ? "true" : "false", missed);
+  seen->n++;
+}
+
+/* An echo module at /ws/echo, listening, and a watched client connected
+ * to it (@seen, if not NULL, records its `recovered`). */
+static OwlTestWatch *
+connect_client (OwlTestFixture *fixture,
+                Recovered      *seen)
+{
+  OwlTestWatch *watch;
+
+  owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
+  owl_test_fixture_listen (fixture);
+  watch = owl_test_watch_connected (fixture, "/ws/echo");
+  if (seen != NULL)
+    g_signal_connect (watch->client, "recovered", G_CALLBACK (on_recovered), seen);
+  return watch;
+}
+
 #define POSITIONS_AFTER_TRACKING \
   "{\"a\": {\"offset\": 1, \"epoch\": \"e9\"}, \"b\": {\"offset\": 7, \"epoch\": \"e2\"}," \
   " \"c\": {\"offset\": 1, \"epoch\": \"x\"}, \"odd &=?/%+ room\": {\"offset\": 5, \"epoch\": \"e\"}}"
@@ -130,23 +163,6 @@ test_track_and_reconnect (OwlTestFixture *fixture,
   g_assert_cmpuint (g_hash_table_size (owl_request_get_query (request)), ==, 2);
 }
 
-typedef struct
-{
-  GString *log;
-  guint    n;
-} Recovered;
-
-static void
-on_recovered (OwlSocketClient *client,
-              const char      *room,
-              gboolean         recovered,
-              guint            missed,
-              Recovered       *seen)
-{
-  g_string_append_printf (seen->log, "%s:%s:%u;", room, recovered ? "true" : "false", missed);
-  seen->n++;
-}
-
 /* `recovered` comes once per `joined` frame that carries `recovered`,
  * with its room, answer and count, before the frame itself; `joined`
  * without it (a room the client did not ask for) emits nothing. */
@@ -167,10 +183,7 @@ test_recovered_signal (OwlTestFixture *fixture,
   Recovered seen = { g_string_new (NULL), 0 };
   g_autoptr(OwlTestWatch) watch = NULL;
 
-  owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
-  owl_test_fixture_listen (fixture);
-  watch = owl_test_watch_connected (fixture, "/ws/echo");
-  g_signal_connect (watch->client, "recovered", G_CALLBACK (on_recovered), &seen);
+  watch = connect_client (fixture, &seen);
   owl_socket_client_set_position (watch->client, "b", "old", 40);
   send_frames (fixture, 0, watch, first);
   server_restarts_connection (fixture, 0, watch);
@@ -204,9 +217,7 @@ test_room_limit (OwlTestFixture *fixture,
     g_ptr_array_add (frames, g_strdup_printf ("{\"pos\":{\"room\":\"r%u\",\"offset\":%u,\"epoch\":\"e\"},"
                                               "\"type\":\"chat\"}", i, i + 1));
   g_ptr_array_add (frames, NULL);
-  owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
-  owl_test_fixture_listen (fixture);
-  watch = owl_test_watch_connected (fixture, "/ws/echo");
+  watch = connect_client (fixture, NULL);
   send_frames (fixture, 0, watch, (const char * const *) frames->pdata);
   kept = owl_socket_client_dup_positions (watch->client);
   g_assert_cmpuint (json_object_get_size (json_node_get_object (kept)), ==, 64);
@@ -259,10 +270,7 @@ test_malformed (OwlTestFixture *fixture,
   Recovered seen = { g_string_new (NULL), 0 };
   g_autoptr(OwlTestWatch) watch = NULL;
 
-  owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
-  owl_test_fixture_listen (fixture);
-  watch = owl_test_watch_connected (fixture, "/ws/echo");
-  g_signal_connect (watch->client, "recovered", G_CALLBACK (on_recovered), &seen);
+  watch = connect_client (fixture, &seen);
   send_frames (fixture, 0, watch, frames);
   assert_positions (watch->client,
                     "{\"j\": {\"offset\": 2, \"epoch\": \"e\"}, \"ok\": {\"offset\": 9007199254740991, \"epoch\": \"e\"}}");
