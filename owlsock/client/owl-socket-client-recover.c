@@ -10,7 +10,11 @@
  * at most OWL_CLIENT_MAX_POSITIONS rooms (the least recently updated goes
  * first), and gives them back on the next connection as the `recover`
  * query parameter: the server then replays what was missed, and says in
- * the `joined` frame whether it could (`recovered`, `missed`).
+ * the `joined` frame whether it could (`recovered`, `missed`). The
+ * parameter is bounded too (OWL_CLIENT_MAX_RECOVER_BYTES): a request
+ * head over the server's max-handshake-size (16 KiB by default) is
+ * refused with 431, and a refusal ends the client for good; the rooms
+ * updated last go first.
  *
  * What the server sends is checked before it is kept: a position that
  * the server would refuse in `recover` (an offset that is not an integer
@@ -30,6 +34,10 @@
 #define OWL_CLIENT_MAX_OFFSET ((G_GINT64_CONSTANT (1) << 53) - 1)
 /* The longest epoch the server accepts in `recover`. */
 #define OWL_CLIENT_MAX_EPOCH 64
+/* The most bytes the `recover` parameter takes, encoded: half of the
+ * server's default max-handshake-size, the rest for the path, the token
+ * and the headers. */
+#define OWL_CLIENT_MAX_RECOVER_BYTES 8192
 
 typedef struct
 {
@@ -85,7 +93,7 @@ owl_socket_client_install_recovered (GObjectClass *object_class)
                   NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_BOOLEAN, G_TYPE_UINT);
 }
 
-/* Positions ------------------------------------------------------------------------- */
+/* Taking positions ------------------------------------------------------------------ */
 
 static void
 evict_oldest (OwlSocketClient *self)
@@ -222,33 +230,7 @@ owl_socket_client_track (OwlSocketClient *self,
     }
 }
 
-/* The handshake ---------------------------------------------------------------------- */
-
-GUri *
-owl_socket_client_dup_attempt_uri (OwlSocketClient *self)
-{
-  g_autoptr(JsonNode) positions = NULL;
-  g_autofree char *json = NULL;
-  g_autofree char *escaped = NULL;
-  g_autofree char *query = NULL;
-  const char *old;
-  gsize len;
-
-  if (!self->recover || g_hash_table_size (self->positions) == 0)
-    return g_uri_ref (self->uri);
-  positions = owl_socket_client_dup_positions (self);
-  json = owl_json_to_data (positions, &len);
-  escaped = g_uri_escape_string (json, NULL, FALSE);
-  old = g_uri_get_query (self->uri);
-  query = old != NULL && old[0] != '\0' ? g_strconcat (old, "&recover=", escaped, NULL)
-                                        : g_strconcat ("recover=", escaped, NULL);
-  return g_uri_build (g_uri_get_flags (self->uri), g_uri_get_scheme (self->uri),
-                      g_uri_get_userinfo (self->uri), g_uri_get_host (self->uri),
-                      g_uri_get_port (self->uri), g_uri_get_path (self->uri), query,
-                      g_uri_get_fragment (self->uri));
-}
-
-/* The API ----------------------------------------------------------------------------- */
+/* Giving them back ------------------------------------------------------------------ */
 
 static gint
 by_stamp_descending (gconstpointer a,
@@ -261,6 +243,74 @@ by_stamp_descending (gconstpointer a,
 
   return pa->stamp < pb->stamp ? 1 : pa->stamp > pb->stamp ? -1 : 0;
 }
+
+/* {"ROOM": {"offset", "epoch"}, ...}: the @limit rooms updated last, the
+ * most recent first. */
+static JsonNode *
+positions_to_node (OwlSocketClient *self,
+                   guint            limit)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(GPtrArray) rooms = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer room;
+
+  g_hash_table_iter_init (&iter, self->positions);
+  while (g_hash_table_iter_next (&iter, &room, NULL))
+    g_ptr_array_add (rooms, room);
+  g_ptr_array_sort_with_data (rooms, by_stamp_descending, self->positions);
+  for (guint i = 0; i < rooms->len && i < limit; i++)
+    {
+      const OwlClientPosition *pos = g_hash_table_lookup (self->positions, rooms->pdata[i]);
+      JsonObject *member = json_object_new ();
+
+      json_object_set_int_member (member, "offset", (gint64) pos->offset);
+      json_object_set_string_member (member, "epoch", pos->epoch);
+      json_object_set_object_member (object, rooms->pdata[i], member);
+    }
+  return json_node_init_object (json_node_alloc (), object);
+}
+
+/* The `recover` value, percent-encoded, of the most rooms (the most
+ * recently updated) that fit in OWL_CLIENT_MAX_RECOVER_BYTES; NULL when
+ * not even one does. */
+static char *
+recover_value (OwlSocketClient *self)
+{
+  for (guint n = g_hash_table_size (self->positions); n > 0; n--)
+    {
+      g_autoptr(JsonNode) positions = positions_to_node (self, n);
+      g_autofree char *json = NULL;
+      g_autofree char *escaped = NULL;
+      gsize len;
+
+      json = owl_json_to_data (positions, &len);
+      escaped = g_uri_escape_string (json, NULL, FALSE);
+      if (strlen (escaped) <= OWL_CLIENT_MAX_RECOVER_BYTES)
+        return g_steal_pointer (&escaped);
+    }
+  return NULL;
+}
+
+GUri *
+owl_socket_client_dup_attempt_uri (OwlSocketClient *self)
+{
+  g_autofree char *value = NULL;
+  g_autofree char *query = NULL;
+  const char *old;
+
+  if (!self->recover || (value = recover_value (self)) == NULL)
+    return g_uri_ref (self->uri);
+  old = g_uri_get_query (self->uri);
+  query = old != NULL && old[0] != '\0' ? g_strconcat (old, "&recover=", value, NULL)
+                                        : g_strconcat ("recover=", value, NULL);
+  return g_uri_build (g_uri_get_flags (self->uri), g_uri_get_scheme (self->uri),
+                      g_uri_get_userinfo (self->uri), g_uri_get_host (self->uri),
+                      g_uri_get_port (self->uri), g_uri_get_path (self->uri), query,
+                      g_uri_get_fragment (self->uri));
+}
+
+/* The API ----------------------------------------------------------------------------- */
 
 /**
  * owl_socket_client_dup_positions:
@@ -280,27 +330,9 @@ by_stamp_descending (gconstpointer a,
 JsonNode *
 owl_socket_client_dup_positions (OwlSocketClient *self)
 {
-  g_autoptr(JsonObject) object = json_object_new ();
-  g_autoptr(GPtrArray) rooms = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer room;
-
   g_return_val_if_fail (OWL_IS_SOCKET_CLIENT (self), NULL);
 
-  g_hash_table_iter_init (&iter, self->positions);
-  while (g_hash_table_iter_next (&iter, &room, NULL))
-    g_ptr_array_add (rooms, room);
-  g_ptr_array_sort_with_data (rooms, by_stamp_descending, self->positions);
-  for (guint i = 0; i < rooms->len; i++)
-    {
-      const OwlClientPosition *pos = g_hash_table_lookup (self->positions, rooms->pdata[i]);
-      JsonObject *member = json_object_new ();
-
-      json_object_set_int_member (member, "offset", (gint64) pos->offset);
-      json_object_set_string_member (member, "epoch", pos->epoch);
-      json_object_set_object_member (object, rooms->pdata[i], member);
-    }
-  return json_node_init_object (json_node_alloc (), object);
+  return positions_to_node (self, G_MAXUINT);
 }
 
 /**

@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sourceRoot = process.env.OWLSOCK_SOURCE_ROOT || path.resolve(here, '../..');
-const { OwlsockClient, MAX_POSITIONS } =
+const { OwlsockClient, MAX_POSITIONS, MAX_RECOVER_LENGTH } =
   await import(pathToFileURL(path.join(sourceRoot, 'data', 'web', 'client', 'owlsock-client.js')).href);
 
 const WAIT = 5000;   // the watchdog of every wait
@@ -119,6 +119,19 @@ test('65 rooms: the 64 updated last are kept and sent', async () => {
   assert.equal(sent.r0, undefined);
   assert.deepEqual(sent.r64, { offset: 65, epoch: 'e' });
   assert.deepEqual(sent.r1, { offset: 2, epoch: 'e' });
+  client.close();
+});
+
+test('long room names: the rooms updated last that fit in 8 KiB are sent', async () => {
+  const client = await connected();
+  const name = 'n'.repeat(150);
+  for (let i = 0; i < 64; i++) client.setPosition(`${name}${i}`, 'e', i);
+  const socket = await reconnect(0);
+  const value = new URL(socket.url).searchParams.get('recover');
+  assert.ok(encodeURIComponent(value).length <= MAX_RECOVER_LENGTH);
+  const rooms = Object.keys(JSON.parse(value));
+  assert.ok(rooms.length > 30 && rooms.length < 64, `${rooms.length} rooms sent`);
+  assert.deepEqual(rooms, Array.from({ length: rooms.length }, (_, k) => `${name}${63 - k}`));
   client.close();
 });
 

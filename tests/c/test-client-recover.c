@@ -236,6 +236,40 @@ test_room_limit (OwlTestFixture *fixture,
     }
 }
 
+/* Long room names: the reconnect gives back the rooms updated last that
+ * fit in 8 KiB encoded (a request head over the server's 16 KiB would be
+ * refused for good), and connects. */
+static void
+test_size_limit (OwlTestFixture *fixture,
+                 gconstpointer   data)
+{
+  g_autoptr(OwlTestWatch) watch = connect_client (fixture, NULL);
+  g_autofree char *long_name = g_strnfill (150, 'n');
+  g_autofree char *escaped = NULL;
+  g_autoptr(JsonNode) sent = NULL;
+  guint n;
+
+  for (guint i = 0; i < 64; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("%s%02u", long_name, i);
+
+      owl_socket_client_set_position (watch->client, room, "e", i);
+    }
+  server_restarts_connection (fixture, 0, watch);
+  escaped = g_uri_escape_string (recover_param (fixture, 1), NULL, FALSE);
+  g_assert_cmpuint (strlen (escaped), <=, 8192);
+  sent = owl_test_json_parse (recover_param (fixture, 1));
+  n = json_object_get_size (json_node_get_object (sent));
+  g_assert_cmpuint (n, >, 30);
+  g_assert_cmpuint (n, <, 64);
+  for (guint i = 64 - n; i < 64; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("%s%02u", long_name, i);
+
+      g_assert_true (json_object_has_member (json_node_get_object (sent), room));
+    }
+}
+
 /* Positions the server would refuse back, or that are not positions,
  * are ignored; every message still reaches the application and the
  * connection goes on. */
@@ -330,6 +364,7 @@ main (int    argc,
   OWL_TEST ("/owl/client/recover/track-and-reconnect", test_track_and_reconnect);
   OWL_TEST ("/owl/client/recover/recovered-signal", test_recovered_signal);
   OWL_TEST ("/owl/client/recover/room-limit", test_room_limit);
+  OWL_TEST ("/owl/client/recover/size-limit", test_size_limit);
   OWL_TEST ("/owl/client/recover/malformed", test_malformed);
   OWL_TEST ("/owl/client/recover/seeded-and-off", test_seeded_and_off);
 

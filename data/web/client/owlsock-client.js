@@ -81,6 +81,9 @@
 
 /** The most rooms whose positions are kept and sent (the server's limit). */
 export const MAX_POSITIONS = 64;
+/** The longest `recover` parameter, encoded: a request over the server's
+ * max-handshake-size (16 KiB by default) is refused, for good. */
+export const MAX_RECOVER_LENGTH = 8192;
 /** The longest epoch, in UTF-8 bytes, the server takes back. */
 const MAX_EPOCH_BYTES = 64;
 // A broadcast of a room with history starts with its position.
@@ -579,10 +582,18 @@ export class OwlsockClient {
     this._emit('recovered', { room: payload.room, recovered: payload.recovered, missed });
   }
 
+  // The URL with `recover`: the most rooms (updated last first) that fit in
+  // MAX_RECOVER_LENGTH encoded; none fits or nothing held: the URL as it is.
   _attemptUrl () {
-    if (!this.options.recover || this._positions.size === 0) return this.url;
-    const value = encodeURIComponent(JSON.stringify(this.positions));
-    return this.url + (this.url.includes('?') ? '&' : '?') + 'recover=' + value;
+    if (!this.options.recover) return this.url;
+    const entries = Object.entries(this.positions);
+    for (let n = entries.length; n > 0; n--) {
+      const value = encodeURIComponent(JSON.stringify(Object.fromEntries(entries.slice(0, n))));
+      if (value.length <= MAX_RECOVER_LENGTH) {
+        return this.url + (this.url.includes('?') ? '&' : '?') + 'recover=' + value;
+      }
+    }
+    return this.url;
   }
 
   // Receiving ----------------------------------------------------------------
