@@ -123,11 +123,19 @@ channel_stray (gpointer  owner,
   owl_socket_client_emit_message (owner, root);
 }
 
+static void
+channel_inspect (gpointer    owner,
+                 JsonObject *object)
+{
+  owl_socket_client_track (owner, object);
+}
+
 static const OwlChannelHandlers channel_handlers = {
   .message = channel_message,
   .call = channel_call,
   .event = channel_event,
   .stray = channel_stray,
+  .inspect = channel_inspect,
 };
 
 static void
@@ -346,6 +354,7 @@ start_handshake (OwlSocketClient *self)
 {
   OwlHandshakeConfig config = { 0, };
   g_autoptr(GPtrArray) protocols = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GUri) uri = owl_socket_client_dup_attempt_uri (self);
 
   for (guint i = 0; self->protocols != NULL && self->protocols[i] != NULL; i++)
     g_ptr_array_add (protocols, g_strdup (self->protocols[i]));
@@ -354,7 +363,7 @@ start_handshake (OwlSocketClient *self)
   g_ptr_array_add (protocols, NULL);
   g_ptr_array_add (self->headers, NULL);
 
-  config.uri = self->uri;
+  config.uri = uri;
   config.protocols = (const char * const *) protocols->pdata;
   config.headers = (const char * const *) self->headers->pdata;
   config.bearer = self->token_as_protocol ? NULL : self->token;

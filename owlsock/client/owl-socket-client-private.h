@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * OwlSocketClient is in five files by job:
+ * OwlSocketClient is in six files by job:
  *
  *  - owl-socket-client.c: the object: properties, signals, connect and
  *    close;
@@ -13,7 +13,9 @@
  *    handshake (owl-client-handshake.c), the transport (wire/) and the
  *    OwlChannel (protocol/) over it, the ping timeout, and what follows
  *    its end: the reconnect rules and the backoff;
- *  - owl-client-handshake.c: the opening handshake.
+ *  - owl-client-handshake.c: the opening handshake;
+ *  - owl-socket-client-recover.c: the history positions of rooms, taken
+ *    from what arrives and given back at the handshake of a reconnect.
  */
 
 #pragma once
@@ -70,6 +72,7 @@ struct _OwlSocketClient
   guint                     max_queued;
   guint                     handshake_timeout;
   guint64                   max_message_size;
+  gboolean                  recover;
 
   /* State */
   OwlSocketClientState      state;
@@ -85,6 +88,8 @@ struct _OwlSocketClient
   GSource                  *stable_timer;
   GSource                  *ping_timer;
   GQueue                    queue;           /* OwlClientPending */
+  GHashTable               *positions;       /* room -> OwlClientPosition */
+  guint64                   position_clock;  /* the last update's stamp */
 
   /* The connection */
   OwlTransport             *transport;
@@ -117,6 +122,19 @@ gboolean owl_socket_client_emit_accept_certificate (OwlSocketClient      *self,
                                                     GTlsCertificate      *certificate,
                                                     GTlsCertificateFlags  errors);
 void     owl_socket_client_notify_delay     (OwlSocketClient      *self);
+
+/* owl-socket-client-recover.c */
+/* The most rooms whose positions are kept (and sent): the server's limit. */
+#define OWL_CLIENT_MAX_POSITIONS 64
+void     owl_socket_client_init_positions   (OwlSocketClient      *self);
+void     owl_socket_client_install_recovered (GObjectClass        *object_class);
+/* Takes the position of an incoming object: its leading `pos`, or the
+ * payload of a `system` `joined` frame (which may emit `recovered`). */
+void     owl_socket_client_track            (OwlSocketClient      *self,
+                                             JsonObject           *object);
+/* The URI of the next attempt: the client's, with the `recover` query
+ * parameter when there are positions to give and recover is on. */
+GUri    *owl_socket_client_dup_attempt_uri  (OwlSocketClient      *self);
 
 /* owl-socket-client-link.c */
 void     owl_socket_client_attempt            (OwlSocketClient      *self);

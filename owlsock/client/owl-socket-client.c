@@ -45,6 +45,15 @@
  * 4000-4499 reconnect), and 4001 (token expired) unless a token function
  * gives a new token. A refused upgrade is final, but for 408, 429 and 5xx.
  *
+ * Recovering: in a room whose module keeps history, each broadcast
+ * carries its position (`"pos": {"room", "offset", "epoch"}`, its first
+ * member) and each join ends with a `system` `joined` frame. The client
+ * keeps the latest position per room and, once it has some, gives them
+ * back on each new connection in the `recover` query parameter
+ * ([property@Owlsock.SocketClient:recover]): the server replays what was
+ * published meanwhile, then answers with
+ * [signal@Owlsock.SocketClient::recovered].
+ *
  * Since: 0.1
  */
 
@@ -75,6 +84,7 @@ enum {
   PROP_MAX_QUEUED,
   PROP_HANDSHAKE_TIMEOUT,
   PROP_MAX_MESSAGE_SIZE,
+  PROP_RECOVER,
   N_PROPS
 };
 
@@ -128,6 +138,7 @@ owl_socket_client_finalize (GObject *object)
   g_ptr_array_unref (self->headers);
   g_free (self->token);
   g_free (self->protocol);
+  g_hash_table_unref (self->positions);
 
   G_OBJECT_CLASS (owl_socket_client_parent_class)->finalize (object);
 }
@@ -221,6 +232,10 @@ owl_socket_client_set_property (GObject      *object,
       changed = self->max_message_size != g_value_get_uint64 (value);
       self->max_message_size = g_value_get_uint64 (value);
       break;
+    case PROP_RECOVER:
+      changed = self->recover != g_value_get_boolean (value);
+      self->recover = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       return;
@@ -255,6 +270,7 @@ owl_socket_client_get_property (GObject    *object,
     case PROP_MAX_QUEUED: g_value_set_uint (value, self->max_queued); break;
     case PROP_HANDSHAKE_TIMEOUT: g_value_set_uint (value, self->handshake_timeout); break;
     case PROP_MAX_MESSAGE_SIZE: g_value_set_uint64 (value, self->max_message_size); break;
+    case PROP_RECOVER: g_value_set_boolean (value, self->recover); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -418,6 +434,18 @@ install_properties (GObjectClass *object_class)
    */
   properties[PROP_MAX_MESSAGE_SIZE] =
     g_param_spec_uint64 ("max-message-size", NULL, NULL, 1, G_MAXUINT32, 16 * 1024 * 1024, RW);
+  /**
+   * OwlSocketClient:recover:
+   *
+   * Ask the server, on each connection, to replay what the client missed
+   * in its rooms with history: the positions it holds (see
+   * [method@Owlsock.SocketClient.dup_positions]) go in the `recover` query
+   * parameter, and [signal@Owlsock.SocketClient::recovered] tells the
+   * answer per room. Positions are kept either way.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_RECOVER] = g_param_spec_boolean ("recover", NULL, NULL, TRUE, RW);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -550,6 +578,7 @@ owl_socket_client_class_init (OwlSocketClientClass *klass)
   object_class->get_property = owl_socket_client_get_property;
   install_properties (object_class);
   install_signals (object_class);
+  owl_socket_client_install_recovered (object_class);
 }
 
 static void
@@ -565,7 +594,9 @@ owl_socket_client_init (OwlSocketClient *self)
   self->max_queued = 100;
   self->handshake_timeout = 10000;
   self->max_message_size = 16 * 1024 * 1024;
+  self->recover = TRUE;
   g_queue_init (&self->queue);
+  owl_socket_client_init_positions (self);
 }
 
 /* For the other files --------------------------------------------------------------- */

@@ -143,4 +143,12 @@ JsonNode             *owl_socket_client_request_finish   (OwlSocketClient       
                                                           GAsyncResult             *result,
                                                           GError                  **error);
 
+OWL_AVAILABLE_IN_ALL
+JsonNode             *owl_socket_client_dup_positions    (OwlSocketClient          *self);
+OWL_AVAILABLE_IN_ALL
+void                  owl_socket_client_set_position     (OwlSocketClient          *self,
+                                                          const char               *room,
+                                                          const char               *epoch,
+                                                          guint64                   offset);
+
 G_END_DECLS

@@ -74,6 +74,12 @@ typedef struct
   void     (*stray)   (gpointer    owner,
                        JsonNode   *root,
                        gsize       size);
+  /* Every incoming JSON object, whatever its type, before it is
+   * dispatched (a client reads the history positions of broadcasts
+   * there). It may drop the channel: then nothing is dispatched. NULL:
+   * none. */
+  void     (*inspect) (gpointer    owner,
+                       JsonObject *object);
 } OwlChannelHandlers;
 
 /* @owner is what OwlCall:connection and the GTasks of outgoing calls

@@ -637,6 +637,9 @@ owl_channel_receive (OwlChannel   *self,
 
   /* The owner may drop the channel from a handler. */
   owl_channel_ref (self);
-  dispatch (self, root, len);
+  if (self->handlers->inspect != NULL)
+    self->handlers->inspect (self->owner, json_node_get_object (root));
+  if (self->owner != NULL)
+    dispatch (self, root, len);
   owl_channel_unref (self);
 }

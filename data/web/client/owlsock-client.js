@@ -18,6 +18,11 @@
 // new token; every other close (1001, 1006, 4000-4499, ...) reconnects: the
 // same rules as OwlSocketClient's.
 //
+// Rooms with history: the client keeps each room's position (`pos` leading
+// a broadcast, `system` `joined` frames) and asks the server to replay what
+// it missed on the next connection (`recover` query parameter), as
+// OwlSocketClient does.
+//
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
 /**
@@ -41,6 +46,8 @@
  * @property {number} [pingInterval=30000] ms between application pings (0: none)
  * @property {number} [pongTimeout=10000] ms to wait for the pong before reconnecting
  * @property {boolean} [reconnect=true] false: any close is final
+ * @property {boolean} [recover=true] give the rooms' positions back on each connection
+ *   (`recover` query parameter) so the server replays what was missed
  * @property {typeof WebSocket} [WebSocket] the WebSocket implementation (default: the global one)
  */
 
@@ -53,6 +60,34 @@
  * @property {number} [code] the close code, when a close caused it
  * @property {number} [delay] ms until the next attempt, in `reconnecting`
  */
+
+/**
+ * Where a room's history stands for this client: the offset of the last
+ * publication seen in the room's epoch.
+ * @typedef {object} OwlsockPosition
+ * @property {number} offset an integer from 0 to Number.MAX_SAFE_INTEGER
+ * @property {string} epoch at most 64 bytes
+ */
+
+/**
+ * The server's answer to a recovery, given to `recovered` handlers.
+ * @typedef {object} OwlsockRecovered
+ * @property {string} room
+ * @property {boolean} recovered whether the missed publications were replayed
+ *   (they came before, each as a message); false when the gap is no longer in
+ *   the room's history or its epoch changed
+ * @property {number} missed how many were replayed
+ */
+
+/** The most rooms whose positions are kept and sent (the server's limit). */
+export const MAX_POSITIONS = 64;
+/** The longest `recover` parameter, encoded: a request over the server's
+ * max-handshake-size (16 KiB by default) is refused, for good. */
+export const MAX_RECOVER_LENGTH = 8192;
+/** The longest epoch, in UTF-8 bytes, the server takes back. */
+const MAX_EPOCH_BYTES = 64;
+// A broadcast of a room with history starts with its position.
+const LEADING_POS = /^\s*\{\s*"pos"\s*:/;
 
 /** The codes after which the client never reconnects on its own: 1000 from
  * either side (the server is done with this client, or close() was called),
@@ -87,6 +122,19 @@ export function isFinalCloseCode (code) {
 export function backoffDelay (attempt, min, max, random = Math.random) {
   const bound = Math.min(max, min * Math.pow(2, attempt));
   return Math.min(max, min + random() * bound);
+}
+
+/**
+ * Whether the server would take this position back in `recover`.
+ * @param {any} room
+ * @param {any} offset
+ * @param {any} epoch
+ * @returns {boolean}
+ */
+function isPosition (room, offset, epoch) {
+  return typeof room === 'string' && typeof epoch === 'string' &&
+    new TextEncoder().encode(epoch).length <= MAX_EPOCH_BYTES &&
+    Number.isSafeInteger(offset) && offset >= 0;
 }
 
 /** An error from the server (an `error` frame) or from the client itself. */
@@ -131,6 +179,7 @@ const DEFAULTS = {
   pingInterval: 30000,
   pongTimeout: 10000,
   reconnect: true,
+  recover: true,
 };
 
 /** A client of one owlsock endpoint. */
@@ -156,6 +205,8 @@ export class OwlsockClient {
     this._ws = null;
     this._token = null;
     this._timers = {};
+    /** @type {Map<string, OwlsockPosition>} least recently updated first */
+    this._positions = new Map();
   }
 
   // Events -------------------------------------------------------------------
@@ -164,7 +215,8 @@ export class OwlsockClient {
    * Adds a handler. Names: `state`, `state:NAME`, `message` (every
    * application message), `message:TYPE`, `event:NAME` (payload, frame),
    * `system:NAME` (payload), `auth` (the new identity after a refresh),
-   * `error` (OwlsockError), `close` ({code, reason, final}), `open`.
+   * `error` (OwlsockError), `close` ({code, reason, final}), `open`,
+   * `recovered` (OwlsockRecovered: the server's answer to a recovery, per room).
    * @param {string} name
    * @param {(...args: any[]) => void} handler
    * @returns {() => void} removes the handler
@@ -258,7 +310,7 @@ export class OwlsockClient {
     const Impl = this.options.WebSocket || globalThis.WebSocket;
     let ws;
     try {
-      ws = new Impl(this.url, protocols);
+      ws = new Impl(this._attemptUrl(), protocols);
     } catch (e) {
       this._fail('invalid-argument', e.message, false);
       return;
@@ -474,6 +526,76 @@ export class OwlsockClient {
     }
   }
 
+  // History positions ----------------------------------------------------------
+
+  /**
+   * The position held for each room with history, most recently updated
+   * first: what the next connection gives back in `recover`. A page that
+   * outlives its tab keeps it (JSON) and gives it back with setPosition().
+   * @type {Object<string, OwlsockPosition>}
+   */
+  get positions () {
+    const out = {};
+    for (const [room, pos] of [...this._positions].reverse()) out[room] = { offset: pos.offset, epoch: pos.epoch };
+    return out;
+  }
+
+  /**
+   * Sets the position held for `room` (the first connection asks to recover
+   * it too); a null `epoch` forgets the room. 64 rooms are kept: a 65th
+   * replaces the least recently updated.
+   * @param {string} room
+   * @param {string|null} epoch
+   * @param {number} [offset=0]
+   */
+  setPosition (room, epoch, offset = 0) {
+    if (epoch === null || epoch === undefined) {
+      this._positions.delete(room);
+      return;
+    }
+    if (!isPosition(room, offset, epoch)) throw new TypeError('Not a valid position');
+    this._keepPosition(room, epoch, offset);
+  }
+
+  _keepPosition (room, epoch, offset) {
+    this._positions.delete(room);
+    if (this._positions.size >= MAX_POSITIONS) this._positions.delete(this._positions.keys().next().value);
+    this._positions.set(room, { offset, epoch });
+  }
+
+  // The higher offset within an epoch; another epoch replaces. Returns whether
+  // `pos` was a position at all (a server's position that could not be sent
+  // back would make every reconnect fail: such are ignored).
+  _takePosition (pos) {
+    if (pos === null || typeof pos !== 'object' || !isPosition(pos.room, pos.offset, pos.epoch)) return false;
+    const known = this._positions.get(pos.room);
+    if (!known || known.epoch !== pos.epoch || pos.offset > known.offset) {
+      this._keepPosition(pos.room, pos.epoch, pos.offset);
+    }
+    return true;
+  }
+
+  _onJoined (payload) {
+    if (payload === null || typeof payload !== 'object' || !this._takePosition(payload)) return;
+    if (typeof payload.recovered !== 'boolean') return;
+    const missed = Number.isSafeInteger(payload.missed) && payload.missed >= 0 ? payload.missed : 0;
+    this._emit('recovered', { room: payload.room, recovered: payload.recovered, missed });
+  }
+
+  // The URL with `recover`: the most rooms (updated last first) that fit in
+  // MAX_RECOVER_LENGTH encoded; none fits or nothing held: the URL as it is.
+  _attemptUrl () {
+    if (!this.options.recover) return this.url;
+    const entries = Object.entries(this.positions);
+    for (let n = entries.length; n > 0; n--) {
+      const value = encodeURIComponent(JSON.stringify(Object.fromEntries(entries.slice(0, n))));
+      if (value.length <= MAX_RECOVER_LENGTH) {
+        return this.url + (this.url.includes('?') ? '&' : '?') + 'recover=' + value;
+      }
+    }
+    return this.url;
+  }
+
   // Receiving ----------------------------------------------------------------
 
   _settle (frame, ok) {
@@ -495,6 +617,8 @@ export class OwlsockClient {
       return;
     }
     if (frame === null || typeof frame !== 'object') return;
+    if (LEADING_POS.test(data)) this._takePosition(frame.pos);
+    else if (frame.type === 'system' && frame.event === 'joined') this._onJoined(frame.payload);
     switch (frame.type) {
       case 'result':
       case 'response':
