@@ -11,9 +11,10 @@
  * publications, offsets from 1, an epoch made with the first publication)
  * and its presence entries. It outlives its last local member while it
  * holds a history, until history-ttl seconds after its last publication:
- * a room found expired (looked up, or swept when any room empties) is
- * dropped with its history, so its next publication starts a new epoch.
- * No timer: the broker needs no main context.
+ * a room found expired (looked up, or swept, at most once a second, when
+ * a room empties) is dropped with its history, so its next publication
+ * starts a new epoch. No timer: the broker needs no main context. A room
+ * that keeps neither history nor presence goes with its last local member.
  */
 
 #include <unistd.h>
@@ -35,6 +36,7 @@ typedef struct
 {
   OwlBroker   parent;
   GHashTable *rooms;             /* name -> LocalRoom (owned) */
+  gint64      last_sweep;        /* monotonic, microseconds */
 } LocalBroker;
 
 static void
@@ -124,8 +126,18 @@ local_leave (OwlBroker  *broker,
   gint64 now = g_get_monotonic_time ();
 
   if (room != NULL)
-    room->joined = FALSE;
-  g_hash_table_foreach_remove (self->rooms, sweep_one, &now);
+    {
+      room->joined = FALSE;
+      if (local_room_expired (room, now))
+        g_hash_table_remove (self->rooms, name);
+    }
+  /* Rooms left with a history are dropped by a sweep at most once a
+   * second, so that a leave costs no walk over every room. */
+  if (now - self->last_sweep >= G_USEC_PER_SEC)
+    {
+      self->last_sweep = now;
+      g_hash_table_foreach_remove (self->rooms, sweep_one, &now);
+    }
 }
 
 /* Appends @payload to @room's history: its position. */

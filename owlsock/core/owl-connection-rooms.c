@@ -123,9 +123,10 @@ owl_connection_join (OwlConnection *self,
       owl_rooms_has_member (self->host->rooms, room, G_OBJECT (self)))
     return;
 
+  /* Taken whatever the module keeps: the room may keep history for
+   * another module's connections. */
   join.options = *owl_module_get_room_options (self->module);
-  if (join.options.history_size > 0)
-    recover = take_recover (self, room);
+  recover = take_recover (self, room);
   join.recover = recover;
   if (join.options.presence)
     presence = presence_entry (self);

@@ -96,6 +96,26 @@ test_recover_gap (OwlTestFixture *fixture,
   owl_test_history_assert_joined (back, 0, "lobby", epoch, 6, "true", 0);
 }
 
+/* The recover parameter serves the first join of its room: a second join
+ * is told the position alone. */
+static void
+test_recover_once (OwlTestFixture *fixture,
+                   gconstpointer   data)
+{
+  OwlTestClient *observer, *back;
+  OwlConnection *conn;
+  g_autofree char *epoch = NULL;
+
+  epoch = start_observed (fixture, 10, 2, &observer);
+  back = connect_recovering (fixture, 1, epoch);
+  conn = owl_test_fixture_wait_accepted (fixture, 1);
+  g_free (owl_test_history_assert_pub (back, 0, "lobby", 2, epoch, 2));
+  owl_test_history_assert_joined (back, 1, "lobby", epoch, 2, "true", 1);
+  owl_connection_leave (conn, "lobby");
+  owl_connection_join (conn, "lobby");
+  owl_test_history_assert_joined (back, 2, "lobby", epoch, 2, NULL, 0);
+}
+
 /* history-size 2 and 5 missed: not recovered, no replay, then live. */
 static void
 test_recover_too_short (OwlTestFixture *fixture,
@@ -179,6 +199,16 @@ test_recover_bad (OwlTestFixture *fixture,
       g_assert_cmpuint (status, ==, 400);
       g_assert_cmpstr (body, ==, BAD_RECOVER_BODY);
     }
+
+  /* Each was counted as the recover refusal. */
+  {
+    g_autoptr(GVariant) stats = owl_socket_service_dup_stats (fixture->service);
+    g_autoptr(GVariant) rejected = g_variant_lookup_value (stats, "rejected", G_VARIANT_TYPE ("a{st}"));
+    guint64 n = 0;
+
+    g_assert_true (g_variant_lookup (rejected, "recover", "t", &n));
+    g_assert_cmpuint (n, ==, G_N_ELEMENTS (bad) + G_N_ELEMENTS (raw_bad));
+  }
 
   /* Nobody else noticed; 64 rooms are fine. */
   owl_test_history_broadcast (fixture, "lobby", 1);
@@ -296,6 +326,7 @@ main (int    argc,
   owl_test_init (&argc, &argv);
 
   OWL_TEST ("/recovery/gap", test_recover_gap);
+  OWL_TEST ("/recovery/once", test_recover_once);
   OWL_TEST ("/recovery/too-short", test_recover_too_short);
   OWL_TEST ("/recovery/wrong-epoch", test_recover_wrong_epoch);
   OWL_TEST ("/recovery/bad", test_recover_bad);
