@@ -272,8 +272,6 @@ local_add_stats (OwlBroker   *broker,
 {
   json_builder_set_member_name (builder, "type");
   json_builder_add_string_value (builder, "local");
-  json_builder_set_member_name (builder, "rooms");
-  json_builder_add_int_value (builder, g_hash_table_size (((LocalBroker *) broker)->rooms));
 }
 
 static const OwlBrokerClass local_class = {
