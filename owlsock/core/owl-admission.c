@@ -45,6 +45,8 @@ static const OwlRefusalRow refusals[OWL_N_REFUSALS] = {
     { "schema", SOUP_STATUS_BAD_REQUEST, OWL_ERROR_VALIDATION, "The request does not match the schema" },
   [OWL_REFUSAL_CLIENT_GONE] =
     { "client-gone", SOUP_STATUS_BAD_REQUEST, OWL_ERROR_CLOSED, "The client went away" },
+  [OWL_REFUSAL_RECOVER] =
+    { "recover", SOUP_STATUS_BAD_REQUEST, OWL_ERROR_VALIDATION, "The recover parameter is not valid" },
 };
 
 const OwlRefusalRow *

@@ -51,6 +51,13 @@ typedef struct
   GBytes  *payload;
 } OwlPublication;
 
+static inline void
+owl_publication_free (gpointer publication)
+{
+  g_bytes_unref (((OwlPublication *) publication)->payload);
+  g_free (publication);
+}
+
 /* Serve the local members of @room but @except_id (NULL: none) with
  * @payload, the application's JSON as it was broadcast; @pos is where it
  * sits in the room's history, NULL when the room keeps none or recording
@@ -101,7 +108,10 @@ typedef struct
                               GBytes               *payload,
                               const char           *except_id);
   /* The publications of @room after @since; @func is called once, maybe
-   * before this returns. */
+   * before this returns. @since NULL (a join that recovers nothing) asks
+   * for the top alone: @recovered FALSE, no publications. An empty epoch
+   * at offset 0 is the position of a client that joined before the first
+   * publication: it follows from the start of the current epoch. */
   void     (*recover)        (OwlBroker            *self,
                               const char           *room,
                               const OwlPosition    *since,

@@ -124,5 +124,8 @@ gboolean            owl_connection_in_room         (OwlConnection *self,
                                                     const char    *room);
 OWL_AVAILABLE_IN_ALL
 char              **owl_connection_dup_rooms       (OwlConnection *self);
+OWL_AVAILABLE_IN_ALL
+void                owl_connection_set_presence_info (OwlConnection *self,
+                                                      JsonNode      *info);
 
 G_END_DECLS

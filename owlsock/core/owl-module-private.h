@@ -7,6 +7,7 @@
 
 #include "owl-module.h"
 #include "owl-schema.h"
+#include "owl-broker-private.h"
 #include "owl-limits-private.h"
 #include "owl-message-schemas-private.h"
 #include "owl-route-private.h"
@@ -28,6 +29,8 @@ const char * const *owl_module_get_protocols (OwlModule        *self);
 OwlMessageSchemas *owl_module_get_message_schemas (OwlModule    *self);
 OwlSchema        *owl_module_get_query_schema   (OwlModule     *self);
 OwlSchema        *owl_module_get_params_schema  (OwlModule     *self);
+/* What the rooms its connections join keep (presence, history). */
+const OwlRoomOptions *owl_module_get_room_options (OwlModule   *self);
 void              owl_module_set_service     (OwlModule        *self,
                                               OwlSocketService *service);
 void              owl_module_emit_connection (OwlModule        *self,

@@ -51,6 +51,7 @@ struct _OwlModule
   OwlSchema            *params_schema;
   GHashTable           *type_schemas;     /* NULL or not empty; replaced, never changed */
   gboolean              strict_types;
+  OwlRoomOptions        room_options;     /* presence, history-size, history-ttl */
   OwlMessageSchemas    *frozen;           /* the three above, made on demand */
 
   OwlConnectionHandler  handler;
@@ -71,6 +72,9 @@ enum {
   PROP_QUERY_SCHEMA,
   PROP_PARAMS_SCHEMA,
   PROP_STRICT_TYPES,
+  PROP_PRESENCE,
+  PROP_HISTORY_SIZE,
+  PROP_HISTORY_TTL,
   N_PROPS,
   /* Then the per-module limits, from owl-limits.c's table. */
   PROP_FIRST_LIMIT = N_PROPS
@@ -170,6 +174,15 @@ owl_module_get_property (GObject    *object,
     case PROP_STRICT_TYPES:
       g_value_set_boolean (value, self->strict_types);
       break;
+    case PROP_PRESENCE:
+      g_value_set_boolean (value, self->room_options.presence);
+      break;
+    case PROP_HISTORY_SIZE:
+      g_value_set_uint (value, self->room_options.history_size);
+      break;
+    case PROP_HISTORY_TTL:
+      g_value_set_uint (value, self->room_options.history_ttl);
+      break;
     default:
       if (!owl_limits_get_property (&self->limits, PROP_FIRST_LIMIT, prop_id, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -191,6 +204,28 @@ set_strv (GStrv        *field,
   g_strfreev (*field);
   *field = g_strdupv ((char **) strv);
   g_object_notify_by_pspec (object, pspec);
+}
+
+static void
+set_room_option (OwlModule    *self,
+                 guint         prop_id,
+                 const GValue *value,
+                 GParamSpec   *pspec)
+{
+  OwlRoomOptions *options = &self->room_options;
+  guint *field = prop_id == PROP_HISTORY_SIZE ? &options->history_size : &options->history_ttl;
+
+  if (prop_id == PROP_PRESENCE)
+    {
+      if (options->presence == g_value_get_boolean (value))
+        return;
+      options->presence = g_value_get_boolean (value);
+    }
+  else if (*field != g_value_get_uint (value))
+    *field = g_value_get_uint (value);
+  else
+    return;
+  g_object_notify_by_pspec (G_OBJECT (self), pspec);
 }
 
 static void
@@ -251,6 +286,11 @@ owl_module_set_property (GObject      *object,
           g_clear_pointer (&self->frozen, owl_message_schemas_unref);
           g_object_notify_by_pspec (object, pspec);
         }
+      break;
+    case PROP_PRESENCE:
+    case PROP_HISTORY_SIZE:
+    case PROP_HISTORY_TTL:
+      set_room_option (self, prop_id, value, pspec);
       break;
     default:
       {
@@ -451,6 +491,52 @@ owl_module_class_init (OwlModuleClass *klass)
     g_param_spec_boolean ("strict-types", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
+  /**
+   * OwlModule:presence:
+   *
+   * Whether the rooms its connections join keep presence: who is there
+   * (connection id, user id, node and the info set with
+   * [method@Owlsock.Connection.set_presence_info]), answered by
+   * [method@Owlsock.SocketService.presence_async], and `presence-join` and
+   * `presence-leave` system events sent to the room's members when a
+   * connection joins and when it leaves or closes. A room gets the options
+   * of the modules of the connections that join it (the larger of each).
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PRESENCE] =
+    g_param_spec_boolean ("presence", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * OwlModule:history-size:
+   *
+   * How many broadcasts the rooms its connections join keep, 0 (the
+   * default) for none. A broadcast in a room with history carries its
+   * position as its first member, `"pos": {"room", "offset", "epoch"}`,
+   * every join into it is answered with a `joined` system frame, and a
+   * client that reconnects with the `recover` handshake parameter gets
+   * what it missed.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_HISTORY_SIZE] =
+    g_param_spec_uint ("history-size", NULL, NULL, 0, 100000, 0,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * OwlModule:history-ttl:
+   *
+   * How many seconds the history of a room nobody is in outlives its last
+   * broadcast; then it is dropped, and the room's next broadcast starts a
+   * new epoch.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_HISTORY_TTL] =
+    g_param_spec_uint ("history-ttl", NULL, NULL, 1, G_MAXUINT, 300,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
   /* Documented beside their rows in owl-limits.c. */
   owl_limits_install_properties (object_class, PROP_FIRST_LIMIT, TRUE);
@@ -478,6 +564,7 @@ owl_module_init (OwlModule *self)
   static const char *default_protocols[] = { "owlsock", NULL };
 
   owl_limits_init (&self->limits, TRUE);
+  self->room_options.history_ttl = 300;
   self->protocols = g_strdupv ((char **) default_protocols);
 }
 
@@ -501,6 +588,12 @@ owl_module_new (const char *alias,
   g_return_val_if_fail (path != NULL, NULL);
 
   return g_object_new (OWL_TYPE_MODULE, "alias", alias, "path", path, NULL);
+}
+
+const OwlRoomOptions *
+owl_module_get_room_options (OwlModule *self)
+{
+  return &self->room_options;
 }
 
 /**

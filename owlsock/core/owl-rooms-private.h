@@ -29,6 +29,20 @@ void        owl_rooms_unref           (OwlRooms     *self);
 void        owl_rooms_set_broker      (OwlRooms     *self,
                                        OwlBroker    *broker);
 
+/* The broker in use (not owned). */
+OwlBroker  *owl_rooms_get_broker      (OwlRooms     *self);
+
+/* What a connection brings to a join. */
+typedef struct
+{
+  OwlRoomOptions     options;   /* its module's */
+  const OwlPosition *recover;   /* (nullable): where it asks to recover from */
+  JsonNode          *presence;  /* (nullable): its entry {id, user, info}; the
+                                 * node is added; used when the room keeps presence */
+  gsize              max_held;  /* bytes of broadcasts held while the join
+                                 * waits for history; past it: closed, 1013. 0: no bound */
+} OwlJoinOptions;
+
 /* @owner: the member (an OwlConnection); @channel: where its frames go;
  * @id: its connection id, for the broker (borrowed: members leave before
  * they go). FALSE if it was a member already. */
@@ -37,6 +51,15 @@ gboolean    owl_rooms_join            (OwlRooms     *self,
                                        GObject      *owner,
                                        OwlChannel   *channel,
                                        const char   *id);
+/* A join with what the connection brings: in a room with history, the
+ * member gets (after any replay) a `joined` frame; in one with presence,
+ * its entry is added and `presence-join` published. */
+gboolean    owl_rooms_join_full       (OwlRooms     *self,
+                                       const char   *room,
+                                       GObject      *owner,
+                                       OwlChannel   *channel,
+                                       const char   *id,
+                                       const OwlJoinOptions *join);
 gboolean    owl_rooms_leave           (OwlRooms     *self,
                                        const char   *room,
                                        GObject      *owner);
@@ -52,6 +75,17 @@ GList      *owl_rooms_list_members    (OwlRooms     *self,
 char      **owl_rooms_dup_names       (OwlRooms     *self);
 char      **owl_rooms_dup_rooms_of    (OwlRooms     *self,
                                        GObject      *owner);
+
+/* Who is in @room, on every node (through the broker). */
+void        owl_rooms_presence        (OwlRooms     *self,
+                                       const char   *room,
+                                       OwlBrokerPresenceFunc func,
+                                       gpointer      data);
+/* @payload with `"pos": {room, offset, epoch}` as its first member when it
+ * is a JSON object; else @payload itself (a new reference). */
+GBytes     *owl_rooms_splice_pos      (GBytes       *payload,
+                                       const char   *room,
+                                       const OwlPosition *pos);
 
 /* Sends @data (JSON text, taken) to every member of @room but @except
  * (nullable). Safe from any thread: handed to the context then. */

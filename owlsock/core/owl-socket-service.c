@@ -565,8 +565,8 @@ live_stats (OwlSocketService *self,
  * `not-websocket`, `bad-handshake`, `not-text`, `stopping`,
  * `max-connections`, `max-connections-per-ip`, `origin`, `auth`,
  * `auth-timeout`, `max-connections-per-user`, `gate`, `schema`,
- * `client-gone`) and `closes` (a{st}: closed connections by close code:
- * `1000` to `1015`, `4001` and `4408` by number; the codes clients choose
+ * `client-gone`, `recover`) and `closes` (a{st}: closed connections by
+ * close code: `1000` to `1015`, `4001` and `4408` by number; the codes clients choose
  * in buckets `3xxx`, `4xxx` and `other`, so a client cannot make the
  * table grow), and `broker` (a{sv}: the broker's counters, `type`
  * (`local` or `redis`) and, for Redis, `connected` (b), `published`,

@@ -114,6 +114,16 @@ GList            *owl_socket_service_list_room_members (OwlSocketService *self,
                                                         const char       *room);
 OWL_AVAILABLE_IN_ALL
 char            **owl_socket_service_dup_rooms        (OwlSocketService *self);
+OWL_AVAILABLE_IN_ALL
+void              owl_socket_service_presence_async   (OwlSocketService    *self,
+                                                       const char          *room,
+                                                       GCancellable        *cancellable,
+                                                       GAsyncReadyCallback  callback,
+                                                       gpointer             user_data);
+OWL_AVAILABLE_IN_ALL
+JsonNode         *owl_socket_service_presence_finish  (OwlSocketService    *self,
+                                                       GAsyncResult        *result,
+                                                       GError             **error);
 
 OWL_AVAILABLE_IN_ALL
 void              owl_socket_service_stop            (OwlSocketService  *self);

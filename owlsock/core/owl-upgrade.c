@@ -5,6 +5,7 @@
 
 #include "owl-envelope-private.h"
 #include "owl-module-private.h"
+#include "owl-recover-private.h"
 #include "owl-request-private.h"
 #include "owl-schema-private.h"
 #include "owl-upgrade-private.h"
@@ -434,6 +435,23 @@ precheck (OwlUpgrades       *self,
   return TRUE;
 }
 
+/* A `recover` parameter, when there is one, names positions to recover
+ * from: checked before the text check, so that one that does not decode
+ * to UTF-8 reads as a bad recover value. */
+static gboolean
+recover_valid (SoupServerMessage *msg)
+{
+  g_autofree char *value = NULL;
+  g_autoptr(GHashTable) rooms = NULL;
+  gboolean present;
+
+  value = owl_recover_find (g_uri_get_query (soup_server_message_get_uri (msg)), &present);
+  if (!present)
+    return TRUE;
+  rooms = value != NULL ? owl_recover_parse (value) : NULL;
+  return rooms != NULL;
+}
+
 /* After the slots are taken; FALSE when answered (and the slots given back). */
 static gboolean
 check_request (OwlUpgrade *upgrade)
@@ -450,6 +468,8 @@ check_request (OwlUpgrade *upgrade)
     }
   else if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, NULL))
     upgrade_refuse (upgrade, OWL_REFUSAL_BAD_HANDSHAKE, NULL, NULL);
+  else if (!recover_valid (msg))
+    upgrade_refuse (upgrade, OWL_REFUSAL_RECOVER, NULL, NULL);
   else if (!owl_request_check_text (upgrade->request, &error))
     upgrade_refuse (upgrade, OWL_REFUSAL_NOT_TEXT, error, NULL);
   else

@@ -132,6 +132,10 @@ class Connection(_Envelope, Owlsock.Connection):
         """Sends the event `event` with `payload` (a Json.Node, a Python value or None)."""
         return super().notify_event(event, _to_node_or_none(payload))
 
+    def set_presence_info(self, info):
+        """Sets the `info` of the connection's presence entries (a dict, a Json.Node or None)."""
+        return super().set_presence_info(_to_node_or_none(info))
+
 
 Connection = override(Connection)
 __all__.append('Connection')
@@ -154,6 +158,10 @@ class SocketService(Owlsock.SocketService):
         """Sends `message` (a Json.Node or a Python value) to every connection in `room`
         but `except_conn`."""
         return super().broadcast(room, to_node(message), except_conn)
+
+    def presence_finish(self, result):
+        """The room's presence entries, a list of dicts {id, user, node, info?}."""
+        return to_python(super().presence_finish(result))
 
 
 SocketService = override(SocketService)
