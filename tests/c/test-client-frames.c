@@ -7,7 +7,8 @@
  * waits already, it goes through the queue. These tests check the bytes
  * on the wire (each length form, on either side of the stack's limit,
  * masked with a key of its own), the echoes of the same messages over
- * ws:// and wss://, and the masking key generator.
+ * ws:// and wss://, that send_text() keeps nothing of the caller's text,
+ * and the masking key generator.
  */
 
 #include <string.h>
@@ -134,6 +135,32 @@ test_sizes (OwlTestFixture *fixture,
   g_assert_cmpuint (watch->n_errors, ==, 0);
 }
 
+/* send_text() keeps nothing of the caller's text: the buffer overwritten
+ * as soon as it returns, what comes back is what was sent, whether it
+ * went at once (connected) or waited for the connection (queued). */
+static void
+test_text_not_kept (OwlTestFixture *fixture,
+                    gconstpointer   data)
+{
+  g_autoptr(OwlTestWatch) watch = NULL;
+  g_autofree char *queued = sized_message (200, 'q');
+  g_autofree char *direct = sized_message (200, 'd');
+
+  owl_test_echo_service (fixture, GPOINTER_TO_INT (data));
+  watch = owl_test_echo_watch (fixture);
+  owl_socket_client_open (watch->client);
+  g_assert_true (owl_socket_client_send_text (watch->client, queued, NULL));
+  memset (queued + 20, 'x', 200 - 22);
+  owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
+  g_assert_true (owl_socket_client_send_text (watch->client, direct, NULL));
+  memset (direct + 20, 'x', 200 - 22);
+
+  OWL_TEST_WAIT_FOR (watch->messages->len == 2);
+  g_assert_cmpuint (strspn (owl_test_watch_text (watch, 0), "q"), ==, 200 - 22);
+  g_assert_cmpuint (strspn (owl_test_watch_text (watch, 1), "d"), ==, 200 - 22);
+  g_assert_cmpuint (watch->n_errors, ==, 0);
+}
+
 /* The masking keys: seeds are never 0 (xorshift would stay at 0) and
  * differ between connections; from one state, 10000 keys in a row are
  * (nearly) all different, and every byte of the key varies. */
@@ -173,6 +200,7 @@ main (int    argc,
   owl_test_init (&argc, &argv);
   g_test_add_func ("/owl/client/frames/wire", test_wire);
   OWL_TEST_WS_WSS ("/owl/client/frames/sizes", test_sizes);
+  OWL_TEST_WS_WSS ("/owl/client/frames/text-not-kept", test_text_not_kept);
   g_test_add_func ("/owl/client/frames/mask-keys", test_mask_keys);
   return g_test_run ();
 }
