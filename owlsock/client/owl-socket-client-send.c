@@ -5,7 +5,10 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "owl-envelope-private.h"
+#include "owl-frame-private.h"
 #include "owl-json-private.h"
 #include "owl-socket-client-private.h"
 
@@ -193,20 +196,23 @@ owl_socket_client_send_text (OwlSocketClient  *self,
                              const char       *text,
                              GError          **error)
 {
-  const char *end;
+  gsize len;
 
   g_return_val_if_fail (OWL_IS_SOCKET_CLIENT (self), FALSE);
   g_return_val_if_fail (text != NULL, FALSE);
 
-  if (!g_utf8_validate (text, -1, &end))
+  /* The frame reader's check: g_utf8_validate()'s answers, several times
+   * faster on the mostly ASCII text JSON is. */
+  len = strlen (text);
+  if (!owl_frame_utf8_valid ((const guint8 *) text, len))
     {
       g_set_error_literal (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT, "The text is not valid UTF-8");
       return FALSE;
     }
   /* Open: sent from @text, not from a copy of it. */
   if (channel_is_open (self))
-    return owl_channel_send_text (self->channel, text, end - text, error);
-  return send_take (self, g_strndup (text, end - text), end - text, error);
+    return owl_channel_send_text (self->channel, text, len, error);
+  return send_take (self, g_strndup (text, len), len, error);
 }
 
 /**

@@ -7,8 +7,8 @@
  * waits already, it goes through the queue. These tests check the bytes
  * on the wire (each length form, on either side of the stack's limit,
  * masked with a key of its own), the echoes of the same messages over
- * ws:// and wss://, that send_text() keeps nothing of the caller's text,
- * and the masking key generator.
+ * ws:// and wss://, that send_text() keeps nothing of the caller's text
+ * and refuses what is not UTF-8, and the masking key generator.
  */
 
 #include <string.h>
@@ -161,6 +161,42 @@ test_text_not_kept (OwlTestFixture *fixture,
   g_assert_cmpuint (watch->n_errors, ==, 0);
 }
 
+/* What send_text() refuses as not UTF-8 (an overlong form, a surrogate,
+ * above U+10FFFF, a truncated or stray byte, past an ASCII run of eight),
+ * as g_utf8_validate() does; refused with invalid-argument, nothing sent,
+ * the connection open; multibyte text that is valid is sent and echoed. */
+static const char *const not_utf8[] = {
+  "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xe2\x82", "\x80",
+  "{\"type\":\"n\",\"text\":\"abcdefgh\xff\"}",
+};
+
+static void
+test_invalid_utf8 (OwlTestFixture *fixture,
+                   gconstpointer   data)
+{
+  g_autoptr(OwlTestWatch) watch = NULL;
+  const char *valid = "{\"type\":\"n\",\"text\":\"abcdefgh \xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e\xef\xbf\xbd\"}";
+
+  owl_test_echo_service (fixture, GPOINTER_TO_INT (data));
+  watch = owl_test_echo_watch (fixture);
+  owl_socket_client_open (watch->client);
+  owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
+  for (guint i = 0; i < G_N_ELEMENTS (not_utf8); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (g_utf8_validate (not_utf8[i], -1, NULL));
+      g_assert_false (owl_socket_client_send_text (watch->client, not_utf8[i], &error));
+      g_assert_error (error, OWL_ERROR, OWL_ERROR_INVALID_ARGUMENT);
+    }
+  g_assert_true (g_utf8_validate (valid, -1, NULL));
+  g_assert_true (owl_socket_client_send_text (watch->client, valid, NULL));
+  OWL_TEST_WAIT_FOR (watch->messages->len == 1);
+  g_assert_cmpstr (owl_test_watch_text (watch, 0), ==, "abcdefgh \xc3\xa9\xe2\x82\xac\xf0\x9d\x84\x9e\xef\xbf\xbd");
+  g_assert_cmpuint (watch->n_errors, ==, 0);
+  g_assert_cmpint (owl_socket_client_get_state (watch->client), ==, OWL_SOCKET_CLIENT_CONNECTED);
+}
+
 /* The masking keys: seeds are never 0 (xorshift would stay at 0) and
  * differ between connections; from one state, 10000 keys in a row are
  * (nearly) all different, and every byte of the key varies. */
@@ -201,6 +237,8 @@ main (int    argc,
   g_test_add_func ("/owl/client/frames/wire", test_wire);
   OWL_TEST_WS_WSS ("/owl/client/frames/sizes", test_sizes);
   OWL_TEST_WS_WSS ("/owl/client/frames/text-not-kept", test_text_not_kept);
+  g_test_add ("/owl/client/frames/invalid-utf8", OwlTestFixture, GINT_TO_POINTER (FALSE),
+              owl_test_fixture_setup, test_invalid_utf8, owl_test_fixture_teardown);
   g_test_add_func ("/owl/client/frames/mask-keys", test_mask_keys);
   return g_test_run ();
 }
