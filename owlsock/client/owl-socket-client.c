@@ -31,7 +31,7 @@
  * ```
  *
  * The frames are owlsock's own frame layer in the client role (masked
- * with keys from a per-connection GRand), permessage-deflate is offered
+ * with keys from a per-connection xorshift64*), permessage-deflate is offered
  * (see [property@Owlsock.SocketClient:deflate]), and the envelope is the
  * same dispatch a server connection runs.
  *

@@ -124,6 +124,12 @@ gboolean        owl_channel_send_take    (OwlChannel               *self,
                                           char                     *data,
                                           gsize                     len,
                                           GError                  **error);
+/* The same, without taking @data: it is sent before this returns, or
+ * copied when the send must wait for the context. */
+gboolean        owl_channel_send_text    (OwlChannel               *self,
+                                          const char               *data,
+                                          gsize                     len,
+                                          GError                  **error);
 gboolean        owl_channel_send_binary  (OwlChannel               *self,
                                           GBytes                   *bytes,
                                           GError                  **error);

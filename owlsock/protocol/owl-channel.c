@@ -246,6 +246,22 @@ owl_channel_send_take (OwlChannel  *self,
 }
 
 gboolean
+owl_channel_send_text (OwlChannel  *self,
+                       const char  *data,
+                       gsize        len,
+                       GError     **error)
+{
+  Op op = { .channel = self, .kind = OP_TEXT, .data = (char *) data, .len = len };
+
+  if (!owl_mailbox_may_run_now (&self->mailbox, self->context, self->home))
+    return owl_channel_send_take (self, g_strndup (data, len), len, error);
+  if (!owl_channel_check_open (self, error))
+    return FALSE;
+  op_run (&op);
+  return TRUE;
+}
+
+gboolean
 owl_channel_send_binary (OwlChannel  *self,
                          GBytes      *bytes,
                          GError     **error)

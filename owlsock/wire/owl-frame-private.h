@@ -142,6 +142,12 @@ GBytes         *owl_frame_build               (guint8                      opcod
 GBytes         *owl_frame_build_close         (guint16                     code,
                                                const char                 *reason);
 
+/* Whether @len bytes are UTF-8 as a text frame must be (Unicode table
+ * 3-7: no overlong forms, surrogates nor code points above U+10FFFF, as
+ * g_utf8_validate() with a length), ASCII skipped eight bytes at a time. */
+gboolean        owl_frame_utf8_valid          (const guint8               *p,
+                                               gsize                       len);
+
 /* XORs @data with @mask in place, @offset being the position of data[0] in
  * the payload (only offset % 4 matters). Masking and unmasking are the same. */
 void            owl_frame_mask                (guint8                     *data,

@@ -180,9 +180,9 @@ utf8_reset (Utf8State *st)
   st->need = 0;
 }
 
-static gboolean
-utf8_valid (const guint8 *p,
-            gsize         len)
+gboolean
+owl_frame_utf8_valid (const guint8 *p,
+                      gsize         len)
 {
   Utf8State st = { 0, 0, 0 };
 
@@ -497,7 +497,7 @@ deliver (OwlFrameReader *r,
         return too_big ? fail (r, OWL_CLOSE_TOO_BIG, "message too big")
                        : fail (r, OWL_CLOSE_PROTOCOL_ERROR, "corrupt compressed data");
       /* RFC 7692 section 6.1: text is validated after decompression. */
-      if (!r->binary && !utf8_valid (r->inflated->data, r->inflated->len))
+      if (!r->binary && !owl_frame_utf8_valid (r->inflated->data, r->inflated->len))
         return fail (r, OWL_CLOSE_INVALID_DATA, "invalid UTF-8");
       data = r->inflated->len > 0 ? r->inflated->data : empty_payload;
       len = r->inflated->len;
@@ -544,7 +544,7 @@ control_frame (OwlFrameReader *r,
               return fail (r, OWL_CLOSE_PROTOCOL_ERROR, "invalid close code");
             /* Section 5.5.1: the reason is UTF-8, and section 8.1 makes an
              * invalid one fail the connection (with 1007, section 7.4.1). */
-            if (!utf8_valid (data + 2, len - 2))
+            if (!owl_frame_utf8_valid (data + 2, len - 2))
               return fail (r, OWL_CLOSE_INVALID_DATA, "invalid UTF-8 in close reason");
             memcpy (reason, data + 2, len - 2);
             reason[len - 2] = '\0';

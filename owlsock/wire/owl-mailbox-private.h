@@ -36,5 +36,10 @@ void owl_mailbox_submit (OwlMailbox            **mailbox,
                          gpointer                op,
                          gsize                   op_size);
 void owl_mailbox_unref  (OwlMailbox             *self);
+/* Whether owl_mailbox_submit() would run an op at once (for a caller that
+ * then need not copy what the op points to). */
+gboolean owl_mailbox_may_run_now (OwlMailbox   **mailbox,
+                                  GMainContext  *context,
+                                  GThread       *home);
 
 G_END_DECLS

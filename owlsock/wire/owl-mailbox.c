@@ -143,6 +143,14 @@ may_run_here (GMainContext *context,
   return TRUE;
 }
 
+gboolean
+owl_mailbox_may_run_now (OwlMailbox   **mailbox,
+                         GMainContext  *context,
+                         GThread       *home)
+{
+  return may_run_here (context, home) && is_empty (g_atomic_pointer_get (mailbox));
+}
+
 void
 owl_mailbox_submit (OwlMailbox            **mailbox,
                     GMainContext           *context,
@@ -151,7 +159,7 @@ owl_mailbox_submit (OwlMailbox            **mailbox,
                     gpointer                op,
                     gsize                   op_size)
 {
-  if (may_run_here (context, home) && is_empty (g_atomic_pointer_get (mailbox)))
+  if (owl_mailbox_may_run_now (mailbox, context, home))
     {
       run_op (klass, op);
       return;

@@ -5,11 +5,11 @@
  * What an OwlSocketClient speaks once its handshake was answered with a
  * 101: the same frame codec (owl-frame.c) and permessage-deflate
  * (owl-deflate.c) as the server's transport, in the client role: every
- * frame we send is masked with a key from a per-connection GRand, every
- * frame we read must not be (else 1002). The stream is any GIOStream (a
- * GSocketConnection, a GTlsClientConnection over one), driven with GIO's
- * async calls on the thread-default context: a client holds one or a few
- * connections, so there is no poller, cork or turn budget here.
+ * frame we send is masked with a key from a per-connection xorshift64*,
+ * every frame we read must not be (else 1002). The stream is any
+ * GIOStream (a GSocketConnection, a GTlsClientConnection over one) on the
+ * thread-default context; a plain socket is read and written with
+ * recv() and send() on its descriptor, as the server's connections are.
  */
 
 #pragma once
@@ -40,8 +40,11 @@ void          owl_transport_client_abort        (OwlTransport                *tr
                                                  guint16                      code,
                                                  const char                  *reason);
 
-/* The masking key source: 4 bytes from @rand. Exposed for the tests. */
-void          owl_transport_client_mask_key     (GRand                       *rand,
+/* The masking key source, exposed for the tests: a connection's state
+ * (never 0) seeded from GLib's global generator, and the next 4 bytes
+ * from it (xorshift64*). */
+guint64       owl_transport_client_mask_seed    (void);
+void          owl_transport_client_mask_key     (guint64                     *state,
                                                  guint8                       key[4]);
 
 G_END_DECLS

@@ -132,6 +132,45 @@ owl_test_watch_connected (OwlTestFixture *fixture,
 }
 
 void
+owl_test_echo_service (OwlTestFixture *fixture,
+                       gboolean        tls)
+{
+  g_object_set (fixture->service, "rate-limit", 1e9, NULL);
+  owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
+  if (tls)
+    owl_test_fixture_use_tls (fixture);
+  owl_test_fixture_listen (fixture);
+}
+
+static gboolean
+accept_any_certificate (OwlSocketClient      *client,
+                        GTlsCertificate      *certificate,
+                        GTlsCertificateFlags  errors,
+                        gpointer              user_data)
+{
+  return TRUE;
+}
+
+OwlTestWatch *
+owl_test_echo_watch (OwlTestFixture *fixture)
+{
+  g_autofree char *uri = owl_test_client_uri (fixture, "/ws/echo");
+  OwlTestWatch *watch = owl_test_watch_new (uri);
+
+  g_signal_connect (watch->client, "accept-certificate", G_CALLBACK (accept_any_certificate), NULL);
+  return watch;
+}
+
+const char *
+owl_test_watch_text (OwlTestWatch *watch,
+                     guint         i)
+{
+  JsonObject *object = json_node_get_object (g_ptr_array_index (watch->messages, i));
+
+  return json_object_get_string_member (object, "text");
+}
+
+void
 owl_test_watch_wait_state_at (OwlTestWatch         *watch,
                               OwlSocketClientState  state,
                               const char           *file,

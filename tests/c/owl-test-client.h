@@ -36,6 +36,24 @@ char         *owl_test_client_uri  (OwlTestFixture *fixture,
 /* A watched client for @path of the fixture, open and connected. */
 OwlTestWatch *owl_test_watch_connected (OwlTestFixture *fixture,
                                         const char     *path);
+/* An echo module at /ws/echo of the fixture, without rate limit, over
+ * TLS when @tls, listening. */
+void          owl_test_echo_service (OwlTestFixture *fixture,
+                                     gboolean        tls);
+/* A watched client for it (any certificate accepted), not open yet. */
+OwlTestWatch *owl_test_echo_watch  (OwlTestFixture *fixture);
+/* The string `text` of the @i-th message @watch got. */
+const char   *owl_test_watch_text  (OwlTestWatch   *watch,
+                                    guint           i);
+/* One client test body on an echo service over ws:// (@path/ws, data
+ * FALSE) and wss:// (@path/wss, data TRUE). */
+#define OWL_TEST_WS_WSS(path, func) \
+  G_STMT_START { \
+    g_test_add (path "/ws", OwlTestFixture, GINT_TO_POINTER (FALSE), \
+                owl_test_fixture_setup, func, owl_test_fixture_teardown); \
+    g_test_add (path "/wss", OwlTestFixture, GINT_TO_POINTER (TRUE), \
+                owl_test_fixture_setup, func, owl_test_fixture_teardown); \
+  } G_STMT_END
 /* Waits (under the watchdog) for the state. */
 void          owl_test_watch_wait_state_at (OwlTestWatch         *watch,
                                             OwlSocketClientState  state,

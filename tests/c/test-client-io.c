@@ -25,23 +25,12 @@
  * socket takes in one write while the server (same thread) cannot read */
 #define BIG_SIZE (900 * 1024)
 
-static gboolean
-accept_certificate (OwlSocketClient      *client,
-                    GTlsCertificate      *certificate,
-                    GTlsCertificateFlags  errors,
-                    gpointer              user_data)
-{
-  return TRUE;
-}
-
 /* One more client, connected to the fixture's echo service. */
 static OwlTestWatch *
 connect_client (OwlTestFixture *fixture)
 {
-  g_autofree char *uri = owl_test_client_uri (fixture, "/ws/echo");
-  OwlTestWatch *watch = owl_test_watch_new (uri);
+  OwlTestWatch *watch = owl_test_echo_watch (fixture);
 
-  g_signal_connect (watch->client, "accept-certificate", G_CALLBACK (accept_certificate), NULL);
   owl_socket_client_open (watch->client);
   owl_test_watch_wait_state (watch, OWL_SOCKET_CLIENT_CONNECTED);
   return watch;
@@ -53,21 +42,8 @@ static OwlTestWatch *
 start (OwlTestFixture *fixture,
        gconstpointer   data)
 {
-  g_object_set (fixture->service, "rate-limit", 1e9, NULL);
-  owl_test_fixture_add_echo_module (fixture, "echo", "/ws/echo");
-  if (GPOINTER_TO_INT (data))
-    owl_test_fixture_use_tls (fixture);
-  owl_test_fixture_listen (fixture);
+  owl_test_echo_service (fixture, GPOINTER_TO_INT (data));
   return connect_client (fixture);
-}
-
-static const char *
-message_text (OwlTestWatch *watch,
-              guint         i)
-{
-  JsonObject *object = json_node_get_object (g_ptr_array_index (watch->messages, i));
-
-  return json_object_get_string_member (object, "text");
 }
 
 /* A message far larger than one write takes comes back whole, and the
@@ -87,10 +63,10 @@ test_large (OwlTestFixture *fixture,
   g_assert_true (owl_socket_client_send_text (watch->client, "{\"type\":\"s\",\"text\":\"after\"}", &error));
   g_assert_no_error (error);
   OWL_TEST_WAIT_FOR (watch->messages->len == 3);
-  g_assert_cmpstr (message_text (watch, 0), ==, "before");
-  g_assert_cmpuint (strlen (message_text (watch, 1)), ==, BIG_SIZE);
-  g_assert_cmpstr (message_text (watch, 1), ==, text);
-  g_assert_cmpstr (message_text (watch, 2), ==, "after");
+  g_assert_cmpstr (owl_test_watch_text (watch, 0), ==, "before");
+  g_assert_cmpuint (strlen (owl_test_watch_text (watch, 1)), ==, BIG_SIZE);
+  g_assert_cmpstr (owl_test_watch_text (watch, 1), ==, text);
+  g_assert_cmpstr (owl_test_watch_text (watch, 2), ==, "after");
   g_assert_cmpuint (watch->n_errors, ==, 0);
   g_assert_cmpint (owl_socket_client_get_state (watch->client), ==, OWL_SOCKET_CLIENT_CONNECTED);
 }
@@ -121,9 +97,9 @@ test_burst (OwlTestFixture *fixture,
     {
       g_autofree char *expected = g_strdup_printf ("%u", i);
 
-      g_assert_cmpstr (message_text (watch, i), ==, expected);
+      g_assert_cmpstr (owl_test_watch_text (watch, i), ==, expected);
     }
-  g_assert_cmpstr (message_text (other, 0), ==, "other");
+  g_assert_cmpstr (owl_test_watch_text (other, 0), ==, "other");
   g_assert_cmpuint (watch->n_errors + other->n_errors, ==, 0);
 }
 
@@ -146,7 +122,7 @@ test_round_trips (OwlTestFixture *fixture,
 
       g_assert_true (owl_socket_client_send_text (w->client, json, NULL));
       OWL_TEST_WAIT_FOR (w->messages->len == i / 2 + 1);
-      g_assert_cmpstr (message_text (w, i / 2), ==, expected);
+      g_assert_cmpstr (owl_test_watch_text (w, i / 2), ==, expected);
     }
   g_assert_cmpuint (watch->messages->len + other->messages->len, ==, N_ROUND_TRIPS);
   g_assert_cmpuint (watch->n_errors + other->n_errors, ==, 0);
@@ -157,17 +133,8 @@ main (int    argc,
       char **argv)
 {
   owl_test_init (&argc, &argv);
-  g_test_add ("/owl/client/io/large/ws", OwlTestFixture, GINT_TO_POINTER (FALSE),
-              owl_test_fixture_setup, test_large, owl_test_fixture_teardown);
-  g_test_add ("/owl/client/io/large/wss", OwlTestFixture, GINT_TO_POINTER (TRUE),
-              owl_test_fixture_setup, test_large, owl_test_fixture_teardown);
-  g_test_add ("/owl/client/io/burst/ws", OwlTestFixture, GINT_TO_POINTER (FALSE),
-              owl_test_fixture_setup, test_burst, owl_test_fixture_teardown);
-  g_test_add ("/owl/client/io/burst/wss", OwlTestFixture, GINT_TO_POINTER (TRUE),
-              owl_test_fixture_setup, test_burst, owl_test_fixture_teardown);
-  g_test_add ("/owl/client/io/round-trips/ws", OwlTestFixture, GINT_TO_POINTER (FALSE),
-              owl_test_fixture_setup, test_round_trips, owl_test_fixture_teardown);
-  g_test_add ("/owl/client/io/round-trips/wss", OwlTestFixture, GINT_TO_POINTER (TRUE),
-              owl_test_fixture_setup, test_round_trips, owl_test_fixture_teardown);
+  OWL_TEST_WS_WSS ("/owl/client/io/large", test_large);
+  OWL_TEST_WS_WSS ("/owl/client/io/burst", test_burst);
+  OWL_TEST_WS_WSS ("/owl/client/io/round-trips", test_round_trips);
   return g_test_run ();
 }
