@@ -480,6 +480,42 @@ handle_room_members (OwldOwlsock1 *skeleton, GDBusMethodInvocation *invocation,
   return TRUE;
 }
 
+static void
+presence_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) members = owl_socket_service_presence_finish (OWL_SOCKET_SERVICE (source), result, &error);
+  g_autofree char *json = NULL;
+
+  if (members == NULL)
+    {
+      FAIL (invocation, OWLD_BUS_ERROR_UNAVAILABLE, "The presence could not be read: %s", error->message);
+      return;
+    }
+  json = json_to_string (members, FALSE);
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", json));
+}
+
+/* The room's presence, the union over every node sharing the broker. */
+static gboolean
+handle_get_presence (OwldOwlsock1 *skeleton, GDBusMethodInvocation *invocation,
+                     const char *room, GVariant *options, gpointer user_data)
+{
+  OwldBus *self = user_data;
+  static const char * const known[] = { NULL };
+
+  if (refuse_if_stopping (self, invocation) || !check_options (invocation, options, known))
+    return TRUE;
+  if (*room == '\0')
+    return INVALID_ARGS (invocation, "The room name is empty");
+  owl_socket_service_presence_async (owld_daemon_get_service (self->daemon), room, NULL,
+                                     presence_done, g_object_ref (invocation));
+  return TRUE;
+}
+
 static gboolean
 handle_get_statistics (OwldOwlsock1 *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
 {
@@ -604,6 +640,7 @@ connect_methods (OwldBus *self)
     { "handle-describe-connection", G_CALLBACK (handle_describe_connection) },
     { "handle-list-rooms", G_CALLBACK (handle_list_rooms) },
     { "handle-room-members", G_CALLBACK (handle_room_members) },
+    { "handle-get-presence", G_CALLBACK (handle_get_presence) },
     { "handle-get-statistics", G_CALLBACK (handle_get_statistics) },
     { "handle-reload", G_CALLBACK (handle_reload) },
     { "handle-register-handler", G_CALLBACK (handle_register_handler) },
