@@ -159,7 +159,8 @@ queried_cb (gpointer          user_data,
       return;
     }
   array = json_array_new ();
-  members = json_node_init_array (json_node_alloc (), array);
+  members = json_node_new (JSON_NODE_ARRAY);
+  json_node_take_array (members, array);
   for (gsize i = 0; i < reply->elements; i++)
     {
       const redisReply *entry = reply->element[i];

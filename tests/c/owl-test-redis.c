@@ -10,6 +10,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -64,6 +65,13 @@ owl_test_redis_command (OwlTestRedis *redis,
   va_end (ap);
   redisFree (c);
   return reply;
+}
+
+/* The server dies with the test, even when the test aborts. */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
 typedef enum { STARTING, READY, EXITED } StartState;
@@ -126,7 +134,7 @@ spawn_and_wait (OwlTestRedis *redis)
 
   g_spawn_async (NULL, (char **) argv, NULL,
                  G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
-                 NULL, NULL, &redis->pid, &error);
+                 die_with_parent, NULL, &redis->pid, &error);
   g_assert_no_error (error);
   tick = tick_new ();
   OWL_TEST_WAIT_FOR ((state = probe (redis)) != STARTING);

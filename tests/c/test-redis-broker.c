@@ -4,8 +4,8 @@
  *
  * Two "nodes" in one process: two OwlRooms, each with a Redis broker of
  * its own on one redis-server, and members over recording transports.
- * Broadcasts across nodes, history and recovery, presence, and a Redis
- * that answers errors.
+ * Broadcasts across nodes, history and recovery, a Redis that answers
+ * errors, oversized broadcasts.
  */
 
 #include "owl-test-util.h"
@@ -329,6 +329,114 @@ test_history (void)
   seen_clear (&seen_b);
 }
 
+/* Bad input and a Redis that answers errors -------------------------------------- */
+
+typedef struct
+{
+  gboolean  done;
+  GString  *ids;
+  GError   *error;
+} Presence;
+
+static void
+presence_cb (gpointer      user_data,
+             JsonNode     *members,
+             const GError *error)
+{
+  Presence *p = user_data;
+
+  p->done = TRUE;
+  p->error = error ? g_error_copy (error) : NULL;
+  if (members != NULL)
+    for (guint i = 0; i < json_array_get_length (json_node_get_array (members)); i++)
+      g_string_append_printf (p->ids, "%s,", json_object_get_string_member (
+                                json_array_get_object_element (json_node_get_array (members), i), "id"));
+}
+
+/* A key of the wrong type where the broker keeps a room's history or
+ * presence: the publication is still served locally (without a position)
+ * and counted failed, recovery and the presence query answer an error,
+ * and other rooms go on. */
+static void
+test_wrong_type (void)
+{
+  g_autoptr(OwlTestRedis) redis = owl_test_redis_start ();
+  OwlRoomOptions options = { .history_size = 10, .history_ttl = 60 };
+  Seen seen = { 0 };
+  OwlBroker *a = seen_broker (redis, "node-a", &seen);
+  Recovery r = { 0 };
+  Presence p = { FALSE, g_string_new (NULL), NULL };
+
+  freeReplyObject (owl_test_redis_command (redis, "SET %s x", OWL_TEST_REDIS_PREFIX ".meta.bad"));
+  freeReplyObject (owl_test_redis_command (redis, "SET %s x", OWL_TEST_REDIS_PREFIX ".presence.bad"));
+  a->klass->join (a, "bad", &options);
+  a->klass->join (a, "good", &options);
+  publish (a, "bad", "{\"n\":1}");
+  OWL_TEST_WAIT_FOR (seen.items->len == 1);
+  g_assert_cmpstr (g_ptr_array_index (seen.items, 0), ==, "{\"n\":1}@0");
+  g_assert_cmpint (owl_test_broker_stat (a, "failed"), ==, 1);
+
+  recover (a, "bad", 0, "", &r);
+  g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_nonnull (strstr (r.error->message, "WRONGTYPE"));
+
+  a->klass->presence_query (a, "bad", presence_cb, &p);
+  OWL_TEST_WAIT_FOR (p.done);
+  g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_FAILED);
+
+  publish (a, "good", "{\"n\":2}");
+  OWL_TEST_WAIT_FOR (seen.items->len == 2);
+  g_assert_cmpstr (g_ptr_array_index (seen.items, 1), ==, "{\"n\":2}@1");
+  g_assert_true (owl_test_broker_stat (a, "connected"));
+
+  g_string_free (p.ids, TRUE);
+  g_clear_error (&p.error);
+  recovery_clear (&r);
+  owl_broker_free (a);
+  seen_clear (&seen);
+}
+
+/* A broadcast over 1 MiB is served to the local members only, counted
+ * failed, with one warning (not one per broadcast); the next
+ * broadcast crosses as usual. */
+static void
+test_oversized (void)
+{
+  g_autoptr(OwlTestRedis) redis = owl_test_redis_start ();
+  OwlTestMember *a1 = owl_test_member_new ("a1"), *b1 = owl_test_member_new ("b1");
+  GString *big = g_string_new ("{\"big\":\"");
+  OwlTestNode a, b;
+
+  owl_test_node_init (&a, redis, "node-a");
+  owl_test_node_init (&b, redis, "node-b");
+  owl_test_member_join (a1, a.rooms, "lobby");
+  owl_test_member_join (b1, b.rooms, "lobby");
+  owl_test_redis_wait_subscribers (redis, OWL_TEST_REDIS_PREFIX ".room.lobby", 2);
+  while (big->len <= OWL_BROKER_REDIS_MAX_PUBLISH)
+    g_string_append (big, "xxxxxxxxxxxxxxxx");
+  g_string_append (big, "\"}");
+
+  owl_test_expect_warning ("larger than the Redis broker carries");
+  owl_test_node_broadcast (&a, "lobby", big->str, NULL);
+  owl_test_node_broadcast (&a, "lobby", big->str, NULL);
+  owl_test_assert_expected_warnings ();
+  /* Once: the second went without a word. */
+  g_assert_null (strstr (strstr (owl_test_get_log (), "larger than the Redis broker carries") + 1,
+                         "larger than the Redis broker carries"));
+  g_assert_cmpuint (a1->received->len, ==, 2);
+  g_assert_cmpint (owl_test_broker_stat (a.broker, "failed"), ==, 2);
+
+  owl_test_node_broadcast (&a, "lobby", "{\"small\":1}", NULL);
+  OWL_TEST_WAIT_FOR (b1->received->len == 1);
+  g_assert_cmpstr (g_ptr_array_index (b1->received, 0), ==, "{\"small\":1}");
+
+  g_string_free (big, TRUE);
+  owl_test_node_clear (&a);
+  owl_test_node_clear (&b);
+  owl_test_member_free (a1);
+  owl_test_member_free (b1);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -338,5 +446,7 @@ main (int    argc,
   g_test_add_func ("/redis/broadcast", test_broadcast);
   g_test_add_func ("/redis/odd-room", test_odd_room);
   g_test_add_func ("/redis/history", test_history);
+  g_test_add_func ("/redis/wrong-type", test_wrong_type);
+  g_test_add_func ("/redis/oversized", test_oversized);
   return g_test_run ();
 }
