@@ -29,6 +29,7 @@ typedef struct
   OwlRedisReplyFunc  func;
   gpointer           data;
   gint64             deadline;
+  gsize              size;      /* bytes of its arguments */
   GList              link;
 } Pending;
 
@@ -49,11 +50,13 @@ struct _OwlRedis
   GSource            *check;         /* deadline checks while ac is there */
   GSource            *retry;         /* the reconnect timer */
   gint64              connect_deadline;
-  gboolean            connected;
+  gboolean            connected;     /* commands may be sent */
+  gboolean            answered;      /* and Redis answered one */
   gboolean            freeing;
   GIOErrorEnum        drop_code;     /* why what is in flight fails next */
   char               *drop_reason;
   GQueue              pending;       /* Pending, in send order */
+  gsize               bytes;         /* their arguments' bytes */
   guint               failures;      /* attempts since the last answer */
   guint               attempts;
 };
@@ -122,6 +125,14 @@ destroy_dead_source (gpointer data)
   g_source_unref (data);
 }
 
+static void
+pending_unlink (OwlRedis *self,
+                Pending  *p)
+{
+  g_queue_unlink (&self->pending, &p->link);
+  self->bytes -= p->size;
+}
+
 /* hiredis freed (or is about to free) self->ac: forget it, and try again. */
 static void
 context_gone (OwlRedis *self)
@@ -129,6 +140,7 @@ context_gone (OwlRedis *self)
   Pending *p;
 
   self->ac = NULL;
+  self->answered = FALSE;
   if (self->source != NULL)
     g_ptr_array_add (self->dead_sources, g_steal_pointer (&self->source));
   clear_source (&self->check);
@@ -136,7 +148,7 @@ context_gone (OwlRedis *self)
   while ((p = g_queue_peek_head (&self->pending)) != NULL)
     {
       g_assert (p->func == NULL);
-      g_queue_unlink (&self->pending, &p->link);
+      pending_unlink (self, p);
       g_free (p);
     }
   if (self->connected)
@@ -301,7 +313,7 @@ owl_redis_free (OwlRedis *self)
 gboolean
 owl_redis_is_connected (OwlRedis *self)
 {
-  return self->connected;
+  return self->connected && self->answered;
 }
 
 guint
@@ -313,10 +325,13 @@ owl_redis_get_attempts (OwlRedis *self)
 static Pending *
 pending_push (OwlRedis          *self,
               OwlRedisReplyFunc  func,
-              gpointer           data)
+              gpointer           data,
+              gsize              size)
 {
   Pending *p = g_new0 (Pending, 1);
 
+  p->size = size;
+  self->bytes += size;
   p->redis = self;
   p->func = func;
   p->data = data;
@@ -336,13 +351,16 @@ reply_cb (redisAsyncContext *ac,
   redisReply *reply = r;
   g_autoptr(GError) error = NULL;
 
-  g_queue_unlink (&self->pending, &p->link);
+  pending_unlink (self, p);
   if (reply == NULL)
     error = g_error_new_literal (G_IO_ERROR, self->drop_code, self->drop_reason);
-  else if (reply->type == REDIS_REPLY_ERROR)
-    error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "Redis: %.*s", (int) reply->len, reply->str);
   else
-    self->failures = 0;
+    {
+      self->failures = 0;
+      self->answered = TRUE;
+    }
+  if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+    error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "Redis: %.*s", (int) reply->len, reply->str);
   p->func (p->data, error ? NULL : reply, error);
   g_free (p);
 }
@@ -367,21 +385,24 @@ owl_redis_command (OwlRedis           *self,
                    const size_t       *argvlen)
 {
   Pending *p;
+  gsize size = 0;
 
+  for (int i = 0; i < argc; i++)
+    size += argvlen[i];
   if (!self->connected)
     {
       fail_now (func, user_data, G_IO_ERROR_NOT_CONNECTED, "Not connected to Redis");
       return;
     }
-  if (self->pending.length >= OWL_REDIS_MAX_IN_FLIGHT)
+  if (self->pending.length >= OWL_REDIS_MAX_IN_FLIGHT || self->bytes + size > OWL_REDIS_MAX_BYTES_IN_FLIGHT)
     {
       fail_now (func, user_data, G_IO_ERROR_BUSY, "Too many Redis commands in flight");
       return;
     }
-  p = pending_push (self, func, user_data);
+  p = pending_push (self, func, user_data, size);
   if (redisAsyncCommandArgv (self->ac, reply_cb, p, argc, argv, argvlen) != REDIS_OK)
     {
-      g_queue_unlink (&self->pending, &p->link);
+      pending_unlink (self, p);
       g_free (p);
       fail_now (func, user_data, G_IO_ERROR_FAILED, "Redis refused the command");
     }
@@ -407,10 +428,11 @@ push_cb (redisAsyncContext *ac,
 
       if (p != NULL && p->func == NULL)
         {
-          g_queue_unlink (&self->pending, &p->link);
+          pending_unlink (self, p);
           g_free (p);
         }
       self->failures = 0;
+      self->answered = TRUE;
     }
   self->push (self->data, reply);
 }
@@ -427,7 +449,7 @@ owl_redis_subscribe (OwlRedis   *self,
   if (!self->connected ||
       redisAsyncCommandArgv (self->ac, push_cb, self, 2, argv, lens) != REDIS_OK)
     return FALSE;
-  pending_push (self, NULL, NULL);
+  pending_push (self, NULL, NULL, len);
   return TRUE;
 }
 

@@ -30,7 +30,7 @@ typedef struct _OwlRedis OwlRedis;
 typedef void (*OwlRedisReplyFunc) (gpointer          user_data,
                                    const redisReply *reply,
                                    const GError     *error);
-/* The connection came (TRUE) or went (FALSE). */
+/* The connection came (TRUE: commands may be sent) or went (FALSE). */
 typedef void (*OwlRedisStateFunc) (gpointer          user_data,
                                    gboolean          connected);
 /* A reply on a subscribed connection: an array ["subscribe", channel, n],
@@ -38,8 +38,10 @@ typedef void (*OwlRedisStateFunc) (gpointer          user_data,
 typedef void (*OwlRedisPushFunc)  (gpointer          user_data,
                                    const redisReply *reply);
 
-/* Commands in flight at most; more fail at once. */
+/* Commands in flight at most, and bytes of their arguments; more fail at
+ * once (a Redis that stops reading must not make the process grow). */
 #define OWL_REDIS_MAX_IN_FLIGHT 65536
+#define OWL_REDIS_MAX_BYTES_IN_FLIGHT (16 * 1024 * 1024)
 
 /* @address: "host:port" or a unix socket path (starting with '/').
  * Connects from @context's main loop, now and after every loss. */
@@ -53,6 +55,8 @@ OwlRedis   *owl_redis_new          (const char        *address,
  * of this connection's own callbacks. */
 void        owl_redis_free         (OwlRedis          *self);
 
+/* Connected, and Redis answered since (a socket the kernel accepted for
+ * a paused Redis is not a connection). */
 gboolean    owl_redis_is_connected (OwlRedis          *self);
 /* Connection attempts made so far (the first one included). */
 guint       owl_redis_get_attempts (OwlRedis          *self);

@@ -141,6 +141,37 @@ test_pause (void)
   outage_clear (&o);
 }
 
+/* Paused while broadcasts pour in: what Redis does not read stays bounded
+ * (OWL_REDIS_MAX_BYTES_IN_FLIGHT); beyond it a broadcast fails at once,
+ * counted, and is still served locally; the rest fail at the deadline. */
+static void
+test_backlog (void)
+{
+  Outage o = { 0 };
+  g_autoptr(GString) big = g_string_new ("{\"fill\":\"");
+  guint n = 40;
+
+  outage_init (&o);
+  while (big->len < 1000 * 1000)
+    g_string_append (big, "0123456789abcdef");
+  g_string_append (big, "\"}");
+
+  owl_test_redis_pause (o.redis, TRUE);
+  for (guint i = 0; i < n; i++)
+    owl_test_node_broadcast (&o.a, "lobby", big->str, NULL);
+  g_assert_cmpuint (o.a1->received->len, ==, n);
+  /* 16 MiB in flight at most: the others failed at once. */
+  g_assert_cmpint (owl_test_broker_stat (o.a.broker, "failed"), >=, n - 17);
+  OWL_TEST_WAIT_FOR (owl_test_broker_stat (o.a.broker, "failed") == n);
+
+  owl_test_redis_pause (o.redis, FALSE);
+  OWL_TEST_WAIT_FOR_MS (owl_test_broker_stat (o.a.broker, "connected") &&
+                        owl_test_broker_stat (o.b.broker, "connected"), 15000);
+  owl_test_redis_wait_subscribers (o.redis, OWL_TEST_REDIS_PREFIX ".room.lobby", 2);
+  assert_crosses (&o, "{\"n\":2}");
+  outage_clear (&o);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -149,5 +180,6 @@ main (int    argc,
   owl_test_capture_logs ();
   g_test_add_func ("/redis/restart", test_restart);
   g_test_add_func ("/redis/pause", test_pause);
+  g_test_add_func ("/redis/backlog", test_backlog);
   return g_test_run ();
 }
