@@ -91,9 +91,9 @@ presence_refresh (RedisBroker *self,
 
 void
 owl_broker_redis_presence_add (OwlBroker  *broker,
-                    const char *room,
-                    const char *id,
-                    JsonNode   *entry)
+                               const char *room,
+                               const char *id,
+                               JsonNode   *entry)
 {
   RedisBroker *self = (RedisBroker *) broker;
   GHashTable *entries = g_hash_table_lookup (self->presence, room);
@@ -112,8 +112,8 @@ owl_broker_redis_presence_add (OwlBroker  *broker,
 
 void
 owl_broker_redis_presence_remove (OwlBroker  *broker,
-                       const char *room,
-                       const char *id)
+                                  const char *room,
+                                  const char *id)
 {
   RedisBroker *self = (RedisBroker *) broker;
   GHashTable *entries = g_hash_table_lookup (self->presence, room);
@@ -176,9 +176,9 @@ queried_cb (gpointer          user_data,
 
 void
 owl_broker_redis_presence_query (OwlBroker            *broker,
-                      const char           *room,
-                      OwlBrokerPresenceFunc func,
-                      gpointer              data)
+                                 const char           *room,
+                                 OwlBrokerPresenceFunc func,
+                                 gpointer              data)
 {
   RedisBroker *self = (RedisBroker *) broker;
   GPtrArray *args = owl_broker_redis_args_new ();
