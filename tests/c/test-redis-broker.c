@@ -125,6 +125,36 @@ test_odd_room (void)
   owl_test_member_free (b1);
 }
 
+/* Left and joined again before Redis confirmed either: the UNSUBSCRIBE's
+ * confirmation must not cost the new subscription its messages. */
+static void
+test_rejoin (void)
+{
+  g_autoptr(OwlTestRedis) redis = owl_test_redis_start ();
+  OwlTestMember *a1 = owl_test_member_new ("a1"), *b1 = owl_test_member_new ("b1");
+  OwlTestNode a, b;
+
+  owl_test_node_init (&a, redis, "node-a");
+  owl_test_node_init (&b, redis, "node-b");
+  owl_test_member_join (b1, b.rooms, "flip");
+  owl_test_member_join (a1, a.rooms, "flip");
+  owl_test_redis_wait_subscribers (redis, OWL_TEST_REDIS_PREFIX ".room.flip", 2);
+  g_assert_true (owl_rooms_leave (a.rooms, "flip", a1->owner));
+  g_assert_true (owl_test_member_join (a1, a.rooms, "flip"));
+  g_assert_true (owl_rooms_leave (a.rooms, "flip", a1->owner));
+  g_assert_true (owl_test_member_join (a1, a.rooms, "flip"));
+  owl_test_drain ();
+  owl_test_redis_wait_subscribers (redis, OWL_TEST_REDIS_PREFIX ".room.flip", 2);
+  owl_test_node_broadcast (&b, "flip", "{\"n\":1}", NULL);
+  OWL_TEST_WAIT_FOR (a1->received->len == 1);
+  g_assert_cmpstr (g_ptr_array_index (a1->received, 0), ==, "{\"n\":1}");
+
+  owl_test_node_clear (&a);
+  owl_test_node_clear (&b);
+  owl_test_member_free (a1);
+  owl_test_member_free (b1);
+}
+
 /* History and recovery, at the broker ----------------------------------------------- */
 
 /* What a broker delivered: "payload@offset" (0: no position). */
@@ -437,6 +467,37 @@ test_oversized (void)
   owl_test_member_free (b1);
 }
 
+/* Freeing the broker answers what waits: a recovery waiting for its
+ * room's subscription and a presence query in flight, both cancelled. */
+static void
+test_free_cancels (void)
+{
+  g_autoptr(OwlTestRedis) redis = owl_test_redis_start ();
+  OwlRoomOptions options = { .history_size = 10, .history_ttl = 60 };
+  OwlPosition since = { 0, "" };
+  Seen seen = { 0 };
+  OwlBroker *a = seen_broker (redis, "node-a", &seen);
+  Recovery r = { 0 };
+  Presence p = { FALSE, g_string_new (NULL), NULL };
+
+  r.pubs = g_string_new (NULL);
+  a->klass->join (a, "room", &options);
+  a->klass->recover (a, "room", &since, recovery_cb, &r);
+  a->klass->presence_query (a, "room", presence_cb, &p);
+  g_assert_false (r.done);
+  g_assert_false (p.done);
+  owl_broker_free (a);
+  g_assert_true (r.done);
+  g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (p.done);
+  g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  g_string_free (p.ids, TRUE);
+  g_clear_error (&p.error);
+  recovery_clear (&r);
+  seen_clear (&seen);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -445,8 +506,10 @@ main (int    argc,
   owl_test_capture_logs ();
   g_test_add_func ("/redis/broadcast", test_broadcast);
   g_test_add_func ("/redis/odd-room", test_odd_room);
+  g_test_add_func ("/redis/rejoin", test_rejoin);
   g_test_add_func ("/redis/history", test_history);
   g_test_add_func ("/redis/wrong-type", test_wrong_type);
   g_test_add_func ("/redis/oversized", test_oversized);
+  g_test_add_func ("/redis/free-cancels", test_free_cancels);
   return g_test_run ();
 }
