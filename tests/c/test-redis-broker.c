@@ -148,6 +148,8 @@ test_rejoin (void)
   owl_test_node_broadcast (&b, "flip", "{\"n\":1}", NULL);
   OWL_TEST_WAIT_FOR (a1->received->len == 1);
   g_assert_cmpstr (g_ptr_array_index (a1->received, 0), ==, "{\"n\":1}");
+  /* Not by a reconnection after a lost confirmation. */
+  g_assert_cmpint (owl_test_broker_stat (a.broker, "reconnects"), ==, 0);
 
   owl_test_node_clear (&a);
   owl_test_node_clear (&b);
