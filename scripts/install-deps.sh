@@ -17,9 +17,11 @@ packages=(
   libjson-glib-dev
   zlib1g-dev               # permessage-deflate
   libgnutls28-dev          # JWT signatures (ES256, EdDSA)
+  libhiredis-dev           # the Redis broker (owlsock/broker)
   python3-jwt              # the tests mint tokens the way other stacks do
   glib-networking          # TLS for GIO at run time
   openssl                  # the TLS tests make their certificates
+  redis-server             # the Redis broker's tests start their own
   # introspection and the API reference
   gobject-introspection
   libgirepository1.0-dev
