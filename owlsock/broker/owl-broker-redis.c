@@ -30,8 +30,20 @@
 #include "owl-redis-private.h"
 
 /* KEYS: meta, history, channel. ARGV: payload, message header (node and
- * except fields), size, ttl, an epoch for a history that has none. */
+ * except fields), size, ttl, an epoch for a history that has none. Size 0:
+ * the publishing node does not know the room (no local member), so the
+ * room's own meta decides: recorded with the size and ttl the members'
+ * nodes stored, or published plainly when the room keeps no history. */
 static const char publish_lua[] =
+  "local size, ttl = ARGV[3], ARGV[4]\n"
+  "if size == '0' then\n"
+  "  local m = redis.call('HMGET', KEYS[1], 'size', 'ttl')\n"
+  "  if not m[1] or m[1] == '0' then\n"
+  "    redis.call('PUBLISH', KEYS[3], ARGV[2] .. '0:0:' .. ARGV[1])\n"
+  "    return {0, ''}\n"
+  "  end\n"
+  "  size, ttl = m[1], m[2] or '300'\n"
+  "end\n"
   "local epoch = redis.call('HGET', KEYS[1], 'epoch')\n"
   "if not epoch then\n"
   "  epoch = ARGV[5]\n"
@@ -39,10 +51,10 @@ static const char publish_lua[] =
   "  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)\n"
   "end\n"
   "local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)\n"
-  "redis.call('HSET', KEYS[1], 'size', ARGV[3], 'ttl', ARGV[4])\n"
-  "redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], offset .. '-1', 'd', ARGV[1])\n"
-  "redis.call('EXPIRE', KEYS[1], ARGV[4])\n"
-  "redis.call('EXPIRE', KEYS[2], ARGV[4])\n"
+  "redis.call('HSET', KEYS[1], 'size', size, 'ttl', ttl)\n"
+  "redis.call('XADD', KEYS[2], 'MAXLEN', size, offset .. '-1', 'd', ARGV[1])\n"
+  "redis.call('EXPIRE', KEYS[1], ttl)\n"
+  "redis.call('EXPIRE', KEYS[2], ttl)\n"
   "redis.call('PUBLISH', KEYS[3], ARGV[2] .. offset .. ':' .. string.len(epoch) .. ':' .. epoch .. ARGV[1])\n"
   "return {offset, epoch}\n";
 
@@ -58,6 +70,7 @@ typedef struct
   char                 *room;
   guint64               since;
   char                 *epoch;
+  gboolean              top_only;  /* since was NULL: the top alone */
   OwlBrokerRecoverFunc  func;
   gpointer              data;
 } Recover;
@@ -402,14 +415,16 @@ recorded_cb (gpointer          user_data,
     {
       self->published++;
       pos.offset = (guint64) reply->element[0]->integer;
-      pos.epoch = reply->element[1]->str;
+      pos.epoch = pos.offset > 0 ? reply->element[1]->str : NULL;
     }
   self->parent.deliver (self->parent.deliver_data, p->room, p->payload, pos.epoch ? &pos : NULL, p->except);
   publish_free (p);
 }
 
+/* @room NULL: no local member; the room's meta in Redis decides. */
 static void
 publish_recorded (RedisBroker *self,
+                  const char  *name,
                   Room        *room,
                   GBytes      *payload,
                   const char  *except_id)
@@ -417,17 +432,17 @@ publish_recorded (RedisBroker *self,
   Publish *p = g_new0 (Publish, 1);
   GPtrArray *args = owl_broker_redis_args_new ();
   g_autofree char *header = message_header (self, except_id);
-  g_autofree char *size = g_strdup_printf ("%u", room->options.history_size);
-  g_autofree char *ttl = g_strdup_printf ("%u", MAX (room->options.history_ttl, 1));
+  g_autofree char *size = g_strdup_printf ("%u", room ? room->options.history_size : 0);
+  g_autofree char *ttl = g_strdup_printf ("%u", room ? MAX (room->options.history_ttl, 1) : 1);
   g_autofree char *epoch = g_strdup_printf ("%08x%04x", g_random_int (), g_random_int () & 0xffff);
 
   p->self = self;
-  p->room = g_strdup (room->name);
+  p->room = g_strdup (name);
   p->payload = g_bytes_ref (payload);
   p->except = g_strdup (except_id);
-  owl_broker_redis_args_add_key (args, self, "meta", room->name);
-  owl_broker_redis_args_add_key (args, self, "history", room->name);
-  owl_broker_redis_args_add_key (args, self, "room", room->name);
+  owl_broker_redis_args_add_key (args, self, "meta", name);
+  owl_broker_redis_args_add_key (args, self, "history", name);
+  owl_broker_redis_args_add_key (args, self, "room", name);
   g_ptr_array_add (args, g_bytes_ref (payload));
   owl_redis_args_add (args, header, -1);
   owl_redis_args_add (args, size, -1);
@@ -456,8 +471,10 @@ redis_publish (OwlBroker  *broker,
       self->parent.deliver (self->parent.deliver_data, name, payload, NULL, except_id);
       return;
     }
-  if (room != NULL && room->options.history_size > 0)
-    publish_recorded (self, room, payload, except_id);
+  /* A room known here without history publishes plainly; one not known
+   * here may keep history on the nodes of its members: the script asks. */
+  if (room == NULL || room->options.history_size > 0)
+    publish_recorded (self, name, room, payload, except_id);
   else
     publish_plain (self, name, payload, except_id);
 }
@@ -549,9 +566,12 @@ recovered_cb (gpointer          user_data,
       if (pub != NULL)
         g_ptr_array_add (pubs, pub);
     }
-  /* Everything after since is there: the epoch is the same, and the
+  /* Everything after since is there: the epoch is the same (an empty one
+   * at offset 0 follows from the start of the current epoch), and the
    * first kept publication is the next one (or none was made since). */
-  recovered = g_str_equal (top.epoch, r->epoch) && r->since <= top.offset &&
+  recovered = !r->top_only &&
+              (g_str_equal (top.epoch, r->epoch) || (r->since == 0 && r->epoch[0] == '\0')) &&
+              r->since <= top.offset &&
               (r->since == top.offset ||
                (pubs->len > 0 && ((OwlPublication *) pubs->pdata[0])->offset == r->since + 1));
   if (!recovered)
@@ -565,7 +585,9 @@ recover_read (Recover *r)
 {
   RedisBroker *self = r->self;
   GPtrArray *args = owl_broker_redis_args_new ();
-  g_autofree char *start = g_strdup_printf ("%" G_GUINT64_FORMAT "-1", r->since + 1);
+  /* The top alone: a start after every stream id reads no entry. */
+  g_autofree char *start = r->top_only ? g_strdup ("18446744073709551615-18446744073709551615")
+                                       : g_strdup_printf ("%" G_GUINT64_FORMAT "-1", r->since + 1);
 
   owl_broker_redis_args_add_key (args, self, "meta", r->room);
   owl_broker_redis_args_add_key (args, self, "history", r->room);
@@ -586,8 +608,9 @@ redis_recover (OwlBroker            *broker,
 
   r->self = self;
   r->room = g_strdup (name);
-  r->since = since->offset;
-  r->epoch = g_strdup (since->epoch ? since->epoch : "");
+  r->top_only = since == NULL;
+  r->since = since != NULL ? since->offset : 0;
+  r->epoch = g_strdup (since != NULL && since->epoch != NULL ? since->epoch : "");
   r->func = func;
   r->data = data;
   if (!owl_redis_is_connected (self->sub))

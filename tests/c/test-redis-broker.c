@@ -255,6 +255,7 @@ recovery_cb (gpointer           user_data,
     }
 }
 
+/* @epoch NULL: recover() without a position (the top alone). */
 static void
 recover (OwlBroker  *broker,
          const char *room,
@@ -271,7 +272,7 @@ recover (OwlBroker  *broker,
   g_string_truncate (r->pubs, 0);
   r->done = FALSE;
   r->epoch = NULL;
-  broker->klass->recover (broker, room, &since, recovery_cb, r);
+  broker->klass->recover (broker, room, epoch ? &since : NULL, recovery_cb, r);
   OWL_TEST_WAIT_FOR (r->done);
 }
 
@@ -359,6 +360,54 @@ test_history (void)
   owl_broker_free (b);
   seen_clear (&seen_a);
   seen_clear (&seen_b);
+}
+
+/* A node with no member in a room publishes as well: the room's meta in
+ * Redis (stored by its members' nodes) decides that the publication is
+ * recorded; a room without history is published plainly. A join that
+ * recovers nothing asks for the top alone; an empty epoch at offset 0
+ * follows from the start of the current epoch. */
+static void
+test_history_elsewhere (void)
+{
+  g_autoptr(OwlTestRedis) redis = owl_test_redis_start ();
+  OwlRoomOptions options = { .history_size = 10, .history_ttl = 60 };
+  OwlRoomOptions plain = { 0, };
+  Seen seen_a = { 0 }, seen_c = { 0 };
+  OwlBroker *a = seen_broker (redis, "node-a", &seen_a);
+  OwlBroker *c = seen_broker (redis, "node-c", &seen_c);
+  Recovery r = { 0 };
+
+  a->klass->join (a, "kept", &options);
+  a->klass->join (a, "plain", &plain);
+  owl_test_redis_wait_subscribers (redis, OWL_TEST_REDIS_PREFIX ".room.kept", 1);
+  owl_test_redis_wait_subscribers (redis, OWL_TEST_REDIS_PREFIX ".room.plain", 1);
+  publish (a, "kept", "{\"n\":1}");
+  OWL_TEST_WAIT_FOR (seen_a.items->len == 1);
+
+  publish (c, "kept", "{\"n\":2}");
+  publish (c, "plain", "{\"n\":3}");
+  OWL_TEST_WAIT_FOR (seen_a.items->len == 3);
+  g_assert_cmpstr (g_ptr_array_index (seen_a.items, 1), ==, "{\"n\":2}@2");
+  g_assert_cmpstr (g_ptr_array_index (seen_a.items, 2), ==, "{\"n\":3}@0");
+  g_assert_cmpint (owl_test_broker_stat (c, "failed"), ==, 0);
+
+  recover (a, "kept", 0, NULL, &r);
+  g_assert_no_error (r.error);
+  g_assert_false (r.recovered);
+  g_assert_cmpstr (r.pubs->str, ==, "");
+  g_assert_cmpuint (r.top, ==, 2);
+  g_assert_cmpstr (r.epoch, ==, seen_a.epoch);
+
+  recover (a, "kept", 0, "", &r);
+  g_assert_true (r.recovered);
+  g_assert_cmpstr (r.pubs->str, ==, "{\"n\":1}@1,{\"n\":2}@2,");
+
+  recovery_clear (&r);
+  owl_broker_free (a);
+  owl_broker_free (c);
+  seen_clear (&seen_a);
+  seen_clear (&seen_c);
 }
 
 /* Bad input and a Redis that answers errors -------------------------------------- */
@@ -510,6 +559,7 @@ main (int    argc,
   g_test_add_func ("/redis/odd-room", test_odd_room);
   g_test_add_func ("/redis/rejoin", test_rejoin);
   g_test_add_func ("/redis/history", test_history);
+  g_test_add_func ("/redis/history-elsewhere", test_history_elsewhere);
   g_test_add_func ("/redis/wrong-type", test_wrong_type);
   g_test_add_func ("/redis/oversized", test_oversized);
   g_test_add_func ("/redis/free-cancels", test_free_cancels);

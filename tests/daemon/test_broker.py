@@ -217,6 +217,13 @@ class Cluster(Workdir):
     def members(self, room, n_per_node=1):
         """Clients in `room`, n_per_node on each node, in node order."""
         clients = [self.client(node, f'/ws/chat/{room}') for node in self.nodes for _ in range(n_per_node)]
+        # Every node connected to Redis and subscribed to the room: before
+        # that, a publication crosses to nobody (at most once, counted).
+        wait_for(lambda: all(self.broker_stats(node).get('connected') for node in self.nodes),
+                 'every node connected to Redis')
+        channel = f'owlsock.room.{room}'
+        wait_for(lambda: self.redis.command('PUBSUB', 'NUMSUB', channel)[1] == len(self.nodes),
+                 f'{len(self.nodes)} subscribers of {channel}')
         return clients
 
     def broker_stats(self, node):
