@@ -64,6 +64,17 @@ static const char recover_lua[] =
   "local entries = redis.call('XRANGE', KEYS[2], ARGV[1], '+')\n"
   "return {meta[1] or '0', meta[2] or '', entries}\n";
 
+/* KEYS: meta. ARGV: size, ttl. A node with members keeps its rooms' meta
+ * (the larger size and ttl any node asked for) while they are joined, so a
+ * node without members records what it publishes there too. */
+static const char meta_lua[] =
+  "local m = redis.call('HMGET', KEYS[1], 'size', 'ttl')\n"
+  "local size = math.max(tonumber(m[1]) or 0, tonumber(ARGV[1]))\n"
+  "local ttl = math.max(tonumber(m[2]) or 0, tonumber(ARGV[2]))\n"
+  "redis.call('HSET', KEYS[1], 'size', size, 'ttl', ttl)\n"
+  "redis.call('EXPIRE', KEYS[1], ttl)\n"
+  "return 1\n";
+
 typedef struct
 {
   RedisBroker          *self;
@@ -149,6 +160,47 @@ room_flush_waiting (Room         *room,
 }
 
 static void
+meta_cb (gpointer          user_data,
+         const redisReply *reply,
+         const GError     *error)
+{
+  if (error != NULL)
+    g_debug ("redis: room meta: %s", error->message);
+}
+
+/* Keeps @room's size and ttl in its meta while it has members here. */
+static void
+touch_meta (RedisBroker *self,
+            Room        *room)
+{
+  GPtrArray *args;
+  g_autofree char *size = NULL;
+  g_autofree char *ttl = NULL;
+
+  if (room->options.history_size == 0 || !owl_redis_is_connected (self->cmd))
+    return;
+  args = owl_broker_redis_args_new ();
+  size = g_strdup_printf ("%u", room->options.history_size);
+  ttl = g_strdup_printf ("%u", MAX (room->options.history_ttl, 1));
+  owl_broker_redis_args_add_key (args, self, "meta", room->name);
+  owl_redis_args_add (args, size, -1);
+  owl_redis_args_add (args, ttl, -1);
+  owl_redis_eval (self->cmd, &self->scripts[SCRIPT_META], 1, args, meta_cb, NULL);
+}
+
+static void
+touch_all_meta (RedisBroker *self)
+{
+  GHashTableIter iter;
+  gpointer room;
+
+  g_hash_table_iter_init (&iter, self->rooms);
+  while (g_hash_table_iter_next (&iter, NULL, &room))
+    if (((Room *) room)->active)
+      touch_meta (self, room);
+}
+
+static void
 redis_join (OwlBroker            *broker,
             const char           *name,
             const OwlRoomOptions *options)
@@ -166,6 +218,7 @@ redis_join (OwlBroker            *broker,
   room->options.history_size = MAX (room->options.history_size, options->history_size);
   room->options.history_ttl = MAX (room->options.history_ttl, options->history_ttl);
   room->options.presence |= options->presence;
+  touch_meta (self, room);
   if (room->active)
     return;
   room->active = TRUE;
@@ -634,6 +687,7 @@ cmd_state_cb (gpointer user_data,
   for (guint i = 0; i < N_SCRIPTS; i++)
     owl_redis_script_load (self->cmd, &self->scripts[i]);
   owl_broker_redis_presence_refresh_all (self);
+  touch_all_meta (self);
 }
 
 static gboolean
@@ -644,6 +698,7 @@ heartbeat_cb (gpointer data)
   /* The probe: its confirmation must come within the deadline. */
   owl_redis_subscribe (self->sub, TRUE, self->probe, strlen (self->probe));
   owl_broker_redis_presence_refresh_all (self);
+  touch_all_meta (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -728,7 +783,7 @@ owl_broker_new_redis (const char   *address,
   RedisBroker *self = g_new0 (RedisBroker, 1);
   /* The probe must be answered before the next one goes. */
   guint deadline_ms = CLAMP (heartbeat_s, 1, 5) * 1000;
-  const char *texts[N_SCRIPTS] = { publish_lua, recover_lua, };
+  const char *texts[N_SCRIPTS] = { publish_lua, recover_lua, meta_lua, };
 
   self->parent.klass = &redis_class;
   self->parent.node = g_strdup (node);

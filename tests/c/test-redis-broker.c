@@ -363,10 +363,21 @@ test_history (void)
 }
 
 /* A node with no member in a room publishes as well: the room's meta in
- * Redis (stored by its members' nodes) decides that the publication is
- * recorded; a room without history is published plainly. A join that
- * recovers nothing asks for the top alone; an empty epoch at offset 0
- * follows from the start of the current epoch. */
+ * Redis, kept by its members' nodes from their join on, decides that the
+ * publication is recorded; a room without history is published plainly.
+ * A join that recovers nothing asks for the top alone; an empty epoch at
+ * offset 0 follows from the start of the current epoch. */
+static gboolean
+meta_has_size (OwlTestRedis *redis,
+               const char   *key)
+{
+  redisReply *reply = owl_test_redis_command (redis, "HGET %s size", key);
+  gboolean found = reply != NULL && reply->type == REDIS_REPLY_STRING;
+
+  freeReplyObject (reply);
+  return found;
+}
+
 static void
 test_history_elsewhere (void)
 {
@@ -382,14 +393,17 @@ test_history_elsewhere (void)
   a->klass->join (a, "plain", &plain);
   owl_test_redis_wait_subscribers (redis, OWL_TEST_REDIS_PREFIX ".room.kept", 1);
   owl_test_redis_wait_subscribers (redis, OWL_TEST_REDIS_PREFIX ".room.plain", 1);
-  publish (a, "kept", "{\"n\":1}");
-  OWL_TEST_WAIT_FOR (seen_a.items->len == 1);
+  OWL_TEST_WAIT_FOR (meta_has_size (redis, OWL_TEST_REDIS_PREFIX ".meta.kept"));
+  g_assert_false (meta_has_size (redis, OWL_TEST_REDIS_PREFIX ".meta.plain"));
 
-  publish (c, "kept", "{\"n\":2}");
-  publish (c, "plain", "{\"n\":3}");
+  publish (c, "kept", "{\"n\":1}");
+  publish (c, "plain", "{\"n\":2}");
+  OWL_TEST_WAIT_FOR (seen_a.items->len == 2);  /* order is per publisher */
+  publish (a, "kept", "{\"n\":3}");
   OWL_TEST_WAIT_FOR (seen_a.items->len == 3);
-  g_assert_cmpstr (g_ptr_array_index (seen_a.items, 1), ==, "{\"n\":2}@2");
-  g_assert_cmpstr (g_ptr_array_index (seen_a.items, 2), ==, "{\"n\":3}@0");
+  g_assert_cmpstr (g_ptr_array_index (seen_a.items, 0), ==, "{\"n\":1}@1");
+  g_assert_cmpstr (g_ptr_array_index (seen_a.items, 1), ==, "{\"n\":2}@0");
+  g_assert_cmpstr (g_ptr_array_index (seen_a.items, 2), ==, "{\"n\":3}@2");
   g_assert_cmpint (owl_test_broker_stat (c, "failed"), ==, 0);
 
   recover (a, "kept", 0, NULL, &r);
@@ -401,7 +415,7 @@ test_history_elsewhere (void)
 
   recover (a, "kept", 0, "", &r);
   g_assert_true (r.recovered);
-  g_assert_cmpstr (r.pubs->str, ==, "{\"n\":1}@1,{\"n\":2}@2,");
+  g_assert_cmpstr (r.pubs->str, ==, "{\"n\":1}@1,{\"n\":3}@2,");
 
   recovery_clear (&r);
   owl_broker_free (a);
