@@ -5,6 +5,12 @@
  *   /pub   every message is broadcast to the room "bench"
  *   /auth-echo     /echo behind a JWT guard (OWLSOCK_BENCH_JWT_SECRET set)
  *   /checked-echo  /echo with a message schema (OWLSOCK_BENCH_SCHEMA_FILE set)
+ *   /hsub, /hpub   /sub and /pub on the room "bench-history", which keeps
+ *                  1000 publications (history-size)
+ *   /psub          joins the room "bench-presence", a module with presence
+ *
+ *   OWLSOCK_BENCH_BROKER=redis://127.0.0.1:6379   rooms shared through Redis
+ *   (tests/bench/run-fanout-redis.sh)
  *
  *   build/examples/bench-server --port PORT    (stops on SIGTERM)
  *   build/examples/bench-server --port PORT --tls-cert cert.pem --tls-key key.pem   (wss://)
@@ -19,6 +25,8 @@
 #include "common.h"
 
 #define BENCH_ROOM "bench"
+#define HISTORY_ROOM "bench-history"
+#define PRESENCE_ROOM "bench-presence"
 
 static void
 on_echo_message (OwlConnection *connection,
@@ -37,6 +45,14 @@ on_pub_message (OwlConnection *connection,
 }
 
 static void
+on_hpub_message (OwlConnection *connection,
+                 JsonNode      *message,
+                 gpointer       service)
+{
+  owl_socket_service_broadcast (service, HISTORY_ROOM, message, NULL);
+}
+
+static void
 on_echo (OwlModule     *module,
          OwlConnection *connection,
          gpointer       service)
@@ -50,6 +66,30 @@ on_sub (OwlModule     *module,
         gpointer       service)
 {
   owl_connection_join (connection, BENCH_ROOM);
+}
+
+static void
+on_hsub (OwlModule     *module,
+         OwlConnection *connection,
+         gpointer       service)
+{
+  owl_connection_join (connection, HISTORY_ROOM);
+}
+
+static void
+on_psub (OwlModule     *module,
+         OwlConnection *connection,
+         gpointer       service)
+{
+  owl_connection_join (connection, PRESENCE_ROOM);
+}
+
+static void
+on_hpub (OwlModule     *module,
+         OwlConnection *connection,
+         gpointer       service)
+{
+  g_signal_connect (connection, "message", G_CALLBACK (on_hpub_message), service);
 }
 
 static void
@@ -76,6 +116,10 @@ add_module (OwlSocketService  *service,
 
       g_object_set (module, "guards", guards, NULL);
     }
+  if (g_str_equal (path, "/hsub") || g_str_equal (path, "/hpub"))
+    g_object_set (module, "history-size", 1000, NULL);
+  if (g_str_equal (path, "/psub"))
+    g_object_set (module, "presence", TRUE, NULL);
 
   g_signal_connect (module, "connection", on_connection, service);
   return owl_socket_service_add_module (service, module, error);
@@ -96,6 +140,8 @@ main (int   argc,
                 "max-connections-per-ip", 100000,
                 "rate-limit", 1e9,
                 NULL);
+  if (g_getenv ("OWLSOCK_BENCH_BROKER") != NULL && *g_getenv ("OWLSOCK_BENCH_BROKER") != '\0')
+    g_object_set (service, "broker", g_getenv ("OWLSOCK_BENCH_BROKER"), NULL);
 
   /* With OWLSOCK_BENCH_JWT_SECRET set, /auth-echo is /echo behind an
    * HS256 JWT guard. */
@@ -140,7 +186,10 @@ main (int   argc,
 
   if (!add_module (service, "/echo", G_CALLBACK (on_echo), &error) ||
       !add_module (service, "/sub", G_CALLBACK (on_sub), &error) ||
-      !add_module (service, "/pub", G_CALLBACK (on_pub), &error))
+      !add_module (service, "/pub", G_CALLBACK (on_pub), &error) ||
+      !add_module (service, "/hsub", G_CALLBACK (on_hsub), &error) ||
+      !add_module (service, "/hpub", G_CALLBACK (on_hpub), &error) ||
+      !add_module (service, "/psub", G_CALLBACK (on_psub), &error))
     {
       g_printerr ("bench-server: %s\n", error->message);
       return EXIT_FAILURE;
