@@ -10,14 +10,11 @@
 #                the room, sorted), "slow" (never answered: the client's timeout)
 #   /ws/stats    no guard; {"type":"event","event":"stats","payload":<dup_stats>}
 #                on connect and every 500 ms
-#   /ws/history/:room  no guard; a room with history spoken by hand, as issue 14's
-#                wire has it: each publication led by "pos" (this process's epoch:
-#                a restart loses the history, as the in-process broker does), a
-#                `system` `joined` frame on each join, the `recover` query parameter
-#                answered (replay, then `joined` with recovered and missed); calls:
-#                "publish" (text: to the room, kept), "drop" (n: closes the room's
-#                connections with 1012, then keeps n publications nobody got),
-#                "asked" (every `recover` value this process was given)
+#   /ws/history/:room  no guard; a module with history-size 100 (the in-process
+#                broker: a restart loses the history); calls: "publish" (text:
+#                {"type":"note","text":...} broadcast to the room), "drop" (n:
+#                closes the room's connections with 1012, then broadcasts n notes
+#                nobody gets), "asked" (every `recover` value this process was given)
 #
 #   server.py --port PORT --data DIR --origin http://127.0.0.1:PORT
 # auth-expiry-notice is 2 s. Prints 'listening on PORT'; SIGTERM stops it.
@@ -27,7 +24,6 @@
 import argparse
 import json
 import os
-import secrets
 import sys
 
 sys.dont_write_bytecode = True
@@ -39,8 +35,6 @@ from gi.repository import GLib, Json, Owlsock
 
 service = Owlsock.SocketService.new(None)
 unanswered = []   # the "slow" calls, kept so that they stay unanswered
-EPOCH = secrets.token_hex(4)
-history = {}      # room -> [frame text], offset = index + 1
 asked = []        # the decoded `recover` values given to /ws/history
 
 
@@ -73,55 +67,32 @@ def on_chat_connection(module, conn):
     conn.join(room)
 
 
-def history_frame(room, text):
-    """Keeps a publication of @room and gives its frame, `pos` first as the server
-    splices it."""
-    kept = history.setdefault(room, [])
-    pos = json.dumps({'room': room, 'offset': len(kept) + 1, 'epoch': EPOCH})
-    kept.append('{"pos":' + pos + ',' + json.dumps({'type': 'note', 'text': text})[1:])
-    return kept[-1]
-
-
-def join_history(conn, room):
-    """The replay a `recover` asks for, then `joined`."""
-    kept = history.setdefault(room, [])
-    payload = {'room': room, 'epoch': EPOCH, 'offset': len(kept)}
+def on_history_connection(module, conn):
+    room = conn.get_request().get_param('room')
     value = conn.get_request().get_query_param('recover')
     if value is not None:
         asked.append(json.loads(value))
-        since = asked[-1].get(room)
-        ok = since is not None and since['epoch'] == EPOCH and since['offset'] <= len(kept)
-        missed = kept[since['offset']:] if ok else []
-        for text in missed:
-            conn.send_text(text)
-        payload.update(recovered=ok, missed=len(missed))
-    conn.join(room)
-    conn.send_text(json.dumps({'type': 'system', 'event': 'joined', 'payload': payload}))
 
-
-def on_history_connection(module, conn):
-    room = conn.get_request().get_param('room')
+    def note(text):
+        service.broadcast(room, node({'type': 'note', 'text': text}), None)
 
     def publish(conn, call):
-        frame = history_frame(room, call.get_params_value()[0])
-        for member in service.list_room_members(room):
-            member.send_text(frame)
-        call.return_value(len(history[room]))
+        note(call.get_params_value()[0])
+        call.return_value(None)
         return True
 
     def drop(conn, call):
-        members = service.list_room_members(room)
-        for i in range(call.get_params_value()[0]):
-            history_frame(room, f'missed {i + 1}')
-        call.return_value(len(history[room]))
-        for member in members:
+        call.return_value(None)  # before the close frame
+        for member in service.list_room_members(room):
             member.close(1012, 'restart')
+        for i in range(call.get_params_value()[0]):
+            note(f'missed {i + 1}')
         return True
 
     conn.connect('call::publish', publish)
     conn.connect('call::drop', drop)
     conn.connect('call::asked', lambda conn, call: call.return_value(node(asked)) or True)
-    join_history(conn, room)
+    conn.join(room)
 
 
 def stats_frame():
@@ -156,7 +127,8 @@ def main():
     chat.connect('connection', on_chat_connection)
     stats = Owlsock.Module(alias='stats', path='/ws/stats', protocols=['owlsock'])
     stats.connect('connection', on_stats_connection)
-    news = Owlsock.Module(alias='history', path='/ws/history/:room', protocols=['owlsock'])
+    news = Owlsock.Module(alias='history', path='/ws/history/:room', protocols=['owlsock'],
+                          history_size=100)
     news.connect('connection', on_history_connection)
     service.add_module(chat)
     service.add_module(stats)

@@ -335,15 +335,15 @@ test('a room with history: the client recovers after a drop and after a restart'
   const waitFor = (fn, arg) => page.waitForFunction(fn, arg, { timeout: WAIT });
 
   await waitFor(() => window.history_.client.state === 'connected');
-  assert.equal(await call('publish', 'one'), 1);
-  assert.equal(await call('publish', 'two'), 2);
+  await call('publish', 'one');
+  await call('publish', 'two');
   await waitFor(() => window.history_.notes.length === 2);
   const epoch = (await state()).positions.news.epoch;
   assert.deepEqual((await state()).positions, { news: { offset: 2, epoch } });
 
   // The server drops the room (1012) and three publications go out meanwhile:
   // the reconnect asks from offset 2 and gets them, in order, then `recovered`.
-  assert.equal(await call('drop', 3), 5);
+  await call('drop', 3);
   await waitFor(() => window.history_.recovered.length === 1);
   let seen = await state();
   assert.deepEqual(seen.recovered, [{ room: 'news', recovered: true, missed: 3 }]);
