@@ -221,12 +221,16 @@ upgrade_accept (OwlUpgrade *upgrade)
 /* Schemas, last ----------------------------------------------------------------- */
 
 /* The query or the params, as an object of strings, against @schema;
- * @what is the refusal's subject and verb ("params do"). */
+ * @what is the refusal's subject and verb ("params do"). The query's
+ * `recover` is owlsock's own (checked by then) and not the schema's: a
+ * client adds it on its own when it reconnects, so a strict schema would
+ * refuse every reconnection. */
 static gboolean
 check_strings (OwlUpgrade *upgrade,
                const char *what,
                OwlSchema  *schema,
-               GHashTable *strings)
+               GHashTable *strings,
+               const char *own)
 {
   g_autoptr(JsonObject) object = json_object_new ();
   g_autoptr(JsonNode) node = NULL;
@@ -239,7 +243,8 @@ check_strings (OwlUpgrade *upgrade,
     return TRUE;
   g_hash_table_iter_init (&iter, strings);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    json_object_set_string_member (object, key, value);
+    if (own == NULL || !g_str_equal (key, own))
+      json_object_set_string_member (object, key, value);
   node = json_node_init_object (json_node_alloc (), object);
   if (owl_schema_validate (schema, node, &error))
     return TRUE;
@@ -270,10 +275,10 @@ upgrade_finish_checks (OwlUpgrade *upgrade)
    * keeps them for the connection's life. */
   if ((owl_module_get_query_schema (upgrade->module) == NULL ||
        check_strings (upgrade, "query does", owl_module_get_query_schema (upgrade->module),
-                      owl_request_get_query (upgrade->request))) &&
+                      owl_request_get_query (upgrade->request), "recover")) &&
       (owl_module_get_params_schema (upgrade->module) == NULL ||
        check_strings (upgrade, "params do", owl_module_get_params_schema (upgrade->module),
-                      owl_request_get_params (upgrade->request))))
+                      owl_request_get_params (upgrade->request), NULL)))
     upgrade_accept (upgrade);
 }
 

@@ -96,6 +96,33 @@ test_recover_gap (OwlTestFixture *fixture,
   owl_test_history_assert_joined (back, 0, "lobby", epoch, 6, "true", 0);
 }
 
+/* `recover` is owlsock's own: a strict query schema does not see it (a
+ * reconnecting client adds it by itself), and still refuses the rest. */
+static void
+test_recover_query_schema (OwlTestFixture *fixture,
+                           gconstpointer   data)
+{
+  g_autoptr(OwlSchema) strict = owl_schema_new_from_string ("{\"type\":\"object\",\"additionalProperties\":false}",
+                                                            NULL);
+  OwlModule *module = owl_test_history_module (fixture, "h", "/ws/h/:room", 10, FALSE);
+  g_autofree char *epoch = NULL;
+  g_autofree char *body = NULL;
+  OwlTestClient *observer, *back;
+
+  g_object_set (module, "query-schema", strict, NULL);
+  owl_test_fixture_listen (fixture);
+  observer = owl_test_client_connect (fixture, "/ws/h/lobby");
+  owl_test_client_wait_texts (observer, 1);
+  epoch = publish_seen (fixture, observer, 1, 2);
+
+  back = connect_recovering (fixture, 1, epoch);
+  g_free (owl_test_history_assert_pub (back, 0, "lobby", 2, epoch, 2));
+  owl_test_history_assert_joined (back, 1, "lobby", epoch, 2, "true", 1);
+
+  g_assert_cmpuint (owl_test_http_get (fixture->session, fixture->port, "/ws/h/lobby?x=1", TRUE, &body), ==, 400);
+  g_assert_nonnull (strstr (body, "The query does not match the schema"));
+}
+
 /* The recover parameter serves the first join of its room: a second join
  * is told the position alone. */
 static void
@@ -327,6 +354,7 @@ main (int    argc,
 
   OWL_TEST ("/recovery/gap", test_recover_gap);
   OWL_TEST ("/recovery/once", test_recover_once);
+  OWL_TEST ("/recovery/query-schema", test_recover_query_schema);
   OWL_TEST ("/recovery/too-short", test_recover_too_short);
   OWL_TEST ("/recovery/wrong-epoch", test_recover_wrong_epoch);
   OWL_TEST ("/recovery/bad", test_recover_bad);
