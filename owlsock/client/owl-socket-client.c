@@ -595,6 +595,8 @@ owl_socket_client_init (OwlSocketClient *self)
   self->handshake_timeout = 10000;
   self->max_message_size = 16 * 1024 * 1024;
   self->recover = TRUE;
+  self->stable_due = -1;
+  self->ping_due = -1;
   g_queue_init (&self->queue);
   owl_socket_client_init_positions (self);
 }
