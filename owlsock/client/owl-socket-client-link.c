@@ -13,6 +13,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "owl-client-handshake-private.h"
 #include "owl-envelope-private.h"
 #include "owl-json-private.h"
@@ -78,6 +80,29 @@ owl_socket_client_code_is_final (guint16 code)
 
 /* The connection -------------------------------------------------------------------- */
 
+/* A `system` frame, before it goes out as a message: the server asks
+ * for a new token, or says a join into a room with history is done.
+ * Returns whether the connection is still there for the message. */
+static gboolean
+channel_system (OwlSocketClient *self,
+                JsonObject      *object)
+{
+  g_autoptr(OwlSocketClient) alive = g_object_ref (self);
+  const char *event = owl_json_object_get_string (object, "event");
+
+  if (g_strcmp0 (event, "auth-expiring") == 0 && self->token_func != NULL &&
+      self->token_purpose == TOKEN_FOR_NOTHING)
+    {
+      self->token_purpose = TOKEN_FOR_REFRESH;
+      self->token_func (self, self->token_data);
+    }
+  else if (g_strcmp0 (event, "joined") == 0)
+    owl_socket_client_track_joined (self, object);
+  return self->channel != NULL;
+}
+
+/* `type` is read once here, for both the checks and the signal's
+ * detail: this runs for every message. */
 static void
 channel_message (gpointer  owner,
                  JsonNode *root,
@@ -86,15 +111,10 @@ channel_message (gpointer  owner,
   OwlSocketClient *self = owner;
   JsonObject *object = json_node_get_object (root);
   const char *type = owl_json_object_get_string (object, "type");
-  const char *event = owl_json_object_get_string (object, "event");
 
-  if (g_strcmp0 (type, "system") == 0 && g_strcmp0 (event, "auth-expiring") == 0 &&
-      self->token_func != NULL && self->token_purpose == TOKEN_FOR_NOTHING)
-    {
-      self->token_purpose = TOKEN_FOR_REFRESH;
-      self->token_func (self, self->token_data);
-    }
-  owl_socket_client_emit_message (self, root);
+  if (type != NULL && type[0] == 's' && strcmp (type, "system") == 0 && !channel_system (self, object))
+    return;
+  owl_socket_client_emit_message (self, root, type);
 }
 
 static gboolean
@@ -120,7 +140,8 @@ channel_stray (gpointer  owner,
                JsonNode *root,
                gsize     size)
 {
-  owl_socket_client_emit_message (owner, root);
+  owl_socket_client_emit_message (owner, root,
+                                  owl_json_object_get_string (json_node_get_object (root), "type"));
 }
 
 static void

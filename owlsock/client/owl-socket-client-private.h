@@ -112,8 +112,10 @@ void     owl_socket_client_flush_queue      (OwlSocketClient      *self);
 guint    owl_socket_client_fail_queue       (OwlSocketClient      *self,
                                              OwlError              code,
                                              const char           *message);
+/* @type: the message's `type` member (nullable), as the caller read it. */
 void     owl_socket_client_emit_message     (OwlSocketClient      *self,
-                                             JsonNode             *message);
+                                             JsonNode             *message,
+                                             const char           *type);
 gboolean owl_socket_client_emit_call        (OwlSocketClient      *self,
                                              OwlCall              *call);
 void     owl_socket_client_emit_event       (OwlSocketClient      *self,
@@ -134,9 +136,12 @@ void     owl_socket_client_notify_delay     (OwlSocketClient      *self);
 #define OWL_CLIENT_MAX_POSITIONS 64
 void     owl_socket_client_init_positions   (OwlSocketClient      *self);
 void     owl_socket_client_install_recovered (GObjectClass        *object_class);
-/* Takes the position of an incoming object: its leading `pos`, or the
- * payload of a `system` `joined` frame (which may emit `recovered`). */
+/* Takes the position of an incoming object: its leading `pos`. */
 void     owl_socket_client_track            (OwlSocketClient      *self,
+                                             JsonObject           *object);
+/* Takes the position in the payload of a `system` `joined` frame (which
+ * may emit `recovered`). */
+void     owl_socket_client_track_joined     (OwlSocketClient      *self,
                                              JsonObject           *object);
 /* The URI of the next attempt: the client's, with the `recover` query
  * parameter when there are positions to give and recover is on. */

@@ -7,7 +7,6 @@
 
 #include <string.h>
 
-#include "owl-json-private.h"
 #include "owl-socket-client-private.h"
 
 /**
@@ -626,10 +625,9 @@ owl_socket_client_notify_delay (OwlSocketClient *self)
  * server's names must not be interned forever. */
 void
 owl_socket_client_emit_message (OwlSocketClient *self,
-                                JsonNode        *message)
+                                JsonNode        *message,
+                                const char      *type)
 {
-  const char *type = owl_json_object_get_string (json_node_get_object (message), "type");
-
   g_signal_emit (self, signals[MESSAGE], type ? g_quark_try_string (type) : 0, message);
 }
 
