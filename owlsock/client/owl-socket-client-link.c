@@ -13,6 +13,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "owl-client-handshake-private.h"
 #include "owl-envelope-private.h"
 #include "owl-json-private.h"
@@ -78,6 +80,29 @@ owl_socket_client_code_is_final (guint16 code)
 
 /* The connection -------------------------------------------------------------------- */
 
+/* A `system` frame, before it goes out as a message: the server asks
+ * for a new token, or says a join into a room with history is done.
+ * Returns whether the connection is still there for the message. */
+static gboolean
+channel_system (OwlSocketClient *self,
+                JsonObject      *object)
+{
+  g_autoptr(OwlSocketClient) alive = g_object_ref (self);
+  const char *event = owl_json_object_get_string (object, "event");
+
+  if (g_strcmp0 (event, "auth-expiring") == 0 && self->token_func != NULL &&
+      self->token_purpose == TOKEN_FOR_NOTHING)
+    {
+      self->token_purpose = TOKEN_FOR_REFRESH;
+      self->token_func (self, self->token_data);
+    }
+  else if (g_strcmp0 (event, "joined") == 0)
+    owl_socket_client_track_joined (self, object);
+  return self->channel != NULL;
+}
+
+/* `type` is read once here, for both the checks and the signal's
+ * detail: this runs for every message. */
 static void
 channel_message (gpointer  owner,
                  JsonNode *root,
@@ -86,15 +111,10 @@ channel_message (gpointer  owner,
   OwlSocketClient *self = owner;
   JsonObject *object = json_node_get_object (root);
   const char *type = owl_json_object_get_string (object, "type");
-  const char *event = owl_json_object_get_string (object, "event");
 
-  if (g_strcmp0 (type, "system") == 0 && g_strcmp0 (event, "auth-expiring") == 0 &&
-      self->token_func != NULL && self->token_purpose == TOKEN_FOR_NOTHING)
-    {
-      self->token_purpose = TOKEN_FOR_REFRESH;
-      self->token_func (self, self->token_data);
-    }
-  owl_socket_client_emit_message (self, root);
+  if (type != NULL && type[0] == 's' && strcmp (type, "system") == 0 && !channel_system (self, object))
+    return;
+  owl_socket_client_emit_message (self, root, type);
 }
 
 static gboolean
@@ -120,7 +140,8 @@ channel_stray (gpointer  owner,
                JsonNode *root,
                gsize     size)
 {
-  owl_socket_client_emit_message (owner, root);
+  owl_socket_client_emit_message (owner, root,
+                                  owl_json_object_get_string (json_node_get_object (root), "type"));
 }
 
 static void
@@ -178,11 +199,22 @@ static const OwlTransportCallbacks transport_callbacks = {
   .drain = transport_drain,
 };
 
+static void
+unwatch_deadlines (OwlSocketClient *self)
+{
+  if (self->deadline != NULL)
+    {
+      owl_poller_remove_deadline (self->poller, g_steal_pointer (&self->deadline));
+      g_clear_pointer (&self->poller, owl_poller_unref);
+    }
+  self->stable_due = -1;
+  self->ping_due = -1;
+}
+
 void
 owl_socket_client_drop_link (OwlSocketClient *self)
 {
-  destroy_source (&self->stable_timer);
-  destroy_source (&self->ping_timer);
+  unwatch_deadlines (self);
   if (self->channel != NULL)
     {
       owl_channel_set_closed (self->channel);
@@ -192,34 +224,63 @@ owl_socket_client_drop_link (OwlSocketClient *self)
   g_clear_pointer (&self->transport, owl_transport_free);
 }
 
-/* The connection stayed up long enough: the next loss starts the backoff
- * over. */
-static gboolean
-stable_cb (gpointer data)
+/* The connection's one deadline goes at the earlier of its two. */
+static void
+arm_deadline (OwlSocketClient *self)
 {
-  OwlSocketClient *self = data;
+  gint64 due = self->stable_due;
 
-  g_clear_pointer (&self->stable_timer, g_source_unref);
-  self->attempt = 0;
-  return G_SOURCE_REMOVE;
+  if (self->ping_due >= 0 && (due < 0 || self->ping_due < due))
+    due = self->ping_due;
+  owl_poller_set_deadline (self->poller, self->deadline, due);
 }
 
-/* Nothing from the server for ping-timeout: it is gone (its pings
- * stopped); close locally with 4408 and reconnect. */
-static gboolean
-ping_cb (gpointer data)
+/* The connection stayed up for stable-after: the next loss starts the
+ * backoff over. Nothing from the server for ping-timeout: it is gone
+ * (its pings stopped); close locally with 4408 and reconnect. Each
+ * frame that arrives only stamps the transport (last_rx): the deadline
+ * moves when it comes, not with every frame. */
+static void
+deadline_cb (gpointer data,
+             gint64   now)
 {
   OwlSocketClient *self = data;
-  gint64 idle_ms = (g_get_monotonic_time () - owl_transport_client_get_last_rx (self->transport)) / 1000;
 
-  g_clear_pointer (&self->ping_timer, g_source_unref);
-  if (idle_ms >= self->ping_timeout)
+  if (self->stable_due >= 0 && now >= self->stable_due)
     {
-      owl_transport_client_abort (self->transport, OWL_CLOSE_PONG_TIMEOUT, "The server went silent");
-      return G_SOURCE_REMOVE;
+      self->stable_due = -1;
+      self->attempt = 0;
     }
-  self->ping_timer = add_timeout (self, self->ping_timeout - idle_ms, ping_cb);
-  return G_SOURCE_REMOVE;
+  if (self->ping_due >= 0 && now >= self->ping_due)
+    {
+      self->ping_due = owl_transport_client_get_last_rx (self->transport) + (gint64) self->ping_timeout * 1000;
+      if (now >= self->ping_due)
+        {
+          self->ping_due = -1;
+          owl_transport_client_abort (self->transport, OWL_CLOSE_PONG_TIMEOUT, "The server went silent");
+        }
+    }
+  /* The abort reports `closed` from the main loop: the link is still
+   * there. */
+  if (self->deadline != NULL)
+    arm_deadline (self);
+}
+
+static void
+watch_deadlines (OwlSocketClient *self,
+                 GMainContext    *context)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  self->stable_due = self->stable_after > 0 ? now + (gint64) self->stable_after * 1000 : -1;
+  self->ping_due = self->ping_timeout > 0 ? now + (gint64) self->ping_timeout * 1000 : -1;
+  if (self->stable_after == 0)
+    self->attempt = 0;
+  if (self->stable_due < 0 && self->ping_due < 0)
+    return;
+  self->poller = owl_poller_ref_for_context (context);
+  self->deadline = owl_poller_add_deadline (self->poller, deadline_cb, self);
+  arm_deadline (self);
 }
 
 static void
@@ -241,12 +302,7 @@ link_open (OwlSocketClient    *self,
       g_object_notify (G_OBJECT (self), "protocol");
     }
   self->token_required = FALSE;
-  if (self->stable_after > 0)
-    self->stable_timer = add_timeout (self, self->stable_after, stable_cb);
-  else
-    self->attempt = 0;
-  if (self->ping_timeout > 0)
-    self->ping_timer = add_timeout (self, self->ping_timeout, ping_cb);
+  watch_deadlines (self, context);
   /* What waited goes first, before anything a handler of the state
    * change sends. */
   owl_socket_client_flush_queue (self);

@@ -11,7 +11,8 @@
  *    holds what is sent while no connection is open;
  *  - owl-socket-client-link.c: one connection's life: the token, the
  *    handshake (owl-client-handshake.c), the transport (wire/) and the
- *    OwlChannel (protocol/) over it, the ping timeout, and what follows
+ *    OwlChannel (protocol/) over it, the ping timeout (a deadline on
+ *    the context's poller, shared by every client), and what follows
  *    its end: the reconnect rules and the backoff;
  *  - owl-client-handshake.c: the opening handshake;
  *  - owl-socket-client-recover.c: the history positions of rooms, taken
@@ -21,6 +22,7 @@
 #pragma once
 
 #include "owl-channel-private.h"
+#include "owl-poller-private.h"
 #include "owl-socket-client.h"
 #include "owl-transport-private.h"
 
@@ -85,8 +87,12 @@ struct _OwlSocketClient
   GCancellable             *attempt_cancellable;
   GSource                  *token_timer;
   GSource                  *retry_timer;
-  GSource                  *stable_timer;
-  GSource                  *ping_timer;
+  /* The ping timeout and stable-after of the open connection: one
+   * deadline on the context's poller for both, at the earlier. */
+  OwlPoller                *poller;
+  OwlPollerDeadline        *deadline;
+  gint64                    stable_due;      /* monotonic µs, -1: none */
+  gint64                    ping_due;
   GQueue                    queue;           /* OwlClientPending */
   GHashTable               *positions;       /* room -> OwlClientPosition */
   guint64                   position_clock;  /* the last update's stamp */
@@ -106,8 +112,10 @@ void     owl_socket_client_flush_queue      (OwlSocketClient      *self);
 guint    owl_socket_client_fail_queue       (OwlSocketClient      *self,
                                              OwlError              code,
                                              const char           *message);
+/* @type: the message's `type` member (nullable), as the caller read it. */
 void     owl_socket_client_emit_message     (OwlSocketClient      *self,
-                                             JsonNode             *message);
+                                             JsonNode             *message,
+                                             const char           *type);
 gboolean owl_socket_client_emit_call        (OwlSocketClient      *self,
                                              OwlCall              *call);
 void     owl_socket_client_emit_event       (OwlSocketClient      *self,
@@ -128,9 +136,12 @@ void     owl_socket_client_notify_delay     (OwlSocketClient      *self);
 #define OWL_CLIENT_MAX_POSITIONS 64
 void     owl_socket_client_init_positions   (OwlSocketClient      *self);
 void     owl_socket_client_install_recovered (GObjectClass        *object_class);
-/* Takes the position of an incoming object: its leading `pos`, or the
- * payload of a `system` `joined` frame (which may emit `recovered`). */
+/* Takes the position of an incoming object: its leading `pos`. */
 void     owl_socket_client_track            (OwlSocketClient      *self,
+                                             JsonObject           *object);
+/* Takes the position in the payload of a `system` `joined` frame (which
+ * may emit `recovered`). */
+void     owl_socket_client_track_joined     (OwlSocketClient      *self,
                                              JsonObject           *object);
 /* The URI of the next attempt: the client's, with the `recover` query
  * parameter when there are positions to give and recover is on. */

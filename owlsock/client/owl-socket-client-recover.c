@@ -209,25 +209,28 @@ owl_socket_client_track (OwlSocketClient *self,
 {
   JsonObjectIter iter;
   const char *name;
-  JsonNode *first;
 
   /* `pos` leads the object: a member of that name further in is the
-   * application's own. */
+   * application's own. This runs for every message: the first name
+   * alone decides, without its node (a hash lookup). */
   json_object_iter_init_ordered (&iter, object);
-  if (json_object_iter_next_ordered (&iter, &name, &first) && g_str_equal (name, "pos"))
+  if (json_object_iter_next_ordered (&iter, &name, NULL) && name[0] == 'p' && strcmp (name, "pos") == 0)
     {
-      if (JSON_NODE_HOLDS_OBJECT (first))
-        take_position (self, json_node_get_object (first));
-      return;
-    }
-  if (g_strcmp0 (owl_json_object_get_string (object, "type"), "system") == 0 &&
-      g_strcmp0 (owl_json_object_get_string (object, "event"), "joined") == 0)
-    {
-      JsonObject *payload = get_object (object, "payload");
+      JsonObject *pos = get_object (object, "pos");
 
-      if (payload != NULL)
-        track_joined (self, payload);
+      if (pos != NULL)
+        take_position (self, pos);
     }
+}
+
+void
+owl_socket_client_track_joined (OwlSocketClient *self,
+                                JsonObject      *object)
+{
+  JsonObject *payload = get_object (object, "payload");
+
+  if (payload != NULL)
+    track_joined (self, payload);
 }
 
 /* Giving them back ------------------------------------------------------------------ */

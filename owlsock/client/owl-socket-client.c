@@ -7,7 +7,6 @@
 
 #include <string.h>
 
-#include "owl-json-private.h"
 #include "owl-socket-client-private.h"
 
 /**
@@ -595,6 +594,8 @@ owl_socket_client_init (OwlSocketClient *self)
   self->handshake_timeout = 10000;
   self->max_message_size = 16 * 1024 * 1024;
   self->recover = TRUE;
+  self->stable_due = -1;
+  self->ping_due = -1;
   g_queue_init (&self->queue);
   owl_socket_client_init_positions (self);
 }
@@ -624,10 +625,9 @@ owl_socket_client_notify_delay (OwlSocketClient *self)
  * server's names must not be interned forever. */
 void
 owl_socket_client_emit_message (OwlSocketClient *self,
-                                JsonNode        *message)
+                                JsonNode        *message,
+                                const char      *type)
 {
-  const char *type = owl_json_object_get_string (json_node_get_object (message), "type");
-
   g_signal_emit (self, signals[MESSAGE], type ? g_quark_try_string (type) : 0, message);
 }
 

@@ -37,6 +37,15 @@ typedef struct
   gpointer          user_data;
 } OwlPollerTick;
 
+struct _OwlPollerDeadline
+{
+  gint64                 due;        /* -1: disarmed */
+  OwlPollerDeadlineFunc  func;
+  gpointer               user_data;
+  guint                  index;      /* in the poller's deadlines */
+  gboolean               removed;
+};
+
 typedef struct
 {
   GSource    source;
@@ -51,6 +60,8 @@ struct _OwlPoller
   GSource      *tick_source;
   GArray       *ticks;      /* OwlPollerTick */
   guint         next_tick_id;
+  GSource      *deadline_source;
+  GPtrArray    *deadlines;  /* OwlPollerDeadline, owned */
   GPtrArray    *graveyard;  /* removed watches, freed after dispatch */
   GPtrArray    *kicked;     /* watches to call on the next dispatch */
   guint         dispatching;
@@ -249,6 +260,7 @@ owl_poller_new (GMainContext *context)
   self->ref_count = 1;
   self->context = g_main_context_ref (context);
   self->ticks = g_array_new (FALSE, FALSE, sizeof (OwlPollerTick));
+  self->deadlines = g_ptr_array_new_with_free_func (g_free);
   self->graveyard = g_ptr_array_new_with_free_func (g_free);
   self->kicked = g_ptr_array_new ();
 
@@ -317,6 +329,12 @@ owl_poller_unref (OwlPoller *self)
   g_ptr_array_unref (self->graveyard);
   g_ptr_array_unref (self->kicked);
   g_array_unref (self->ticks);
+  if (self->deadline_source != NULL)
+    {
+      g_source_destroy (self->deadline_source);
+      g_source_unref (self->deadline_source);
+    }
+  g_ptr_array_unref (self->deadlines);
   g_main_context_unref (self->context);
   g_free (self);
 }
@@ -449,4 +467,137 @@ guint64
 owl_poller_get_serial (OwlPoller *self)
 {
   return self->serial;
+}
+
+/* Deadlines ------------------------------------------------------------------------- */
+
+/* The earliest armed deadline, or -1. One pass over them: the source
+ * wakes once per deadline that fires, not per main loop turn. */
+static gint64
+earliest_deadline (OwlPoller *self)
+{
+  gint64 earliest = -1;
+
+  for (guint i = 0; i < self->deadlines->len; i++)
+    {
+      gint64 due = ((OwlPollerDeadline *) g_ptr_array_index (self->deadlines, i))->due;
+
+      if (due >= 0 && (earliest < 0 || due < earliest))
+        earliest = due;
+    }
+  return earliest;
+}
+
+/* The deadlines due are disarmed and collected first: a callback may
+ * arm, add or remove any deadline (removed ones wait in the graveyard
+ * until the dispatch ends, and are skipped). */
+static gboolean
+deadline_dispatch (GSource     *source,
+                   GSourceFunc  callback,
+                   gpointer     user_data)
+{
+  OwlPoller *self = ((OwlPollerSource *) source)->poller;
+  gint64 now = g_get_monotonic_time ();
+  g_autoptr(GPtrArray) due = g_ptr_array_new ();
+
+  /* A callback may drop the last other reference. */
+  g_atomic_int_inc (&self->ref_count);
+
+  for (guint i = 0; i < self->deadlines->len; i++)
+    {
+      OwlPollerDeadline *deadline = g_ptr_array_index (self->deadlines, i);
+
+      if (deadline->due >= 0 && deadline->due <= now)
+        {
+          deadline->due = -1;
+          g_ptr_array_add (due, deadline);
+        }
+    }
+
+  self->dispatching++;
+  for (guint i = 0; i < due->len; i++)
+    {
+      OwlPollerDeadline *deadline = g_ptr_array_index (due, i);
+
+      if (!deadline->removed)
+        deadline->func (deadline->user_data, now);
+    }
+  self->dispatching--;
+  bury_dead (self);
+  g_source_set_ready_time (source, earliest_deadline (self));
+  owl_poller_unref (self);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs deadline_source_funcs = {
+  .dispatch = deadline_dispatch,
+};
+
+OwlPollerDeadline *
+owl_poller_add_deadline (OwlPoller             *self,
+                         OwlPollerDeadlineFunc  func,
+                         gpointer               user_data)
+{
+  OwlPollerDeadline *deadline = g_new0 (OwlPollerDeadline, 1);
+
+  deadline->due = -1;
+  deadline->func = func;
+  deadline->user_data = user_data;
+  deadline->index = self->deadlines->len;
+  g_ptr_array_add (self->deadlines, deadline);
+
+  if (self->deadline_source == NULL)
+    {
+      self->deadline_source = g_source_new (&deadline_source_funcs, sizeof (OwlPollerSource));
+      ((OwlPollerSource *) self->deadline_source)->poller = self;
+      g_source_set_static_name (self->deadline_source, "[owlsock] deadlines");
+      g_source_attach (self->deadline_source, self->context);
+    }
+
+  return deadline;
+}
+
+/* A deadline moved later or disarmed leaves the source's ready time as
+ * it is: the source then wakes early, finds nothing due and sleeps until
+ * the earliest one. */
+void
+owl_poller_set_deadline (OwlPoller         *self,
+                         OwlPollerDeadline *deadline,
+                         gint64             due_us)
+{
+  gint64 ready;
+
+  if (deadline->removed)
+    return;
+  deadline->due = due_us;
+  if (due_us < 0)
+    return;
+  ready = g_source_get_ready_time (self->deadline_source);
+  if (ready < 0 || due_us < ready)
+    g_source_set_ready_time (self->deadline_source, due_us);
+}
+
+void
+owl_poller_remove_deadline (OwlPoller         *self,
+                            OwlPollerDeadline *deadline)
+{
+  if (deadline == NULL || deadline->removed)
+    return;
+  deadline->removed = TRUE;
+
+  /* The last one takes its place. */
+  g_ptr_array_steal_index_fast (self->deadlines, deadline->index);
+  if (deadline->index < self->deadlines->len)
+    ((OwlPollerDeadline *) g_ptr_array_index (self->deadlines, deadline->index))->index = deadline->index;
+
+  /* It may sit in the batch being dispatched. */
+  g_ptr_array_add (self->graveyard, deadline);
+  bury_dead (self);
+}
+
+guint
+owl_poller_count_deadlines (OwlPoller *self)
+{
+  return self->deadlines->len;
 }
