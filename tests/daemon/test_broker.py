@@ -304,14 +304,21 @@ class PresenceAcrossNodes(Cluster):
         prefix = 'owlsock'
         key = f'{prefix}.presence-data.pr'
         self.assertEqual({json.loads(v)['node'] for v in self.redis.command('HVALS', key)}, {'n1', 'n2', 'n3'})
+        # The bus API answers the union from any node.
+        for node in self.nodes:
+            members = json.loads(node.call('GetPresence', 'sa{sv}', ('pr', {}))[0])
+            self.assertEqual(sorted(m['node'] for m in members), ['n1', 'n2', 'n3'])
+            self.assertEqual({tuple(sorted(m)) for m in members}, {('id', 'node', 'user')}, members)
+        self.assertEqual(json.loads(self.nodes[0].call('GetPresence', 'sa{sv}', ('nobody', {}))[0]), [])
+        for args, error in ((('', {}), 'InvalidArgs'), (('pr', {'x': GLib.Variant('s', '')}), 'InvalidArgs')):
+            with self.assertRaisesRegex(GLib.Error, error):
+                self.nodes[0].call('GetPresence', 'sa{sv}', args)
         self.nodes[2].kill9()
         killed = time.monotonic()
 
         def n3_gone():
-            now_ms = int(time.time() * 1000)
-            alive = self.redis.command('ZRANGEBYSCORE', f'{prefix}.presence.pr', now_ms, '+inf')
-            data = self.redis.command('HMGET', key, *alive) if alive else []
-            return all(d is None or json.loads(d)['node'] != 'n3' for d in data)
+            members = json.loads(self.nodes[0].call('GetPresence', 'sa{sv}', ('pr', {}))[0])
+            return sorted(m['node'] for m in members) == ['n1', 'n2']
         wait_for(n3_gone, "n3's members to expire", timeout=2 * self.HEARTBEAT + TIMEOUT)
         self.assertLess(time.monotonic() - killed, 2 * self.HEARTBEAT + 1.5)
 
