@@ -87,9 +87,10 @@ static gboolean
 channel_system (OwlSocketClient *self,
                 JsonObject      *object)
 {
-  g_autoptr(OwlSocketClient) alive = g_object_ref (self);
   const char *event = owl_json_object_get_string (object, "event");
+  gboolean still_there;
 
+  g_object_ref (self);  /* the token function may drop the last reference */
   if (g_strcmp0 (event, "auth-expiring") == 0 && self->token_func != NULL &&
       self->token_purpose == TOKEN_FOR_NOTHING)
     {
@@ -98,7 +99,9 @@ channel_system (OwlSocketClient *self,
     }
   else if (g_strcmp0 (event, "joined") == 0)
     owl_socket_client_track_joined (self, object);
-  return self->channel != NULL;
+  still_there = self->channel != NULL;
+  g_object_unref (self);
+  return still_there;
 }
 
 /* `type` is read once here, for both the checks and the signal's
