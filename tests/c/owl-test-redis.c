@@ -233,32 +233,6 @@ owl_test_redis_wait_subscribers (OwlTestRedis *redis,
   tick_free (tick);
 }
 
-/* Clients connected to the server, this query's own connection included. */
-static gint64
-connected_clients (OwlTestRedis *redis)
-{
-  redisReply *reply = owl_test_redis_command (redis, "INFO clients");
-  const char *line;
-  gint64 count = -1;
-
-  if (reply != NULL && reply->type == REDIS_REPLY_STRING &&
-      (line = strstr (reply->str, "connected_clients:")) != NULL)
-    count = g_ascii_strtoll (line + strlen ("connected_clients:"), NULL, 10);
-  if (reply != NULL)
-    freeReplyObject (reply);
-  return count;
-}
-
-void
-owl_test_redis_wait_clients (OwlTestRedis *redis,
-                             gint64        n)
-{
-  GSource *tick = tick_new ();
-
-  OWL_TEST_WAIT_FOR (connected_clients (redis) == n + 1);
-  tick_free (tick);
-}
-
 /* Members ------------------------------------------------------------------------ */
 
 typedef struct

@@ -42,11 +42,6 @@ redisReply   *owl_test_redis_command (OwlTestRedis *redis,
                                       ...);
 
 /* Waits until @n connections subscribe @channel (PUBSUB NUMSUB). */
-/* Until @n clients (not counting the query's own) are connected: after a
- * pause, until the server has read what the connections it lost had sent
- * and let them go. */
-void          owl_test_redis_wait_clients     (OwlTestRedis *redis,
-                                               gint64        n);
 void          owl_test_redis_wait_subscribers (OwlTestRedis *redis,
                                                const char   *channel,
                                                gint64        n);
