@@ -88,6 +88,14 @@ owl_connection_leave_all (OwlConnection *self)
     owl_connection_emit_room (self, rooms[i], FALSE);
 }
 
+/* Its broadcasts held while a join waited for history passed
+ * max-buffered-amount: 1013, the client reconnects and recovers. */
+static void
+give_up (GObject *owner)
+{
+  owl_connection_close (OWL_CONNECTION (owner), OWL_CLOSE_TRY_AGAIN_LATER, "Too much to hold while joining");
+}
+
 /**
  * owl_connection_join:
  * @self: a connection
@@ -132,6 +140,7 @@ owl_connection_join (OwlConnection *self,
     presence = presence_entry (self);
   join.presence = presence;
   join.max_held = self->host->limits.max_buffered_amount > 0 ? self->host->limits.max_buffered_amount : 0;
+  join.give_up = give_up;
   if (owl_rooms_join_full (self->host->rooms, room, G_OBJECT (self), self->channel, self->id, &join))
     owl_connection_emit_room (self, room, TRUE);
 }

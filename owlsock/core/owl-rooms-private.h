@@ -32,6 +32,11 @@ void        owl_rooms_set_broker      (OwlRooms     *self,
 /* The broker in use (not owned). */
 OwlBroker  *owl_rooms_get_broker      (OwlRooms     *self);
 
+/* How a member is told its held broadcasts passed @max_held: the
+ * connection closes itself (1013), so OwlRooms needs to know no more of
+ * it than a GObject. */
+typedef void (*OwlRoomsGiveUpFunc) (GObject *owner);
+
 /* What a connection brings to a join. */
 typedef struct
 {
@@ -40,7 +45,8 @@ typedef struct
   JsonNode          *presence;  /* (nullable): its entry {id, user, info}; the
                                  * node is added; used when the room keeps presence */
   gsize              max_held;  /* bytes of broadcasts held while the join
-                                 * waits for history; past it: closed, 1013. 0: no bound */
+                                 * waits for history; past it: give_up. 0: no bound */
+  OwlRoomsGiveUpFunc give_up;   /* (nullable) */
 } OwlJoinOptions;
 
 /* @owner: the member (an OwlConnection); @channel: where its frames go;

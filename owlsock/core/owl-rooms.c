@@ -11,8 +11,6 @@
  * (try again later): its client reconnects and recovers.
  */
 
-#include "owl-close.h"
-#include "owl-connection.h"
 #include "owl-json-private.h"
 #include "owl-mailbox-private.h"
 #include "owl-rooms-private.h"
@@ -30,6 +28,7 @@ typedef struct
   GHashTable *rooms;     /* room name (owned) -> flags */
   JsonNode   *presence;  /* its entry {id, user, node, info}, or NULL */
   gsize       max_held;  /* bytes held while a join waits */
+  OwlRoomsGiveUpFunc give_up;
 } Member;
 
 /* One live broadcast held for a member whose join waits. */
@@ -502,6 +501,7 @@ owl_rooms_join_full (OwlRooms             *self,
       g_hash_table_insert (self->members, owner, member);
     }
   member->max_held = join->max_held > 0 ? join->max_held : G_MAXSIZE;
+  member->give_up = join->give_up;
   if (g_hash_table_contains (member->rooms, name))
     return FALSE;
   g_hash_table_insert (member->rooms, g_strdup (name), GINT_TO_POINTER (IN_ROOM));
@@ -628,19 +628,20 @@ owl_rooms_dup_rooms_of (OwlRooms *self,
 
 /* Broadcasts ------------------------------------------------------------------ */
 
-/* A member whose held broadcasts passed the bound: closed with 1013, its
- * client reconnects and recovers. */
+/* A member whose held broadcasts passed the bound: its give_up (the
+ * connection closes with 1013; its client reconnects and recovers). */
 static void
 give_up (OwlRooms   *self,
          const char *name,
          GObject    *owner)
 {
   Room *room = g_hash_table_lookup (self->rooms, name);
+  Member *member = g_hash_table_lookup (self->members, owner);
 
   if (room != NULL && room->pending != NULL)
     g_hash_table_remove (room->pending, owner);
-  if (OWL_IS_CONNECTION (owner))
-    owl_connection_close (OWL_CONNECTION (owner), OWL_CLOSE_TRY_AGAIN_LATER, "Too much to hold while joining");
+  if (member != NULL && member->give_up != NULL)
+    member->give_up (owner);
 }
 
 /* The frame is built once (with its position spliced in) and the same
