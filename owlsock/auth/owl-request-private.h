@@ -6,6 +6,7 @@
 #pragma once
 
 #include "owl-request.h"
+#include "owl-uri-private.h"
 
 G_BEGIN_DECLS
 
@@ -22,13 +23,6 @@ void        owl_request_set_auth       (OwlRequest *self,
 gboolean    owl_request_check_text     (OwlRequest  *self,
                                         GError     **error);
 GError     *owl_request_new_param_error (const char *param);
-/* Percent-decodes @len bytes of @s (a path segment, or a query component
- * when @plus_is_space). NULL on a malformed escape; *@valid is FALSE when
- * the result holds a NUL or is not valid UTF-8. */
-char           *owl_uri_decode    (const char   *s,
-                                   gsize         len,
-                                   gboolean      plus_is_space,
-                                   gboolean     *valid);
 
 const char *owl_request_choose_protocol (OwlRequest         *self,
                                          const char * const *ours);

@@ -10,7 +10,7 @@
 #include "owl-broker-private.h"
 #include "owl-json-private.h"
 #include "owl-recover-private.h"
-#include "owl-request-private.h"
+#include "owl-uri-private.h"
 
 /* The top object and each room's: nothing deeper is read. */
 #define RECOVER_MAX_DEPTH 2
