@@ -76,6 +76,11 @@ void       owl_broker_redis_args_add_key         (GPtrArray            *args,
                                                   const char           *kind,
                                                   const char           *room);
 GPtrArray *owl_broker_redis_args_new             (void);
+/* For commands whose answer nobody waits for: an error goes to the debug
+ * log, prefixed with @user_data (a static string naming the command). */
+void       owl_broker_redis_debug_cb             (gpointer              user_data,
+                                                  const redisReply     *reply,
+                                                  const GError         *error);
 
 /* Presence (owl-redis-presence.c): its scripts go in @texts. */
 void       owl_broker_redis_presence_scripts     (const char          **texts);

@@ -159,13 +159,13 @@ room_flush_waiting (Room         *room,
     }
 }
 
-static void
-meta_cb (gpointer          user_data,
-         const redisReply *reply,
-         const GError     *error)
+void
+owl_broker_redis_debug_cb (gpointer          user_data,
+                           const redisReply *reply,
+                           const GError     *error)
 {
   if (error != NULL)
-    g_debug ("redis: room meta: %s", error->message);
+    g_debug ("redis: %s: %s", (const char *) user_data, error->message);
 }
 
 /* Keeps @room's size and ttl in its meta while it has members here. */
@@ -185,7 +185,7 @@ touch_meta (RedisBroker *self,
   owl_broker_redis_args_add_key (args, self, "meta", room->name);
   owl_redis_args_add (args, size, -1);
   owl_redis_args_add (args, ttl, -1);
-  owl_redis_eval (self->cmd, &self->scripts[SCRIPT_META], 1, args, meta_cb, NULL);
+  owl_redis_eval (self->cmd, &self->scripts[SCRIPT_META], 1, args, owl_broker_redis_debug_cb, "room meta");
 }
 
 static void
@@ -553,15 +553,6 @@ recover_fail (Recover      *r,
   recover_free (r);
 }
 
-static void
-publication_free (gpointer data)
-{
-  OwlPublication *pub = data;
-
-  g_bytes_unref (pub->payload);
-  g_free (pub);
-}
-
 /* One stream entry [ID, [field, value, ...]]: its offset and field d. */
 static OwlPublication *
 read_entry (const redisReply *entry)
@@ -592,7 +583,7 @@ recovered_cb (gpointer          user_data,
               const GError     *error)
 {
   Recover *r = user_data;
-  g_autoptr(GPtrArray) pubs = g_ptr_array_new_with_free_func (publication_free);
+  g_autoptr(GPtrArray) pubs = g_ptr_array_new_with_free_func (owl_publication_free);
   const redisReply *entries;
   OwlPosition top = { 0, NULL };
   gboolean recovered;

@@ -53,15 +53,6 @@ owl_broker_redis_presence_scripts (const char **texts)
 
 /* Presence --------------------------------------------------------------------- */
 
-static void
-ignore_cb (gpointer          user_data,
-           const redisReply *reply,
-           const GError     *error)
-{
-  if (error != NULL)
-    g_debug ("redis: presence: %s", error->message);
-}
-
 /* Writes @entries (id -> JSON text) of @room with a fresh expiry: now and
  * two heartbeats. */
 static void
@@ -86,7 +77,7 @@ presence_refresh (RedisBroker *self,
       owl_redis_args_add (args, id, -1);
       owl_redis_args_add (args, entry, -1);
     }
-  owl_redis_eval (self->cmd, &self->scripts[SCRIPT_PRESENCE_ADD], 2, args, ignore_cb, NULL);
+  owl_redis_eval (self->cmd, &self->scripts[SCRIPT_PRESENCE_ADD], 2, args, owl_broker_redis_debug_cb, "presence");
 }
 
 void
@@ -127,7 +118,7 @@ owl_broker_redis_presence_remove (OwlBroker  *broker,
   owl_broker_redis_args_add_key (args, self, "presence", room);
   owl_broker_redis_args_add_key (args, self, "presence-data", room);
   owl_redis_args_add (args, id, -1);
-  owl_redis_eval (self->cmd, &self->scripts[SCRIPT_PRESENCE_REMOVE], 2, args, ignore_cb, NULL);
+  owl_redis_eval (self->cmd, &self->scripts[SCRIPT_PRESENCE_REMOVE], 2, args, owl_broker_redis_debug_cb, "presence");
 }
 
 typedef struct

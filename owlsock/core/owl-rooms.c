@@ -658,7 +658,7 @@ deliver (gpointer           user_data,
   OwlRooms *self = user_data;
   Room *room = g_hash_table_lookup (self->rooms, name);
   g_autoptr(GPtrArray) targets = NULL;
-  g_autoptr(GPtrArray) overflowed = NULL;
+  g_autoptr(GPtrArray) overflowed = NULL;  /* rare: made when needed */
   OwlSharedMessage message = { NULL, };
   GHashTableIter iter;
   gpointer data;
@@ -668,7 +668,6 @@ deliver (gpointer           user_data,
 
   message.payload = pos != NULL ? owl_rooms_splice_pos (payload, name, pos) : g_bytes_ref (payload);
   targets = g_ptr_array_new_full (g_hash_table_size (room->members), (GDestroyNotify) owl_channel_unref);
-  overflowed = g_ptr_array_new_with_free_func (g_object_unref);
   g_hash_table_iter_init (&iter, room->members);
   while (g_hash_table_iter_next (&iter, &data, NULL))
     {
@@ -680,13 +679,17 @@ deliver (gpointer           user_data,
       if (pending == NULL)
         g_ptr_array_add (targets, owl_channel_ref (member->channel));
       else if (!hold (pending, member, message.payload, pos))
-        g_ptr_array_add (overflowed, g_object_ref (member->owner));
+        {
+          if (overflowed == NULL)
+            overflowed = g_ptr_array_new_with_free_func (g_object_unref);
+          g_ptr_array_add (overflowed, g_object_ref (member->owner));
+        }
     }
 
   for (guint i = 0; i < targets->len; i++)
     owl_channel_send_shared (g_ptr_array_index (targets, i), &message);
   owl_shared_message_clear (&message);
-  for (guint i = 0; i < overflowed->len; i++)
+  for (guint i = 0; overflowed != NULL && i < overflowed->len; i++)
     give_up (self, name, g_ptr_array_index (overflowed, i));
 }
 
